@@ -1,0 +1,68 @@
+# gpve.cluster: one entry point for setup, tests, the testbed and benchmarks.
+# `make test` works on a fresh Debian machine: it installs what it needs first.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# The collection must sit at ansible_collections/gpve/cluster for Python imports and Ansible.
+COLLECTIONS := .build/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/gpve/cluster
+SANITY_TREE := .build/sanity/ansible_collections/gpve/cluster
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
+export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: test setup system-deps venv kube-binaries collection lint sanity pytest bench \
+        testbed-up testbed-down build clean
+
+test: setup lint sanity pytest
+
+setup: system-deps venv kube-binaries collection
+
+system-deps:
+	bash tests/testbed/scripts/install-system-packages.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -c requirements-lock.txt
+	touch $@
+
+kube-binaries:
+	bash tests/testbed/scripts/build-kubernetes.sh
+
+collection:
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+lint: venv collection
+	$(BIN)/ansible-lint --profile production --offline
+
+# ansible-test wants a real ansible_collections/<ns>/<name> tree as its working directory.
+sanity: venv
+	rm -rf .build/sanity && mkdir -p $(SANITY_TREE)
+	rsync -a --exclude-from=.sanity-exclude ./ $(SANITY_TREE)/
+	cd $(SANITY_TREE) && $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no
+
+pytest: setup
+	$(PY) -m pytest -m "registry or testbed or k8s_vm or roles or vcluster or inventory or external or health or backup or bench" tests
+
+bench: setup
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+testbed-up: setup
+	$(PY) -m tests.testbed up
+
+testbed-down:
+	$(PY) -m tests.testbed down
+
+build: venv
+	mkdir -p .build/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist
+
+clean:
+	rm -rf .build .pytest_cache

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver, kube-controller-manager and kube-scheduler from Debian's
+# `kubernetes` source package and caches them outside the repository, keyed by version.
+# Prints the directory holding the binaries on its last line.
+set -euo pipefail
+
+CACHE_ROOT="${GPVE_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpve-testbed}"
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler)
+
+have_cached() {
+  local dir="$1"
+  for bin in "${BINARIES[@]}"; do [ -x "$dir/$bin" ] || return 1; done
+}
+
+# A cache hit needs no apt metadata at all.
+for dir in "$CACHE_ROOT"/kubernetes-*/bin; do
+  if [ -d "$dir" ] && have_cached "$dir"; then
+    echo "$dir"
+    exit 0
+  fi
+done
+
+enable_deb_src() {
+  # Copy the machine's own Debian source entry with Types: deb-src (no host name is
+  # written here: it is derived from the existing file).
+  local src=/etc/apt/sources.list.d/debian.sources
+  local dst=/etc/apt/sources.list.d/gpve-deb-src.sources
+  [ -f "$dst" ] && return 0
+  if [ -f "$src" ]; then
+    sed 's/^Types: deb$/Types: deb-src/' "$src" > "$dst"
+  elif [ -f /etc/apt/sources.list ]; then
+    grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > /etc/apt/sources.list.d/gpve-deb-src.list
+  fi
+  apt-get update -qq
+}
+
+enable_deb_src
+work="$(mktemp -d "${TMPDIR:-/tmp}/gpve-kube-build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+apt-get source --download-only kubernetes >/dev/null
+dsc="$(ls kubernetes_*.dsc | head -n1)"
+version="$(sed -n 's/^Version: \(.*\)$/\1/p' "$dsc" | head -n1)"
+upstream="${version%%-*}"
+dpkg-source -x "$dsc" src >/dev/null
+out="$CACHE_ROOT/kubernetes-$upstream/bin"
+mkdir -p "$out"
+cd src
+echo "building kubernetes $upstream (a few minutes)" >&2
+make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler" >&2
+for bin in "${BINARIES[@]}"; do
+  install -m 0755 "_output/bin/$bin" "$out/$bin"
+done
+echo "$out"
