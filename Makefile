@@ -42,10 +42,16 @@ collection:
 lint: venv collection
 	$(BIN)/ansible-lint --profile production --offline
 
-# ansible-test wants a real ansible_collections/<ns>/<name> tree as its working directory.
+# ansible-test wants a real ansible_collections/<ns>/<name> tree, under git, as its working
+# directory. Its per-test venvs bootstrap pip with a script from outside the package
+# registries: tests/sanity/get_pip_offline.py does that job from ensurepip instead.
+ANSIBLE_TEST_PIP = $(shell sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py)
 sanity: venv
+	mkdir -p $(HOME)/.ansible/test/cache
+	cp tests/sanity/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
 	rm -rf .build/sanity && mkdir -p $(SANITY_TREE)
 	rsync -a --exclude-from=.sanity-exclude ./ $(SANITY_TREE)/
+	cd $(SANITY_TREE) && git init -q && git add -A
 	cd $(SANITY_TREE) && $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no
 
 pytest: setup

@@ -7,7 +7,7 @@ PACKAGES=(
   golang-go etcd-server etcd-client rsync dpkg-dev   # Kubernetes build + etcd
   postgresql                                         # throwaway registry backend
   haproxy keepalived containerd cloud-init           # config validators for roles
-  openssl sqlite3 git make
+  openssl sqlite3 git make shellcheck
 )
 
 missing=()
