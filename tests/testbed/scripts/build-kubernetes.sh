@@ -39,7 +39,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/gpve-kube-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 apt-get source --download-only kubernetes >/dev/null
-dsc="$(ls kubernetes_*.dsc | head -n1)"
+dscs=(kubernetes_*.dsc)
+dsc="${dscs[0]}"
 version="$(sed -n 's/^Version: \(.*\)$/\1/p' "$dsc" | head -n1)"
 upstream="${version%%-*}"
 dpkg-source -x "$dsc" src >/dev/null
