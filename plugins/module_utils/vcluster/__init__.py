@@ -1,0 +1,6 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Virtual clusters on a host cluster: spec, manifests, apply, wait.
+
+commands.py  the control-plane containers' command lines (k8s distro), used by the StatefulSet
+"""
