@@ -16,9 +16,13 @@ import tempfile
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import yaml
-
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML comes with ansible-core; the import sanity test runs without it
+    HAS_YAML = False
 
 FILE_MODE = 0o600
 
@@ -78,11 +82,13 @@ def build_kubeconfig(server, cluster_name, user_name, ca_pem=None, client_cert_p
 
 def dump_kubeconfig(config):
     """YAML text of a kubeconfig dict; the same dict always gives the same text."""
+    _require_yaml()
     return yaml.safe_dump(config, default_flow_style=False, sort_keys=False)
 
 
 def load_kubeconfig(text):
     """Parse kubeconfig YAML (text or bytes) into a dict, checking its shape."""
+    _require_yaml()
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -143,6 +149,11 @@ def write_kubeconfig(path, text):
             os.unlink(temporary)
         raise
     return True
+
+
+def _require_yaml():
+    if not HAS_YAML:
+        raise KubeconfigError("the Python library PyYAML is required")
 
 
 def _named(config, section, name):

@@ -37,8 +37,8 @@ def test_dump_then_load_then_credentials_gives_back_the_inputs():
     text = kubeconfig.dump_kubeconfig(cert_config(context_name="ctx"))
     assert kubeconfig.dump_kubeconfig(kubeconfig.load_kubeconfig(text)) == text
     found = kubeconfig.credentials(kubeconfig.load_kubeconfig(text))
-    assert (found.context, found.cluster, found.user, found.server) == ("ctx", "gpve_demo", "gpve_demo-admin",
-                                                                         "https://10.0.0.1:6443")
+    expected = ("ctx", "gpve_demo", "gpve_demo-admin", "https://10.0.0.1:6443")
+    assert (found.context, found.cluster, found.user, found.server) == expected
     assert (found.ca_pem, found.client_cert_pem, found.client_key_pem, found.token) == (CA, CERT, KEY, "")
 
 

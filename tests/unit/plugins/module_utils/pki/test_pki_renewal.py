@@ -72,10 +72,10 @@ def test_a_year_later_every_leaf_is_renewed_and_no_ca_is(stored):
 
 
 def test_the_threshold_is_configurable(stored):
-    outcome, _ = rerun(stored, renew_before=400 * DAY)
-    assert set(outcome.renewed) == set(layout.LEAF_CAS)
-    outcome, _ = rerun(stored, now=NOW + 340 * DAY, renew_before=10 * DAY)
-    assert outcome.renewed == {}
+    eager = renewal.ensure_bundle(stored, PARAMS, NOW + DAY, renew_before=400 * DAY)
+    assert set(eager.renewed) == set(layout.LEAF_CAS)
+    relaxed = renewal.ensure_bundle(stored, PARAMS, NOW + 340 * DAY, renew_before=10 * DAY)
+    assert relaxed.renewed == {}
 
 
 def test_a_new_extra_host_reissues_the_apiserver_certificate_only(stored):

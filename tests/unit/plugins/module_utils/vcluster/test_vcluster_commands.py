@@ -38,8 +38,8 @@ def test_every_file_the_commands_read_is_an_entry_of_the_certs_secret():
 def test_apiserver_flags_wire_client_ca_etcd_tls_front_proxy_kubelet_and_service_accounts():
     found = flags(commands.apiserver_command(PARAMS))
     assert found["client-ca-file"] == "/run/config/pki/ca.crt"
-    assert (found["etcd-cafile"], found["etcd-certfile"]) == ("/run/config/pki/etcd-ca.crt",
-                                                             "/run/config/pki/apiserver-etcd-client.crt")
+    assert found["etcd-cafile"] == "/run/config/pki/etcd-ca.crt"
+    assert found["etcd-certfile"] == "/run/config/pki/apiserver-etcd-client.crt"
     assert found["etcd-servers"] == "https://127.0.0.1:2379"
     assert found["requestheader-client-ca-file"] == "/run/config/pki/front-proxy-ca.crt"
     assert found["requestheader-allowed-names"] == "front-proxy-client"
