@@ -1,0 +1,107 @@
+"""pytest fixtures of the testbed (loaded as a plugin from tests/conftest.py).
+
+``testbed`` (session) is a running Testbed: the one ``make testbed-up`` started when
+``GPVE_TESTBED_ENV`` names its env file (``source .testbed/env`` sets it), else a fresh
+one in a temp dir, stopped at the end of the session. Nothing starts until a test asks
+for one of these fixtures.
+
+    testbed        .kubeconfig .api_url .ca_path .node_names .storage_class .pve .pve_control
+                   .stop_component(name) .start_component(name) .component_running(name) .ensure_running()
+    kube_client    kubernetes.client.ApiClient as the testbed admin
+    kube_namespace a fresh namespace (its default ServiceAccount exists), deleted after the test
+    pve            PveEndpoint: url host port user password token_id token_secret ca_path
+    pve_url        the fakepve API URL (https://127.0.0.2:<port>)
+    pve_control    PveControl for fault injection; every fault is cleared after the test
+
+(fakepve's own plugin keeps its ``fakepve*`` fixtures: a separate in-process fake each.)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .processes import wait_until
+
+if TYPE_CHECKING:  # the testbed modules import kubernetes and cryptography: only when a test needs them
+    from .pve import PveEndpoint
+    from .pve_control import PveControl
+    from .testbed import Testbed
+
+
+def _running_testbed() -> "Testbed | None":
+    env_file = os.environ.get("GPVE_TESTBED_ENV")
+    if not env_file or not Path(env_file).is_file():
+        return None
+    from .testbed import Testbed
+
+    testbed = Testbed.load(Path(env_file).parent)
+    testbed.ensure_running()
+    return testbed
+
+
+@pytest.fixture(scope="session")
+def testbed(tmp_path_factory):
+    """The running testbed for the whole session."""
+    running = _running_testbed()
+    if running is not None:
+        yield running
+        return
+    from .testbed import Testbed
+
+    fresh = Testbed.create(tmp_path_factory.mktemp("testbed"))
+    try:
+        yield fresh
+    finally:
+        fresh.stop()
+
+
+@pytest.fixture(scope="session")
+def kube_client(testbed):
+    from kubernetes import config
+
+    api = config.new_client_from_config(testbed.kubeconfig)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+@pytest.fixture
+def kube_namespace(kube_client):
+    """Name of a new namespace for one test, ready for pods; deleted (not awaited) afterwards."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube_client)
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core.create_namespace({"metadata": {"name": name, "labels": {"gpve.io/test": "true"}}})
+    # Pods are refused until the controllers created the namespace's default account and its token.
+    wait_until(lambda: core.read_namespaced_service_account("default", name).secrets, 60,
+               f"default service account token in {name}")
+    try:
+        yield name
+    finally:
+        core.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def pve(testbed) -> "PveEndpoint":
+    return testbed.pve
+
+
+@pytest.fixture(scope="session")
+def pve_url(pve) -> str:
+    return pve.url
+
+
+@pytest.fixture
+def pve_control(testbed) -> "PveControl":
+    control = testbed.pve_control
+    try:
+        yield control
+    finally:
+        control.clear_faults()

@@ -1,0 +1,64 @@
+"""Pre-made PersistentVolumes and a default StorageClass, so the real PV controller binds claims.
+
+The scheduler places a pod only once its volume claims are bound. Nothing provisions
+volumes here, so the testbed creates a pool up front: hostPath volumes (never mounted:
+no kubelet runs) in a default StorageClass with ``kubernetes.io/no-provisioner`` and
+``volumeBindingMode: Immediate``. The controller manager's persistentvolume-binder binds
+each claim to the smallest free volume that fits. Volumes keep the ``Retain`` policy: a
+volume whose claim is deleted becomes Released and is not handed out again.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+STORAGE_CLASS = "testbed-local"
+POOL_LABEL = "gpve.io/testbed-pool"
+ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"]
+# 200 volumes of 1..10Gi (20 of each size), and a few large ones for claims that ask more.
+POOL_SIZES_GI = [1 + i % 10 for i in range(200)] + [20] * 8 + [50] * 8 + [100] * 8
+
+
+def storage_class() -> dict:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": STORAGE_CLASS,
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "Immediate",
+            "reclaimPolicy": "Retain"}
+
+
+def persistent_volume(index: int, size_gi: int, volumes_dir: Path) -> dict:
+    name = f"testbed-pv-{index:03d}"
+    return {"apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": name, "labels": {POOL_LABEL: "true", "gpve.io/testbed-size": f"{size_gi}Gi"}},
+            "spec": {"capacity": {"storage": f"{size_gi}Gi"}, "accessModes": ACCESS_MODES,
+                     "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STORAGE_CLASS,
+                     "hostPath": {"path": str(volumes_dir / name)}}}
+
+
+def _create(call, body: dict) -> None:
+    try:
+        call(body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+def create_pool(api: client.ApiClient, volumes_dir: Path, sizes_gi: list[int] = POOL_SIZES_GI) -> int:
+    """Create the StorageClass and the volumes (existing ones are left alone); returns the pool size."""
+    _create(client.StorageV1Api(api).create_storage_class, storage_class())
+    core = client.CoreV1Api(api)
+    bodies = [persistent_volume(i, size, volumes_dir) for i, size in enumerate(sizes_gi, 1)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda body: _create(core.create_persistent_volume, body), bodies))
+    return len(bodies)
+
+
+def available(api: client.ApiClient) -> int:
+    """How many pool volumes are still free (phase Available)."""
+    volumes = client.CoreV1Api(api).list_persistent_volume(label_selector=f"{POOL_LABEL}=true").items
+    return sum(1 for volume in volumes if volume.status and volume.status.phase == "Available")
