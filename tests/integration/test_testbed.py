@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -93,7 +95,7 @@ def test_csr_is_approved_and_signed_by_the_testbed_ca(testbed, kube_client):
                f"CSR {name} to be signed")
     issued = x509.load_pem_x509_certificate(
         base64.b64decode(certificates.read_certificate_signing_request(name).status.certificate))
-    ca = x509.load_pem_x509_certificate(open(testbed.ca_path, "rb").read())
+    ca = x509.load_pem_x509_certificate(Path(testbed.ca_path).read_bytes())
     issued.verify_directly_issued_by(ca)
     assert issued.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "testbed-csr-user"
     assert issued.public_key().public_numbers() == key.public_key().public_numbers()
@@ -137,25 +139,62 @@ def test_claim_is_bound_from_the_pool_and_its_pod_runs(testbed, kube_client, kub
     assert volume.spec.capacity["storage"] == "3Gi"
 
 
-def test_clone_of_the_template_reports_its_cloud_init_address(pve):
+@pytest.fixture
+def started_clone(pve):
+    """A clone of pve2's template with ipconfig0 ip=10.20.30.40/24, started; destroyed afterwards."""
     api = _pve_api(pve)
     vmid = 4000 + uuid.uuid4().int % 5000
     template = api.nodes("pve2").qemu(9001)
     assert template.config.get()["template"] == 1
-
     assert _wait_task(api, "pve2", template.clone.post(newid=vmid, name=f"node-{vmid}"))["exitstatus"] == "OK"
     vm = api.nodes("pve2").qemu(vmid)
     try:
         vm.config.put(ipconfig0="ip=10.20.30.40/24,gw=10.20.30.1")
         assert _wait_task(api, "pve2", vm.status.start.post())["exitstatus"] == "OK"
-        wait_until(lambda: vm.agent("network-get-interfaces").get(), WAIT, "the guest agent to answer")
-        interfaces = vm.agent("network-get-interfaces").get()["result"]
+        yield SimpleNamespace(vmid=vmid, vm=vm)
     finally:
         _wait_task(api, "pve2", vm.status.stop.post())
         _wait_task(api, "pve2", vm.delete())
 
+
+def test_clone_of_the_template_reports_its_cloud_init_address(started_clone):
+    agent = started_clone.vm.agent("network-get-interfaces")
+    wait_until(agent.get, WAIT, "the guest agent to answer")
+    interfaces = agent.get()["result"]
+
     addresses = {i["name"]: [a["ip-address"] for a in i["ip-addresses"]] for i in interfaces}
     assert addresses["eth0"] == ["10.20.30.40"]
+
+
+def test_control_channel_makes_the_agent_hang(started_clone, pve_control):
+    pve_control.agent_never_answers(started_clone.vmid)
+
+    with pytest.raises(Exception, match="got timeout"):
+        started_clone.vm.agent("network-get-interfaces").get()
+
+
+def test_control_channel_holds_a_config_lock(pve, pve_control):
+    api = _pve_api(pve)
+    pve_control.hold_lock(9002)
+
+    with pytest.raises(Exception, match="got timeout"):
+        api.nodes("pve3").qemu(9002).config.put(description="changed while locked")
+
+
+def test_control_channel_takes_a_node_offline(pve, pve_control):
+    api = _pve_api(pve)
+    pve_control.node_offline("pve3")
+
+    with pytest.raises(Exception, match="595"):
+        api.nodes("pve3").qemu.get()
+
+
+def test_control_channel_loses_quorum(pve, pve_control):
+    api = _pve_api(pve)
+    pve_control.lose_quorum()
+
+    with pytest.raises(Exception, match="no quorum"):
+        api.nodes("pve1").qemu(9000).config.put(description="written without quorum")
 
 
 def test_control_channel_fails_one_clone_task(pve, pve_control):

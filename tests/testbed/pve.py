@@ -141,8 +141,9 @@ async def serve(settings: dict) -> None:
     from .pve_control import control_app
     from .pve_seed import seed
 
-    pve = _testbed_pve_class()(user=settings["user"], password=settings["password"], host=settings["host"],
-                                port=settings["port"])
+    testbed_pve = _testbed_pve_class()
+    pve = testbed_pve(user=settings["user"], password=settings["password"], host=settings["host"],
+                      port=settings["port"])
     pve.time_scale = settings["time_scale"]
     pve.apitokens[settings["token_id"]] = settings["token_secret"]
     seed(pve)

@@ -25,7 +25,7 @@ IPV4_DHCP_NET = "10.99"
 
 def agent_enabled(config: dict) -> bool:
     value = str(config.get("agent", "0"))
-    first = value.split(",")[0]
+    first = value.split(",", maxsplit=1)[0]
     if "=" not in first:
         return first in ("1", "true", "yes", "on")
     options = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
@@ -38,7 +38,7 @@ def _properties(value: str) -> dict[str, str]:
 
 def _mac(net_value: str) -> str:
     for part in str(net_value).split(","):
-        key, _, value = part.partition("=")
+        key, value = part.partition("=")[::2]
         if key == "macaddr" or (value.count(":") == 5 and key not in ("bridge", "tag")):
             return value.lower()
     return "00:00:00:00:00:00"

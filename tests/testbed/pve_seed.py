@@ -89,7 +89,7 @@ def reset(pve) -> None:
     keep = seeded_vmids()
     for vm in [vm for vm in pve.vms if vm.vmid not in keep]:
         for key in vm.devices():
-            volume = str(vm.config.get(key, "")).split(",")[0]
+            volume = str(vm.config.get(key, "")).split(",", maxsplit=1)[0]
             if ":" in volume and f"-{vm.vmid}-" in volume:
                 pve._qm_free(volume)  # pylint: disable=protected-access  # fakepve's own volume bookkeeping
         pve.vms.remove(vm)

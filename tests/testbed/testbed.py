@@ -189,7 +189,7 @@ class Testbed:
 def _plan(layout: Layout, nodes: int, pve_time_scale: float) -> dict:
     """Credentials, ports and component definitions of a new testbed: its record, before anything runs."""
     ca = CertificateAuthority.create(layout.pki)
-    ports = kube.KubePorts(*(free_port() for _ in range(5)))
+    ports = kube.KubePorts(*(free_port() for _port in range(5)))
     api_url = f"https://127.0.0.1:{ports.apiserver}"
     creds = kube.issue_credentials(layout, ca, api_url)
     bin_dir = kube.kube_bin_dir()
