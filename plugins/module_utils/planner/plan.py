@@ -44,6 +44,7 @@ class PlannedVm:
     template_name: str
     full_clone: bool
     clone_storage: Optional[str]
+    root_storage: str
     resources: dict
     root_disk: str
     disk_size: int
@@ -220,7 +221,8 @@ def _planned_vm(spec, cluster_id, member, node, vmid, address, env, options):
     return PlannedVm(
         name=member.name, role=member.role, pool=member.pool, index=member.index, vmid=vmid, ip=address,
         proxmox_node=node, template_vmid=template.vmid, template_node=template.node, template_name=template.name,
-        full_clone=options.full_clone, clone_storage=clone_storage, resources=dict(member.section['resources']),
+        full_clone=options.full_clone, clone_storage=clone_storage,
+        root_storage=clone_storage or template.disks()[root].split(':')[0], resources=dict(member.section['resources']),
         root_disk=root, disk_size=size, additional_disks=added,
         network={'bridge': vm_network['bridge'], 'vlan': vm_network['vlan']},
         cloud_init=cloud_init.settings(spec, address), tags=naming.vm_tags(cluster_id, member.role, member.pool))

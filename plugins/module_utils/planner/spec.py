@@ -43,6 +43,11 @@ def _given(value, default):
     return default if value is None else value
 
 
+def _labels(raw):
+    """Labels as strings (YAML may give numbers or booleans); the registry stores strings."""
+    return dict((str(key), value if value is None else str(value)) for key, value in (raw or {}).items())
+
+
 def _section(raw, key):
     return dict((raw or {}).get(key) or {})
 
@@ -92,7 +97,7 @@ def worker_pool(raw, template):
         'template': _given(given.get('template'), template),
         'resources': resources(given.get('resources'), WORKER_DEFAULTS['resources']),
         'additional_disks': disks(given.get('additional_disks')),
-        'labels': dict(given.get('labels') or {}),
+        'labels': _labels(given.get('labels')),
         'taints': taints(given.get('taints')),
         'placement': placement(given.get('placement'), False),
     }
@@ -169,7 +174,7 @@ def normalise(raw, default_bridge=None):
     ssh = dict(raw.get('ssh') or {})
     return {
         'name': raw.get('name'),
-        'labels': dict(raw.get('labels') or {}),
+        'labels': _labels(raw.get('labels')),
         'distribution': dist,
         'kubernetes_version': _given(raw.get('kubernetes_version'),
                                      versions.default_version(dist['type']) if dist['type'] in versions.SUPPORTED

@@ -1,0 +1,296 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The K8s-on-VM provisioning service: one call per module run.
+
+present: validate -> plan -> (check mode stops here) -> register (Pending) ->
+Provisioning -> build VMs concurrently, bounded per Proxmox node and storage -> record
+nodes and an event per VM -> Bootstrapping once every VM answers. absent: destroy every
+VM carrying the cluster's tag, delete its credentials, keep the row soft-deleted with
+its events. Everything that can be checked is checked before the first write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Optional
+
+from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view
+from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
+from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import from_stored
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import plan as plans, spec as specs, validate
+from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
+
+# Tags of a cluster that has no registry id yet (check mode on a new cluster).
+UNREGISTERED_ID = 'unregistered'
+DEFAULT_AGENT_TIMEOUT = vm_ops.DEFAULT_AGENT_TIMEOUT
+
+
+class ProvisioningFailed(GpveError):
+    """Some VMs could not be brought to their plan; the others were recorded."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        super().__init__('; '.join(str(exc) for exc in failures))
+
+
+@dataclasses.dataclass
+class Request:
+    spec: dict
+    state: str = 'present'
+    options: plans.Options = dataclasses.field(default_factory=plans.Options)
+    default_bridge: Optional[str] = None
+    task_timeout: int = tasks.DEFAULT_TASK_TIMEOUT
+    agent_timeout: int = DEFAULT_AGENT_TIMEOUT
+    per_node: int = 2
+    per_storage: int = 4
+    check_mode: bool = False
+
+
+class K8sVmService:
+    def __init__(self, store, client_factory):
+        self.store = store
+        self._client_factory = client_factory
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def run(self, request):
+        if request.state == 'absent':
+            return self.absent(request)
+        return self.present(request)
+
+    # ------------------------------------------------------------------ present
+
+    def plan(self, request):
+        """Validate everything and plan; writes nothing. Returns (spec, registry view, environment, plan)."""
+        spec = specs.normalise(request.spec, request.default_bridge)
+        validate.validate_spec(spec)
+        view = registry_view.read(self.store, spec['name'])
+        if view.cluster is not None:
+            _refuse_while_deleting(view.cluster)
+            validate.validate_change(specs.normalise(from_stored(view.cluster.spec)), spec)
+        env = discovery.discover(self.client, spec, view.cluster_id)
+        validate.validate_environment(spec, env, view.taken_ips)
+        planned = self._build_plan(spec, view, env, request, view.cluster_id or UNREGISTERED_ID)
+        return spec, view, env, planned
+
+    @staticmethod
+    def _build_plan(spec, view, env, request, cluster_id):
+        return plans.build(spec, cluster_id, env, request.options, taken_ips=view.taken_ips,
+                           reserved_vmids=view.reserved_vmids, known_ips=view.known_ips())
+
+    def present(self, request):
+        spec, view, env, planned = self.plan(request)
+        spec_changes = view.cluster is None or specs.normalise(from_stored(view.cluster.spec)) != spec
+        if request.check_mode:
+            return _result(planned.changes_anything or spec_changes, _cluster_view(view.cluster, spec, planned),
+                           _planned_nodes(planned, view), planned, env)
+        record = recorder.Recorder(self.store)
+        if view.cluster is None:
+            cluster = record.register(spec)
+            planned = self._build_plan(spec, view, env, request, cluster.id)
+        else:
+            cluster = record.update_spec(view.cluster, spec)
+        try:
+            nodes = self._converge(record, spec, view, env, planned, request)
+        except Exception as exc:
+            # Whatever stopped the run, the registry says so and why.
+            record.fail('ProvisioningFailed', str(exc) or type(exc).__name__)
+            raise
+        cluster = self.store.get_cluster(record.cluster_id)
+        return _result(record.changed, _cluster_dict(cluster), nodes, planned, env)
+
+    def _converge(self, record, spec, view, env, planned, request):
+        phase = record.current_phase()
+        work = planned.changes_anything or phase in (lifecycle.PENDING, lifecycle.PROVISIONING, lifecycle.FAILED)
+        if work:
+            phase = self._enter(record, phase, planned)
+            record.reserve(spec, planned)
+            self._check_addresses(planned)
+        outcomes, failures = self._build_all(record, spec, view, env, planned, request)
+        _deleted, delete_failures = self._delete_all(record, planned.delete, request)
+        failures += delete_failures
+        nodes = record.final_nodes([recorder.node_record(spec, vm, outcomes[vm.name].ip if vm.name in outcomes else vm.ip,
+                                                         recorder.NODE_RUNNING if vm.name in outcomes
+                                                         else recorder.NODE_PENDING) for vm in planned.vms])
+        record.set_status(endpoint=planned.endpoint, node_count=len(planned.vms), version=spec['kubernetes_version'])
+        if failures:
+            raise ProvisioningFailed(failures)
+        self._leave(record, phase, bool(planned.create))
+        return [_node_dict(node) for node in nodes]
+
+    @staticmethod
+    def _enter(record, phase, planned):
+        if phase in (lifecycle.PENDING, lifecycle.FAILED):
+            return record.phase(lifecycle.PROVISIONING, 'ProvisioningStarted', _summary(planned))
+        if phase == lifecycle.RUNNING:
+            scaling = planned.create or planned.delete
+            return record.phase(lifecycle.SCALING if scaling else lifecycle.UPDATING, 'ChangeStarted', _summary(planned))
+        record.event(recorder.NORMAL, 'Planned', _summary(planned))
+        return phase
+
+    @staticmethod
+    def _leave(record, phase, added_vms):
+        if phase == lifecycle.PROVISIONING:
+            record.phase(lifecycle.BOOTSTRAPPING, 'VMsReady', 'every VM answers; bootstrap the distribution next')
+        elif phase == lifecycle.UPDATING or (phase == lifecycle.SCALING and not added_vms):
+            record.phase(lifecycle.RUNNING, 'ChangeDone', 'VMs match the spec')
+
+    def _check_addresses(self, planned):
+        """After reserving: no other live cluster holds one of this plan's addresses (two runs racing)."""
+        ours = dict((vm.ip, vm.name) for vm in planned.vms if vm.ip)
+        for held in self.store.allocated_ips():
+            if held.cluster_id != planned.cluster_id and held.ip_address in ours:
+                raise ValidationError('network.vm_network.ip_range', 'address {0} planned for {1} was just taken by '
+                                      'cluster {2} ({3}); run again to plan around it'.format(
+                                          held.ip_address, ours[held.ip_address], held.cluster_name, held.node_name))
+
+    def _context(self, request, cluster_id, cluster_name):
+        settings = vm_ops.TaskSettings(timeout=request.task_timeout)
+        return provision.Context(client=self.client, settings=settings, limits=Limits(request.per_node, request.per_storage),
+                                 cluster_id=cluster_id, cluster_name=cluster_name, agent_timeout=request.agent_timeout)
+
+    def _build_all(self, record, spec, view, env, planned, request):
+        ctx = self._context(request, planned.cluster_id, planned.cluster_name)
+        existing = dict((vm.name, vm) for vm in env.cluster_vms)
+        known = view.known_ips()
+        outcomes, failures = {}, []
+        workers = ctx.limits.workers_for([vm.proxmox_node for vm in planned.vms])
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix='gpve-vm') as pool:
+            futures = {}
+            for vm in planned.vms:
+                if vm.name in planned.unchanged:
+                    futures[pool.submit(provision.observe, ctx, vm, known.get(vm.name))] = vm
+                else:
+                    futures[pool.submit(provision.build, ctx, vm, existing.get(vm.name))] = vm
+            for future in as_completed(futures):
+                vm = futures[future]
+                try:
+                    outcome = future.result()
+                except GpveError as exc:
+                    failures.append(exc)
+                    continue
+                outcomes[vm.name] = outcome
+                if outcome.changed:
+                    record.event(recorder.NORMAL, 'VMProvisioned', '{0} (vmid {1} on {2}): {3}; address {4}'.format(
+                        vm.name, vm.vmid, vm.proxmox_node, ', '.join(outcome.actions), outcome.ip),
+                        {'vm': vm.name, 'vmid': vm.vmid, 'actions': outcome.actions})
+                record.node(spec, vm, outcome.ip)
+        return outcomes, failures
+
+    def _delete_all(self, record, victims, request, cluster_id=None, cluster_name=None):
+        if not victims:
+            return [], []
+        ctx = self._context(request, cluster_id, cluster_name)
+        deleted, failures = [], []
+        with ThreadPoolExecutor(max_workers=ctx.limits.workers_for([vm.node for vm in victims]),
+                                thread_name_prefix='gpve-rm') as pool:
+            futures = dict((pool.submit(_destroy_within_limits, ctx, vm), vm) for vm in victims)
+            for future in as_completed(futures):
+                vm = futures[future]
+                try:
+                    future.result()
+                except GpveError as exc:
+                    failures.append(exc)
+                    continue
+                deleted.append(vm)
+                record.event(recorder.NORMAL, 'VMDeleted', '{0} (vmid {1} on {2}) destroyed'.format(vm.name, vm.vmid, vm.node),
+                             {'vm': vm.name, 'vmid': vm.vmid})
+        return deleted, failures
+
+    # ------------------------------------------------------------------- absent
+
+    def absent(self, request):
+        name = (request.spec or {}).get('name')
+        validate.check_name({'name': name})
+        cluster = self.store.find_cluster(name)
+        if cluster is None:
+            return _result(False, {'id': None, 'name': name, 'type': recorder.CLUSTER_TYPE, 'phase': None,
+                                   'endpoint': None}, [], None, None)
+        vms = discovery.cluster_vms(self.client, vm_ops.list_vms(self.client), cluster.id, name)
+        summary = {'delete': [{'name': vm.name, 'vmid': vm.vmid, 'proxmox_node': vm.node} for vm in vms]}
+        if request.check_mode:
+            return _result(True, _cluster_dict(cluster), [], summary, None)
+        record = recorder.Recorder(self.store)
+        record.cluster_id = cluster.id
+        phase = record.current_phase()
+        if not lifecycle.allowed(phase, lifecycle.DELETING) and phase != lifecycle.DELETING:
+            record.phase(lifecycle.FAILED, 'DeleteRequested', 'interrupted by a deletion request')
+        record.phase(lifecycle.DELETING, 'DeleteStarted', '{0} VMs to destroy'.format(len(vms)))
+        _deleted, failures = self._delete_all(record, vms, request, cluster.id, name)
+        if failures:
+            record.fail('DeleteFailed', '; '.join(str(exc) for exc in failures))
+            raise ProvisioningFailed(failures)
+        for info in self.store.list_credentials(cluster_id=cluster.id):
+            self.store.delete_credential(cluster.id, info.type)
+        record.final_nodes([])
+        record.phase(lifecycle.DELETED, 'Deleted', 'every VM destroyed, credentials deleted')
+        cluster = self.store.get_cluster(cluster.id, include_deleted=True)
+        return _result(True, _cluster_dict(cluster), [], summary, None)
+
+
+def _destroy_within_limits(ctx, vm):
+    with ctx.limits.hold(vm.node, 'destroy'):
+        return provision.destroy(ctx, vm)
+
+
+def _refuse_while_deleting(cluster):
+    if cluster.status.phase == lifecycle.DELETING:
+        raise ValidationError('state', 'cluster {0} is being deleted; run with state: absent to finish, then create it '
+                                       'again'.format(cluster.name))
+
+
+def _summary(planned):
+    return 'plan: {0} to create, {1} to update, {2} to start, {3} to delete'.format(
+        len(planned.create), len(planned.update), len(planned.start), len(planned.delete))
+
+
+def _node_dict(node):
+    return {'name': node.name, 'vmid': int(node.vmid) if node.vmid else None, 'role': node.role, 'pool': node.pool_name,
+            'ip': node.ip_address, 'proxmox_node': (node.resources or {}).get('proxmox_node'), 'status': node.status}
+
+
+def _planned_nodes(planned, view):
+    known = view.known_ips()
+    return [{'name': vm.name, 'vmid': vm.vmid, 'role': vm.role, 'pool': vm.pool, 'ip': vm.ip or known.get(vm.name),
+             'proxmox_node': vm.proxmox_node,
+             'status': 'Running' if vm.name in planned.unchanged else 'Planned'} for vm in planned.vms]
+
+
+def _cluster_dict(cluster):
+    return {'id': cluster.id, 'name': cluster.name, 'type': cluster.type, 'phase': cluster.status.phase,
+            'endpoint': cluster.status.endpoint}
+
+
+def _cluster_view(cluster, spec, planned):
+    if cluster is not None:
+        return _cluster_dict(cluster)
+    return {'id': None, 'name': spec['name'], 'type': recorder.CLUSTER_TYPE, 'phase': None, 'endpoint': planned.endpoint}
+
+
+def _vm_summary(vm):
+    return dict((key, getattr(vm, key)) for key in ('vmid', 'proxmox_node', 'ip', 'role', 'pool', 'resources',
+                                                   'disk_size'))
+
+
+def _result(changed, cluster, nodes, planned, env):
+    result = {'changed': changed, 'cluster': cluster, 'nodes': nodes}
+    if isinstance(planned, plans.Plan):
+        result['plan'] = planned.as_dict()
+        before = dict((vm.name, {'vmid': vm.vmid, 'proxmox_node': vm.node, 'status': vm.status})
+                      for vm in (env.cluster_vms if env else []))
+        after = dict((vm.name, _vm_summary(vm)) for vm in planned.vms)
+        result['diff'] = {'before': {'vms': before}, 'after': {'vms': after}}
+    else:
+        result['plan'] = planned
+        if planned:
+            result['diff'] = {'before': {'vms': dict((vm['name'], vm) for vm in planned['delete'])},
+                              'after': {'vms': {}}}
+    return result
