@@ -65,8 +65,11 @@ class PostgresTransaction(Transaction):
             return Jsonb(value)
         return value
 
-    def _decode(self, row):
-        return {key: bytes(value) if isinstance(value, memoryview) else value for key, value in row.items()}
+    def _decoder(self):
+        def decode(row):
+            return {key: bytes(value) if isinstance(value, memoryview) else value for key, value in row.items()}
+
+        return decode
 
 
 class PostgresBackend:

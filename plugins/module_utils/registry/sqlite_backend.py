@@ -40,8 +40,12 @@ class SQLiteTransaction(Transaction):
     def labels_match(self, column, labels):
         clauses, params = [], []
         for key, value in sorted(labels.items()):
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each({column}) AS label WHERE label.key = ? AND label.value = ?)")
-            params.extend((key, value))
+            if '"' in key:  # a JSON path cannot quote this key: match through json_each instead
+                clauses.append(f"EXISTS (SELECT 1 FROM json_each({column}) AS label WHERE label.key = ? AND label.value = ?)")
+                params.extend((key, value))
+            else:
+                clauses.append(f"json_extract({column}, ?) = ?")
+                params.extend((f'$."{key}"', value))
         return " AND ".join(clauses), params
 
     def paginate(self, limit, offset):
@@ -59,18 +63,33 @@ class SQLiteTransaction(Transaction):
             return encode_time(value)
         return value
 
-    def _decode(self, row):
-        decoded = {}
-        for key in row.keys():
-            value = row[key]
-            if isinstance(value, str):
-                column = key.rsplit("__", 1)[-1]  # "status__conditions" is a status.conditions column
-                if column in schema.JSON_COLUMNS:
-                    value = json.loads(value)
-                elif column in schema.TIME_COLUMNS:
-                    value = datetime.datetime.fromisoformat(value)
-            decoded[key] = value
-        return decoded
+    def _decoder(self):
+        converters = []
+        for index, description in enumerate(self._cursor.description):
+            column = description[0].rsplit("__", 1)[-1]  # "status__conditions" is a status.conditions column
+            if column in schema.JSON_COLUMNS:
+                converters.append((index, _json_value))
+            elif column in schema.TIME_COLUMNS:
+                converters.append((index, datetime.datetime.fromisoformat))
+        names = [description[0] for description in self._cursor.description]
+
+        def decode(row):
+            values = list(row)
+            for index, convert in converters:
+                if isinstance(values[index], str):
+                    values[index] = convert(values[index])
+            return dict(zip(names, values))
+
+        return decode
+
+
+def _json_value(text):
+    # Most documents are empty: skip the parser for them (reads of many clusters add up).
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return json.loads(text)
 
 
 def _is_busy(exc):
@@ -105,7 +124,6 @@ class SQLiteBackend:
                                    check_same_thread=False, cached_statements=256)
         except sqlite3.Error as exc:
             raise RegistryUnavailable(self.location, str(exc)) from None
-        conn.row_factory = sqlite3.Row
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")

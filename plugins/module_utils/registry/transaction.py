@@ -63,12 +63,13 @@ class Transaction:
         """The first row as a dict, or None."""
         self._run(sql, params)
         row = self._cursor.fetchone()
-        return None if row is None else self._decode(row)
+        return None if row is None else self._decoder()(row)
 
     def all(self, sql, params=()):
         """Every row as a list of dicts."""
         self._run(sql, params)
-        return [self._decode(row) for row in self._cursor.fetchall()]
+        decode = self._decoder()
+        return [decode(row) for row in self._cursor.fetchall()]
 
     def _run(self, sql, params):
         self.statements += 1
@@ -90,5 +91,6 @@ class Transaction:
     def _param(self, value):
         return value
 
-    def _decode(self, row):
-        return dict(row)
+    def _decoder(self):
+        """A function turning one result row of the last statement into a dict of Python values."""
+        return dict

@@ -94,6 +94,13 @@ class TestClusters:
         assert names(ids=[]) == []
         assert store.count_clusters(labels={"env": "dev"}) == 3
 
+    def test_label_keys_with_dots_slashes_and_quotes_match(self, store):
+        labels = {"app.kubernetes.io/name": "api", 'odd"key': "v", "env": "prod"}
+        store.create_cluster("lab", "external", spec={"endpoint": "https://x"}, labels=labels)
+        store.create_cluster("other", "external", spec={"endpoint": "https://x"}, labels={"app.kubernetes.io/name": "db"})
+        assert [c.name for c in store.query_clusters(labels={"app.kubernetes.io/name": "api", 'odd"key': "v"})] == ["lab"]
+        assert [c.name for c in store.query_clusters(labels={'odd"key': "w"})] == []
+
     def test_pagination_walks_every_cluster_once_in_name_order(self, store):
         for index in range(23):
             store.create_cluster(f"p{index:02d}", "external", spec={"endpoint": "https://x"})
