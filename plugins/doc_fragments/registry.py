@@ -13,12 +13,10 @@ options:
     description:
       - Where the cluster registry lives.
       - A filesystem path selects the embedded SQLite backend; a C(postgresql://) DSN selects PostgreSQL.
-      - When unset, C(GPVE_REGISTRY) is used, then C($XDG_DATA_HOME/gpve/registry.db)
+      - When unset, the environment variable C(GPVE_REGISTRY) is used, then C($XDG_DATA_HOME/gpve/registry.db)
         (C(~/.local/share/gpve/registry.db)).
       - Credentials in the registry are encrypted with the key in C(GPVE_SECURITY_ENCRYPTION_KEY).
         With SQLite and no key set, one is generated once into C(registry.key) next to the database.
         With PostgreSQL the key is required.
     type: str
-    env:
-      - name: GPVE_REGISTRY
 """
