@@ -101,13 +101,13 @@ def concurrent_writes(location, key, cluster_ids, size):
     barrier = context.Barrier(size["writers"] + 1)
     results = context.Queue()
     workers = [context.Process(target=writer, args=(location, key, cluster_ids[index::size["writers"]],
-                                                     size["writes_per_writer"], barrier, results))
+                                                    size["writes_per_writer"], barrier, results))
                for index in range(size["writers"])]
     for worker in workers:
         worker.start()
     barrier.wait()
     started = time.perf_counter()
-    conflicts = sum(results.get(timeout=600) for _ in workers)
+    conflicts = sum(results.get(timeout=600) for _worker in workers)
     elapsed = time.perf_counter() - started
     for worker in workers:
         worker.join(timeout=60)
@@ -123,9 +123,9 @@ def run_backend(backend, location, size):
     populate(store, size)
     populate_s = time.perf_counter() - started
     rng = random.Random(42)
-    names = [f"bench-{rng.randrange(size['clusters']):05d}" for _ in range(size["reads"])]
+    names = [f"bench-{rng.randrange(size['clusters']):05d}" for _read in range(size["reads"])]
     get_ms = time_reads(store.get_cluster_by_name, names)
-    selectors = [{"env": rng.choice(ENVS), "team": rng.choice(TEAMS)} for _ in range(size["reads"])]
+    selectors = [{"env": rng.choice(ENVS), "team": rng.choice(TEAMS)} for _read in range(size["reads"])]
     matched = []
     label_ms = time_reads(lambda labels: matched.append(len(store.query_clusters(labels=labels))), selectors)
     cluster_ids = [cluster.id for cluster in store.query_clusters()]

@@ -6,7 +6,7 @@ delete of their cluster, so a deleted cluster can still be restored."""
 from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import validation
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import new_id, require_live
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import new_id, placeholders, require_live
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, NotFound
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.records import Backup
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
@@ -49,7 +49,7 @@ class BackupOps:
             require_live(tx, cluster_id)
             backup_id, now = new_id(), utcnow()
             columns = ["id", "cluster_id", "type", "created_at", "updated_at"] + list(checked)
-            tx.execute(f"INSERT INTO cluster_backups ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            tx.execute(f"INSERT INTO cluster_backups ({', '.join(columns)}) VALUES ({placeholders(columns)})",
                        [backup_id, cluster_id, type, now, now] + list(checked.values()))
             self._audit(tx, "create", "backup", backup_id, cluster_id, {"type": type, "status": status})
             return _get(tx, backup_id)

@@ -33,7 +33,7 @@ def new_id():
 
 
 def placeholders(values):
-    return ", ".join("?" for _ in values)
+    return ", ".join(["?"] * len(values))
 
 
 # Validation and conversion --------------------------------------------------------------

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import validation
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import new_id
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import new_id, placeholders
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, DuplicateName, NotFound, UniqueViolation
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.records import ClusterTemplate, VMTemplate
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
@@ -52,8 +52,9 @@ class TemplateOps:
     """Store methods for vm_templates and cluster_templates."""
 
     def create_vm_template(self, name, os_type, default_resources, os_version=None, cloud_init_template=None):
-        return self._create_template(VM_TEMPLATE, name, dict(os_type=os_type, default_resources=default_resources,
-                                                              os_version=os_version, cloud_init_template=cloud_init_template))
+        fields = dict(os_type=os_type, default_resources=default_resources, os_version=os_version,
+                      cloud_init_template=cloud_init_template)
+        return self._create_template(VM_TEMPLATE, name, fields)
 
     def get_vm_template(self, name):
         return self._get_template(VM_TEMPLATE, name)
@@ -69,8 +70,8 @@ class TemplateOps:
 
     def create_cluster_template(self, name, type, spec_template, default_values=None, description=None):  # pylint: disable=redefined-builtin
         validation.cluster_type(type)
-        return self._create_template(CLUSTER_TEMPLATE, name, dict(type=type, spec_template=spec_template,
-                                                                   default_values=default_values, description=description))
+        fields = dict(type=type, spec_template=spec_template, default_values=default_values, description=description)
+        return self._create_template(CLUSTER_TEMPLATE, name, fields)
 
     def get_cluster_template(self, name):
         return self._get_template(CLUSTER_TEMPLATE, name)
@@ -97,7 +98,7 @@ class TemplateOps:
                 raise DuplicateName(kind.kind, name)
             now = utcnow()
             columns = ["id", "name", "created_at", "updated_at"] + list(checked)
-            tx.execute(f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            tx.execute(f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({placeholders(columns)})",
                        [new_id(), name, now, now] + list(checked.values()))
             self._audit(tx, "create", kind.table, name, None, {})
             return self._template_row(tx, kind, name)

@@ -47,4 +47,3 @@ def open_store(location, encryption_key):
 @pytest.fixture
 def store(open_store):
     return open_store()
-

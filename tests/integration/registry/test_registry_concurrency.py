@@ -29,7 +29,7 @@ def spawn(*args):
 
 def test_fifty_processes_lose_no_compare_and_swap_update(store, location, encryption_key):
     clusters = [store.create_cluster(f"hot-{index}", "k8s-vm", spec=k8s_spec()) for index in range(CLUSTERS)]
-    workers = [spawn("increment", location, encryption_key, str(INCREMENTS), *[c.id for c in clusters]) for _ in range(PROCESSES)]
+    workers = [spawn("increment", location, encryption_key, str(INCREMENTS), *[c.id for c in clusters]) for _worker in range(PROCESSES)]
     try:
         for worker in workers:
             line = worker.stdout.readline()

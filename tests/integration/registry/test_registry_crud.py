@@ -149,8 +149,8 @@ class TestNodes:
         second = store.create_cluster("n2", "k8s-vm", spec=k8s_spec())
         nodes = store.replace_nodes(first.id, [self.node("cp-1", "10.0.0.1", "control-plane", labels={"zone": "a"}),
                                                self.node("w-1", "10.0.0.11"), self.node("w-2", "10.0.0.12")])
-        assert [(n.name, n.role, n.vmid) for n in nodes] == [("cp-1", "control-plane", "101"), ("w-1", "worker", "111"),
-                                                              ("w-2", "worker", "112")]
+        assert [(n.name, n.role, n.vmid) for n in nodes] == [
+            ("cp-1", "control-plane", "101"), ("w-1", "worker", "111"), ("w-2", "worker", "112")]
         store.upsert_nodes(second.id, [self.node("w-1", "10.0.1.11")])
         replaced = store.replace_nodes(first.id, [self.node("cp-1", "10.0.0.1", "control-plane", labels={"zone": "a"}),
                                                   self.node("w-1", "10.0.0.21")])

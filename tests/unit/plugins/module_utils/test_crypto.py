@@ -81,7 +81,7 @@ def test_keys_from_environment_reads_primary_and_retired():
 def test_concurrent_key_file_creation_yields_one_key(tmp_path):
     path = str(tmp_path / "registry.key")
     results = []
-    threads = [threading.Thread(target=lambda: results.append(crypto.create_key_file(path))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: results.append(crypto.create_key_file(path))) for _thread in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
