@@ -36,6 +36,7 @@ else:
 MAX_ATTEMPTS = 12
 CONNECT_TIMEOUT_S = 10
 _MIGRATION_LOCK = 7242851902  # advisory lock id: "gpve registry schema"
+_INHERITED = []  # connections inherited through fork(): never used nor closed in the child
 
 
 def redact(dsn):
@@ -84,7 +85,10 @@ class PostgresBackend:
         self._pid = None
 
     def _connection(self):
-        if self._conn is None or self._conn.closed or self._pid != os.getpid():
+        if self._conn is not None and self._pid != os.getpid():
+            _INHERITED.append(self._conn)  # the parent's session: closing it here would end it there
+            self._conn = None
+        if self._conn is None or self._conn.closed:
             self._conn = self._open()
             self._pid = os.getpid()
         return self._conn
@@ -126,8 +130,11 @@ class PostgresBackend:
         return conn.execute("SELECT COALESCE(MAX(version), 0) AS version FROM schema_version").fetchone()["version"]
 
     def close(self):
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
+        if self._conn is not None:
+            if self._pid == os.getpid():
+                self._conn.close()
+            else:
+                _INHERITED.append(self._conn)
         self._conn = None
 
     def write(self, work):

@@ -27,7 +27,10 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction 
 
 BUSY_TIMEOUT_S = 15.0
 MAX_ATTEMPTS = 12
-_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (low byte of the extended code)
+_BUSY_CODES = (5, 6)
+# Connections inherited through fork(): kept referenced so they are never closed (or used)
+# in the child, where closing could disturb the parent's locks and WAL.
+_INHERITED = []  # SQLITE_BUSY, SQLITE_LOCKED (low byte of the extended code)
 
 
 def encode_time(value):
@@ -112,7 +115,10 @@ class SQLiteBackend:
     # Connection -------------------------------------------------------------------------
 
     def _connection(self):
-        if self._conn is None or self._pid != os.getpid():
+        if self._conn is not None and self._pid != os.getpid():
+            _INHERITED.append(self._conn)  # the parent's: never use or close it here
+            self._conn = None
+        if self._conn is None:
             self._conn = self._retry(self._open, writing=False)
             self._pid = os.getpid()
         return self._conn
@@ -178,8 +184,11 @@ class SQLiteBackend:
         return conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
 
     def close(self):
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
+        if self._conn is not None:
+            if self._pid == os.getpid():
+                self._conn.close()
+            else:
+                _INHERITED.append(self._conn)
         self._conn = None
 
     # Transactions -----------------------------------------------------------------------

@@ -86,3 +86,21 @@ def test_writer_killed_mid_transaction_leaves_a_consistent_database(backend, sto
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         conn.close()
+
+
+def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents_alone(store):
+    """Ansible forks workers after the inventory opened the registry: both sides keep working."""
+    cluster = store.create_cluster("forked", "k8s-vm", spec=k8s_spec())
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            store.update_status(cluster.id, pod_count=7)
+            code = 0 if store.get_status(cluster.id).pod_count == 7 else 2
+            store.close()
+        finally:
+            os._exit(code)  # pylint: disable=protected-access
+    assert os.waitpid(child, 0)[1] == 0
+    assert store.get_status(cluster.id).pod_count == 7  # the parent's connection still works
+    store.update_status(cluster.id, pod_count=8)
+    assert store.get_status(cluster.id).pod_count == 8
