@@ -1,0 +1,118 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bring live objects to their desired state, writing only what differs.
+
+For an existing object the desired state is applied as a dry run first; the server's
+answer is what the object would become, so comparing it with the live object (without the
+fields the server keeps for itself: resourceVersion, managedFields, status...) says
+exactly whether anything would change, defaults and normalised quantities included.
+Only then is it applied for real. Check mode stops after the comparison. Before/after
+are kept for diff mode with Secret values replaced by a digest: a diff shows which key
+changed, never its content.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import describe, describe_object
+
+CREATED = "created"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+DELETED = "deleted"
+ABSENT = "absent"
+SERVER_METADATA = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid", "selfLink")
+
+
+@dataclass
+class Change:
+    """What happened (or would happen, in check mode) to one object."""
+
+    kind: str
+    name: str
+    namespace: str
+    action: str
+    before: dict = field(default=None, repr=False)
+    after: dict = field(default=None, repr=False)
+    live: dict = field(default=None, repr=False)
+
+    @property
+    def changed(self):
+        return self.action in (CREATED, UPDATED, DELETED)
+
+    def summary(self):
+        """What a module returns about the object: no content, no secret."""
+        return {"kind": self.kind, "name": self.name, "namespace": self.namespace or None, "action": self.action}
+
+
+def apply_object(resources, desired, check_mode=False):
+    """Create or update one object as needed; returns its Change (live: the object as stored now)."""
+    metadata = desired["metadata"]
+    kind, name, namespace = desired["kind"], metadata["name"], metadata.get("namespace", "")
+    live = resources.get(kind, name, namespace or None)
+    if live is None:
+        stored = desired if check_mode else resources.apply(desired)
+        return Change(kind, name, namespace, CREATED, None, comparable(stored), stored)
+    would_be = resources.apply(desired, dry_run=True)
+    before, after = comparable(live), comparable(would_be)
+    if before == after:
+        return Change(kind, name, namespace, UNCHANGED, before, after, live)
+    stored = would_be if check_mode else resources.apply(desired)
+    return Change(kind, name, namespace, UPDATED, before, after, stored)
+
+
+def apply_objects(resources, desired_objects, check_mode=False):
+    """apply_object for each, in order (namespace first, workloads last); the list of Changes."""
+    return [apply_object(resources, desired, check_mode) for desired in desired_objects]
+
+
+def delete_object(resources, kind, name, namespace=None, check_mode=False):
+    """Delete one object if it exists; its Change (DELETED or ABSENT)."""
+    live = resources.get(kind, name, namespace)
+    if live is None:
+        return Change(kind, name, namespace or "", ABSENT)
+    if not check_mode:
+        resources.delete(kind, name, namespace)
+    return Change(kind, name, namespace or "", DELETED, comparable(live), None, live)
+
+
+def comparable(obj):
+    """obj without what the server maintains on its own, Secret values digested; for comparing and diffs."""
+    if obj is None:
+        return None
+    clean = copy.deepcopy(obj)
+    clean.pop("status", None)
+    metadata = clean.get("metadata") or {}
+    for key in SERVER_METADATA:
+        metadata.pop(key, None)
+    if clean.get("kind") == "Secret":
+        for section in ("data", "stringData"):
+            if section in clean:
+                clean[section] = {key: _digest(value) for key, value in (clean[section] or {}).items()}
+    return clean
+
+
+def diff_of(changes):
+    """Ansible's diff for a list of Changes: before and after keyed by object."""
+    before, after = {}, {}
+    for change in changes:
+        if not change.changed:
+            continue
+        key = describe(change.kind, change.name, change.namespace or None)
+        if change.before is not None:
+            before[key] = change.before
+        if change.after is not None:
+            after[key] = change.after
+    return {"before": before, "after": after}
+
+
+def name_of(obj):
+    return describe_object(obj)
+
+
+def _digest(value):
+    text = value if isinstance(value, str) else str(value)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

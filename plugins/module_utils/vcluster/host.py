@@ -1,0 +1,118 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What gpve reads from the host cluster before and after writing: facts, not changes.
+
+The service range is not published by the API. Creating a Service with a cluster IP no
+range can hold makes the IP allocator refuse it and name the range in its message, so it
+is read from there (a dry run skips the allocator, so this is a real request that the
+server refuses; nothing is stored). Unknown when the message says nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names
+
+RANGE_IN_MESSAGE = re.compile(r"valid IPs is ([0-9a-fA-F.:]+/\d+)")
+PROBE_IP = "0.0.0.1"
+
+
+def namespace_state(resources, namespace):
+    """(exists, created_by_gpve) for the namespace."""
+    live = resources.get("Namespace", namespace)
+    if live is None:
+        return False, False
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    return True, labels.get(names.CREATED_BY_LABEL) == names.MANAGED_BY
+
+
+def require_runtime_class(resources, runtime_class):
+    """ValidationError unless the host has that RuntimeClass (microvm isolation needs it)."""
+    if resources.get("RuntimeClass", runtime_class) is None:
+        raise ValidationError("control_plane.runtime_class_name", f"the host cluster has no RuntimeClass "
+                              f"{runtime_class!r}: install Kata Containers (or name an existing RuntimeClass) "
+                              "before using isolation_mode=microvm")
+
+
+def host_service_range(resources, namespace):
+    """The host's service CIDR, or None when the server does not say it."""
+    probe = {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": "gpve-service-range-probe", "namespace": namespace},
+             "spec": {"clusterIP": PROBE_IP, "ports": [{"port": 443, "protocol": "TCP"}]}}
+    try:
+        resources.create(probe)
+    except KubeApiError as error:
+        found = RANGE_IN_MESSAGE.search(error.server_message or "")
+        if found:
+            try:
+                return str(ipaddress.ip_network(found.group(1), strict=False))
+            except ValueError:
+                return None
+        return None
+    # Accepted after all (no allocator in the way): take it back, the range stays unknown.
+    resources.delete("Service", probe["metadata"]["name"], namespace)
+    return None
+
+
+def service_addresses(service):
+    """(cluster_ip, load balancer addresses) of a live Service."""
+    if not service:
+        return None, []
+    spec = service.get("spec") or {}
+    cluster_ip = spec.get("clusterIP")
+    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    addresses = [entry.get("ip") or entry.get("hostname") for entry in ingress if entry.get("ip") or entry.get("hostname")]
+    return (cluster_ip if cluster_ip and cluster_ip != "None" else None), addresses
+
+
+def node_port(service):
+    for port in ((service or {}).get("spec") or {}).get("ports") or []:
+        if port.get("nodePort"):
+            return port["nodePort"]
+    return None
+
+
+def first_node_address(resources):
+    """The InternalIP (else ExternalIP) of the first Ready node by name, or None (no permission, no node)."""
+    try:
+        nodes = sorted(resources.list("Node"), key=lambda node: node["metadata"]["name"])
+    except KubeApiError:
+        return None
+    for node in nodes:
+        status = node.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        addresses = {entry.get("type"): entry.get("address") for entry in status.get("addresses") or []}
+        address = addresses.get("InternalIP") or addresses.get("ExternalIP")
+        if ready and address:
+            return address
+    return None
+
+
+def pod_problems(resources, spec):
+    """A short account of why the control-plane pods are not ready: conditions and the last warning event."""
+    selector = ",".join(f"{key}={value}" for key, value in names.selector_labels(spec["name"]).items())
+    problems = []
+    try:
+        pods = resources.list("Pod", spec["namespace"], label_selector=selector)
+        events = resources.list("Event", spec["namespace"])
+    except KubeApiError:
+        return ""
+    for pod in pods:
+        pod_name = pod["metadata"]["name"]
+        for condition in (pod.get("status") or {}).get("conditions") or []:
+            if condition.get("status") != "True":
+                problems.append(f"pod {pod_name}: {condition.get('type')}=False {condition.get('reason') or ''} "
+                                f"{condition.get('message') or ''}".strip())
+    warnings = [event for event in events if event.get("type") == "Warning"]
+    if warnings:
+        last = warnings[-1]
+        involved = last.get("involvedObject") or {}
+        problems.append(f"last warning on {involved.get('kind')} {involved.get('name')}: {last.get('reason')}: "
+                        f"{last.get('message')}")
+    if not pods:
+        problems.append("no control-plane pod exists yet")
+    return "; ".join(problems)

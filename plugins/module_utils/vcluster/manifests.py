@@ -1,0 +1,202 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every host-cluster object of a vCluster, rendered from its spec, in the order they are applied.
+
+Namespace, service accounts, the syncer's least-privilege Role (and a read-only
+ClusterRole for what syncs from the host), the PKI, kubeconfig and config Secrets, the
+headless and client Services, the exposure (Service type or Ingress), the isolation
+objects, and the StatefulSet last, once everything it mounts exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import isolation, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
+
+HTTPS_PORT = 443
+API_TARGET_PORT = 6443
+CONFIG_SECRET_KEY = "config.yaml"
+# Namespaced resources the syncer writes, per to_host sync rule: (API group, resources).
+SYNC_RULES = {
+    "pods": ("", ("pods", "pods/attach", "pods/portforward", "pods/exec", "pods/status", "pods/ephemeralcontainers")),
+    "services": ("", ("services",)),
+    "config_maps": ("", ("configmaps",)),
+    "secrets": ("", ("secrets",)),
+    "endpoints": ("", ("endpoints",)),
+    "persistent_volume_claims": ("", ("persistentvolumeclaims",)),
+    "ingresses": ("networking.k8s.io", ("ingresses",)),
+    "network_policies": ("networking.k8s.io", ("networkpolicies",)),
+}
+FROM_HOST_RULES = {
+    "nodes": ("", ("nodes", "nodes/status")),
+    "storage_classes": ("storage.k8s.io", ("storageclasses",)),
+    "ingress_classes": ("networking.k8s.io", ("ingressclasses",)),
+    "priority_classes": ("scheduling.k8s.io", ("priorityclasses",)),
+}
+WRITE_VERBS = ["create", "delete", "patch", "update", "get", "list", "watch"]
+READ_VERBS = ["get", "list", "watch"]
+
+
+def render(spec, certs_data, kubeconfig_data, cluster_id=None, replicas=None, manage_namespace=True,
+           workload_annotations=None):
+    """All objects for spec, ordered for applying: base_objects, secret_objects, then the StatefulSet."""
+    return (base_objects(spec, cluster_id, manage_namespace) + secret_objects(spec, certs_data, kubeconfig_data)
+            + [render_statefulset(spec, replicas, workload_annotations)])
+
+
+def base_objects(spec, cluster_id=None, manage_namespace=True):
+    """What exists before the PKI: namespace, accounts, RBAC, Services, exposure, isolation objects.
+
+    manage_namespace False leaves a namespace gpve did not create alone (only the isolation
+    labels are applied to it).
+    """
+    objects = [namespace_object(spec, cluster_id, manage_namespace)]
+    objects += service_accounts(spec)
+    objects += rbac(spec)
+    objects += services(spec)
+    if spec["networking"]["expose"]["type"] == "Ingress":
+        objects.append(ingress(spec))
+    if spec["isolation_mode"] == "container":
+        objects += isolation.render_isolation(spec)
+    return [obj for obj in objects if obj is not None]
+
+
+def secret_objects(spec, certs_data, kubeconfig_data):
+    """The ``<name>-certs`` (PKI), ``vc-<name>`` (admin kubeconfig) and ``vc-config-<name>`` Secrets."""
+    name = spec["name"]
+    return [secret(spec, names.certs_secret(name), certs_data),
+            secret(spec, names.kubeconfig_secret(name), kubeconfig_data),
+            secret(spec, names.config_secret(name), {CONFIG_SECRET_KEY: vcluster_config(spec)})]
+
+
+def namespace_object(spec, cluster_id=None, manage_namespace=True):
+    labels = isolation.namespace_labels() if spec["isolation_mode"] == "container" else {}
+    if not manage_namespace and not labels:
+        return None
+    metadata = {"name": spec["namespace"], "labels": labels}
+    if manage_namespace:
+        labels.update({names.CREATED_BY_LABEL: names.MANAGED_BY, names.NAME_LABEL: spec["name"]})
+        if cluster_id:
+            metadata["annotations"] = {names.CLUSTER_ID_ANNOTATION: cluster_id}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+def service_accounts(spec):
+    name = spec["name"]
+    return [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(spec, account_name)}
+            for account_name in (names.service_account(name), names.workload_service_account(name))]
+
+
+def rbac(spec):
+    """The syncer's Role over what it syncs to the host, and a read-only ClusterRole for what syncs back."""
+    name = spec["name"]
+    rules = [_rule(group, resources, WRITE_VERBS) for resource, (group, resources) in SYNC_RULES.items()
+             if spec["sync"]["to_host"][resource]["enabled"]]
+    rules.append(_rule("", ("events",), READ_VERBS))
+    rules.append(_rule("apps", ("statefulsets", "replicasets", "deployments"), READ_VERBS))
+    subject = [{"kind": "ServiceAccount", "name": names.service_account(name), "namespace": spec["namespace"]}]
+    role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.role(name)}
+    objects = [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": _metadata(spec, names.role(name)),
+         "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": _metadata(spec, names.role(name)), "subjects": subject, "roleRef": role_ref},
+    ]
+    host_rules = [_rule(group, resources, READ_VERBS) for resource, (group, resources) in FROM_HOST_RULES.items()
+                  if spec["sync"]["from_host"][resource]["enabled"]]
+    if host_rules:
+        cluster_role = names.cluster_role(name, spec["namespace"])
+        cluster_metadata = {"name": cluster_role, "labels": names.common_labels(name, spec["labels"])}
+        objects += [
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": cluster_metadata,
+             "rules": host_rules},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": dict(cluster_metadata), "subjects": subject,
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role}},
+        ]
+    return objects
+
+
+def secret(spec, secret_name, entries):
+    """An Opaque Secret holding entries (text values), base64-encoded as the API stores them."""
+    data = {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in sorted(entries.items())}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": _metadata(spec, secret_name), "type": "Opaque",
+            "data": data}
+
+
+def vcluster_config(spec):
+    """The vcluster.yaml-style configuration the syncer reads: sync rules with selectors, networking, pods."""
+    to_host = {resource: _rule_config(rule) for resource, rule in spec["sync"]["to_host"].items()}
+    if spec["isolation_mode"] == "microvm":
+        to_host["pods"]["runtimeClassName"] = spec["control_plane"]["runtime_class_name"]
+    config = {
+        "sync": {"toHost": to_host,
+                 "fromHost": {resource: _rule_config(rule) for resource, rule in spec["sync"]["from_host"].items()}},
+        "networking": {"serviceCIDR": spec["networking"]["service_cidr"], "podCIDR": spec["networking"]["pod_cidr"],
+                       "advanced": {"clusterDomain": spec["networking"]["dns_domain"]}},
+        "controlPlane": {"distro": spec["distro"], "coredns": {"enabled": spec["control_plane"]["coredns"]["enabled"]}},
+        "plugins": spec["plugins"],
+    }
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def services(spec):
+    name = spec["name"]
+    expose = spec["networking"]["expose"]
+    selector = names.selector_labels(name)
+    headless_ports = [_port("https", API_TARGET_PORT, API_TARGET_PORT), _port("etcd-client", 2379, 2379),
+                      _port("etcd-peer", 2380, 2380)]
+    headless = {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(spec, names.headless_service(name)),
+                "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": selector,
+                         "ports": headless_ports}}
+    client_type = "ClusterIP" if expose["type"] == "Ingress" else expose["type"]
+    port = _port("https", HTTPS_PORT, API_TARGET_PORT)
+    if client_type == "NodePort" and expose["node_port"]:
+        port["nodePort"] = expose["node_port"]
+    client_spec = {"type": client_type, "selector": selector, "ports": [port]}
+    if client_type == "LoadBalancer" and expose["load_balancer_ip"]:
+        client_spec["loadBalancerIP"] = expose["load_balancer_ip"]
+    client = {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(spec, names.client_service(name)),
+              "spec": client_spec}
+    return [headless, client]
+
+
+def ingress(spec):
+    """TLS passthrough to the API server: the client certificate must reach it untouched."""
+    name = spec["name"]
+    settings = spec["networking"]["expose"]["ingress"]
+    metadata = _metadata(spec, names.ingress(name))
+    metadata["annotations"] = {"nginx.ingress.kubernetes.io/ssl-passthrough": "true",
+                               "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS"}
+    backend = {"service": {"name": names.client_service(name), "port": {"number": HTTPS_PORT}}}
+    body = {"rules": [{"host": settings["host"], "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": backend}]}}]}
+    if settings["class_name"]:
+        body["ingressClassName"] = settings["class_name"]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": body}
+
+
+def _metadata(spec, object_name):
+    return {"name": object_name, "namespace": spec["namespace"], "labels": names.common_labels(spec["name"], spec["labels"])}
+
+
+def _rule(group, resources, verbs):
+    return {"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)}
+
+
+def _port(port_name, port, target):
+    return {"name": port_name, "port": port, "targetPort": target, "protocol": "TCP"}
+
+
+def _rule_config(rule):
+    config = {"enabled": rule["enabled"]}
+    selector = rule.get("selector") or {}
+    labels = selector.get("match_labels") or selector.get("matchLabels")
+    expressions = selector.get("match_expressions") or selector.get("matchExpressions")
+    if labels or expressions:
+        config["selector"] = {key: value for key, value in (("matchLabels", labels), ("matchExpressions", expressions))
+                              if value}
+    return config

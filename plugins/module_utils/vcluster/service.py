@@ -1,0 +1,453 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One run of gpve_vcluster: bring a vCluster to present, suspended or absent.
+
+Every run first reconciles in check mode (reads and server dry runs only): that is the
+whole answer in check mode, and for a vCluster already Running with nothing to change it
+ends the run without a single write, registry included. Otherwise the registry records
+the spec and the phases move along the vCluster path (Pending -> Provisioning ->
+Initializing -> Starting -> Running; Updating, Suspending/Suspended, Resuming and
+Deleting for the other moves) while the objects are applied. A run that stopped half
+way (an API server that went away) picks up from the phase it reached. A failure moves
+the vCluster to Failed with the message that names the object and the condition.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from dataclasses import dataclass, field
+
+from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig, lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import reconcile, wait
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeWaitTimeout
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import keys, layout, renewal
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, manifests, names, registration
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
+
+PRESENT, SUSPENDED, ABSENT = "present", "suspended", "absent"
+L = lifecycle
+# Stage of the work -> phases entered before it, per starting phase.
+CREATE_ROUTE = {"base": [L.PROVISIONING], "workload": [L.INITIALIZING], "wait": [L.STARTING], "done": [L.RUNNING]}
+CONVERGE_ROUTE = {"base": [L.UPDATING], "done": [L.RUNNING]}
+RESUME_ROUTE = {"base": [L.RESUMING], "done": [L.RUNNING]}
+ROUTES = {
+    None: CREATE_ROUTE, L.PENDING: CREATE_ROUTE, L.FAILED: CREATE_ROUTE, L.PROVISIONING: CREATE_ROUTE,
+    L.INITIALIZING: CREATE_ROUTE, L.STARTING: CREATE_ROUTE,
+    L.RUNNING: CONVERGE_ROUTE, L.UPDATING: CONVERGE_ROUTE, L.SCALING: CONVERGE_ROUTE, L.UPGRADING: CONVERGE_ROUTE,
+    L.RECOVERING: CONVERGE_ROUTE,
+    L.SUSPENDED: RESUME_ROUTE, L.RESUMING: RESUME_ROUTE,
+    L.SUSPENDING: {"base": [L.SUSPENDED, L.RESUMING], "done": [L.RUNNING]},
+}
+CREATE_ORDER = [L.PENDING, L.PROVISIONING, L.INITIALIZING, L.STARTING, L.RUNNING]
+SUSPEND_ROUTE = {"base": [L.SUSPENDING], "done": [L.SUSPENDED]}
+DELETE_ROUTE = {"base": [L.DELETING], "done": [L.DELETED]}
+
+
+@dataclass
+class RunOptions:
+    """What a run does besides the spec."""
+
+    state: str = PRESENT
+    wait: bool = True
+    wait_timeout: float = 300
+    kubeconfig_dest: str = None
+    kubeconfig_server: str = None
+    keep_pvc: bool = False
+    check_mode: bool = False
+    now: datetime.datetime = None
+
+
+@dataclass
+class Outcome:
+    """What a run returns: never key material."""
+
+    changed: bool = False
+    cluster: dict = field(default_factory=dict)
+    objects: list = field(default_factory=list)
+    pki: dict = field(default_factory=dict)
+    kubeconfig_path: str = None
+    warnings: list = field(default_factory=list)
+    diff: dict = field(default_factory=lambda: {"before": {}, "after": {}})
+
+
+@dataclass
+class Plan:
+    """One reconciliation pass: the object changes, the PKI outcome, the endpoint, the admin kubeconfig."""
+
+    changes: list = field(default_factory=list)
+    pki: renewal.Outcome = None
+    endpoint: endpoints.Endpoint = None
+    admin_kubeconfig: str = ""
+    host_range: str = None
+
+
+class VClusterRun:
+    """The run of one vCluster. resources: kube.resources.Resources on the host; store: the registry."""
+
+    def __init__(self, spec, options, resources, store):
+        self.spec = spec
+        self.options = options
+        self.resources = resources
+        self.store = store
+        self.cluster = None
+        self.route = {}
+        self.warnings = []
+        self._host_range_known = False
+
+    def run(self):
+        validation.validate_spec(self.spec)
+        self.cluster = registration.find(self.store, self.spec["name"])
+        if self.options.state == ABSENT:
+            return self._absent()
+        if self.cluster is not None:
+            validation.validate_change(self.spec, registration.spec_from_registry(self.cluster))
+        self._check_host()
+        if self.options.state == SUSPENDED:
+            return self._suspended()
+        return self._present()
+
+    # present ------------------------------------------------------------------------------
+
+    def _present(self):
+        phase = self._phase()
+        if phase == L.DELETING:
+            raise ValidationError("state", f"vCluster {self.spec['name']} is being deleted; finish with state=absent")
+        resuming = phase in (L.SUSPENDED, L.SUSPENDING, L.RESUMING)
+        replicas = self._resume_replicas() if resuming else None
+        planned = self._reconcile(check_mode=True, replicas=replicas)
+        kubeconfig_pending = self._kubeconfig_pending(planned)
+        nothing_to_do = (phase == L.RUNNING and not any(c.changed for c in planned.changes)
+                         and not planned.pki.changed and not kubeconfig_pending
+                         and registration.spec_from_registry(self.cluster) == self.spec)
+        if self.options.check_mode or nothing_to_do:
+            return self._outcome(planned, changed=not nothing_to_do)
+        self.route = ROUTES[phase]
+        self._record()
+        done = self._guarded(lambda: self._bring_up(replicas))
+        return self._outcome(done, changed=True)
+
+    def _bring_up(self, replicas):
+        self._enter("base")
+        plan = self._reconcile(check_mode=False, replicas=replicas, until="secrets")
+        self._enter("workload")
+        plan.changes += reconcile.apply_objects(self.resources, [self._statefulset(replicas)])
+        self._enter("wait")
+        target = replicas if replicas is not None else self.spec["control_plane"]["replicas"]
+        if self.options.wait:
+            self._wait_ready(target)
+        elif not self._ready(target):
+            self._write_kubeconfig(plan)
+            self.warnings.append("not waiting (wait=false): the vCluster stays Starting until a run finds it ready")
+            return plan
+        self._write_kubeconfig(plan)
+        self._enter("done", endpoint=plan.endpoint.server, version=self.spec["kubernetes_version"])
+        return plan
+
+    # suspended ------------------------------------------------------------------------------
+
+    def _suspended(self):
+        if self.cluster is None:
+            raise ValidationError("state", f"vCluster {self.spec['name']} does not exist; create it with state=present "
+                                  "before suspending it")
+        phase = self._phase()
+        live = self.resources.get("StatefulSet", names.statefulset(self.spec["name"]), self.spec["namespace"])
+        paused = _annotations(live).get(names.PAUSED_REPLICAS_ANNOTATION)
+        recorded = {names.PAUSED_REPLICAS_ANNOTATION: paused or str(_replicas(live, self.spec)),
+                    names.PAUSED_AT_ANNOTATION: _annotations(live).get(names.PAUSED_AT_ANNOTATION) or self._now_text()}
+        planned = self._reconcile(check_mode=True, replicas=0, annotations=recorded)
+        synced = self._synced_pods()
+        if phase == L.SUSPENDED and not any(c.changed for c in planned.changes) and not synced:
+            return self._outcome(planned, changed=False)
+        if self.options.check_mode:
+            return self._outcome(planned, changed=True)
+        self.route = SUSPEND_ROUTE if phase != L.SUSPENDING else {"done": [L.SUSPENDED]}
+        self._record()
+        return self._outcome(self._guarded(lambda: self._scale_down(recorded)), changed=True)
+
+    def _scale_down(self, recorded):
+        self._enter("base")
+        plan = self._reconcile(check_mode=False, replicas=0, annotations=recorded)
+        for pod in self._synced_pods():
+            reconcile.delete_object(self.resources, "Pod", pod["metadata"]["name"], self.spec["namespace"])
+        if self.options.wait:
+            self._wait_ready(0)
+        self._enter("done")
+        return plan
+
+    # absent -------------------------------------------------------------------------------
+
+    def _absent(self):
+        namespace = self.spec["namespace"] if self.cluster is None else \
+            registration.spec_from_registry(self.cluster)["namespace"]
+        spec = dict(self.spec, namespace=namespace)
+        exists, ours = host.namespace_state(self.resources, namespace)
+        targets = _owned_objects(spec) if exists else []
+        live = [(kind, name, ns) for kind, name, ns in targets if self.resources.get(kind, name, ns) is not None]
+        claims = [] if self.options.keep_pvc or not exists else self._claims(spec)
+        delete_namespace = exists and ours
+        if not live and not claims and not delete_namespace and self.cluster is None:
+            return Outcome(changed=False, cluster={"name": self.spec["name"], "phase": None, "namespace": namespace})
+        if self.options.check_mode:
+            changes = [reconcile.Change(kind, name, ns or "", reconcile.DELETED) for kind, name, ns in live]
+            changes += [reconcile.Change("PersistentVolumeClaim", c, namespace, reconcile.DELETED) for c in claims]
+            if delete_namespace:
+                changes.append(reconcile.Change("Namespace", namespace, "", reconcile.DELETED))
+            return self._outcome(Plan(changes=changes), changed=True)
+        self.route = DELETE_ROUTE if self.cluster is not None else {}
+        return self._outcome(self._guarded(lambda: self._tear_down(spec, live, claims, delete_namespace)),
+                             changed=True)
+
+    def _tear_down(self, spec, live, claims, delete_namespace):
+        self._enter("base")
+        changes = [reconcile.delete_object(self.resources, kind, name, ns) for kind, name, ns in live]
+        changes += [reconcile.delete_object(self.resources, "PersistentVolumeClaim", claim, spec["namespace"])
+                    for claim in claims]
+        if delete_namespace:
+            changes.append(reconcile.delete_object(self.resources, "Namespace", spec["namespace"]))
+        if self.options.wait:
+            self._wait_gone(spec, delete_namespace)
+        if self.cluster is not None:
+            if any(info.type == registration.KUBECONFIG_CREDENTIAL
+                   for info in self.store.list_credentials(cluster_id=self.cluster.id)):
+                self.store.delete_credential(self.cluster.id, registration.KUBECONFIG_CREDENTIAL)
+            self._enter("done")
+        return Plan(changes=changes)
+
+    def _wait_gone(self, spec, namespace_deleted):
+        if namespace_deleted:
+            wait.wait_for(lambda: (self.resources.get("Namespace", spec["namespace"]) is None, "the namespace still exists"),
+                          self.options.wait_timeout, f"Namespace {spec['namespace']} deletion")
+            return
+        selector = ",".join(f"{k}={v}" for k, v in names.selector_labels(spec["name"]).items())
+
+        def pods_gone():
+            remaining = self.resources.list("Pod", spec["namespace"], label_selector=selector)
+            return not remaining, f"{len(remaining)} control-plane pods remain"
+
+        wait.wait_for(pods_gone, self.options.wait_timeout, f"vCluster {spec['name']} pods deletion")
+
+    # one reconciliation pass --------------------------------------------------------------
+
+    def _reconcile(self, check_mode, replicas=None, annotations=None, until=None):
+        spec, resources = self.spec, self.resources
+        plan = Plan()
+        exists, ours = host.namespace_state(resources, spec["namespace"])
+        cluster_id = self.cluster.id if self.cluster else None
+        base = manifests.base_objects(spec, cluster_id, manage_namespace=ours or not exists)
+        plan.changes = reconcile.apply_objects(resources, base, check_mode)
+        if not check_mode:
+            self._check_host_range()
+        client_service = _live_of(plan.changes, "Service", names.client_service(spec["name"]))
+        node_address = host.first_node_address(resources) if spec["networking"]["expose"]["type"] == "NodePort" else None
+        plan.endpoint = endpoints.resolve(spec, client_service, node_address, self.options.kubeconfig_server)
+        plan.pki = self._pki(plan.endpoint)
+        certs_data = bundles.secret_data(plan.pki.bundle)
+        cluster_name = names.context(spec["name"])
+        vc_data = bundles.vcluster_kubeconfig_data(plan.pki.bundle, plan.endpoint.server, cluster_name)
+        plan.admin_kubeconfig = vc_data[bundles.VCLUSTER_CONFIG]
+        plan.changes += reconcile.apply_objects(resources, manifests.secret_objects(spec, certs_data, vc_data), check_mode)
+        if until != "secrets":
+            plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode)
+        return plan
+
+    def _statefulset(self, replicas=None, annotations=None):
+        return render_statefulset(self.spec, replicas, annotations)
+
+    def _pki(self, endpoint):
+        spec = self.spec
+        live = self.resources.get("Secret", names.certs_secret(spec["name"]), spec["namespace"])
+        data = _decoded_secret(live)
+        params = layout.PkiParams(
+            name=spec["name"], namespace=spec["namespace"], service_cidr=spec["networking"]["service_cidr"],
+            dns_domain=spec["networking"]["dns_domain"], extra_sans=tuple(endpoint.sans),
+            headless_service_name=names.headless_service(spec["name"]), algorithm=spec["pki"]["algorithm"])
+        outcome = renewal.ensure_bundle(data, params, self.options.now,
+                                        datetime.timedelta(days=spec["pki"]["renew_before_days"]))
+        self.warnings += [w for w in outcome.warnings if w not in self.warnings]
+        return outcome
+
+    # host checks, waiting, kubeconfig -----------------------------------------------------
+
+    def _check_host(self):
+        mode = self.spec["isolation_mode"]
+        if mode == "vm":
+            raise ValidationError("isolation_mode", "vm isolation (a single-node k3s on a Proxmox VM through "
+                                  "gpve_k8s_vm) is not available yet: the K8s-on-VM module has not landed")
+        if mode == "microvm":
+            host.require_runtime_class(self.resources, self.spec["control_plane"]["runtime_class_name"])
+        self._check_host_range()
+
+    def _check_host_range(self):
+        """Before any write when a namespace to probe from exists (the vCluster's, else default); once."""
+        if self._host_range_known:
+            return
+        exists = host.namespace_state(self.resources, self.spec["namespace"])[0]
+        found = host.host_service_range(self.resources, self.spec["namespace"] if exists else "default")
+        if found:
+            self._host_range_known = True
+            validation.validate_host_service_range(self.spec, found)
+
+    def _ready(self, replicas):
+        live = self.resources.get("StatefulSet", names.statefulset(self.spec["name"]), self.spec["namespace"])
+        return wait.statefulset_ready(live, replicas)[0]
+
+    def _wait_ready(self, replicas):
+        name = names.statefulset(self.spec["name"])
+
+        def check():
+            return wait.statefulset_ready(self.resources.get("StatefulSet", name, self.spec["namespace"]), replicas)
+
+        try:
+            wait.wait_for(check, self.options.wait_timeout, f"StatefulSet {self.spec['namespace']}/{name}")
+        except KubeWaitTimeout as timeout:
+            problems = host.pod_problems(self.resources, self.spec)
+            raise KubeWaitTimeout(f"{timeout}" + (f" ({problems})" if problems else "")) from None
+
+    def _kubeconfig_pending(self, plan):
+        if self.options.kubeconfig_dest:
+            try:
+                with open(self.options.kubeconfig_dest, encoding="utf-8") as current:
+                    if current.read() != plan.admin_kubeconfig:
+                        return True
+            except OSError:
+                return True
+        if self.cluster is None:
+            return True
+        stored = [info for info in self.store.list_credentials(cluster_id=self.cluster.id)
+                  if info.type == registration.KUBECONFIG_CREDENTIAL]
+        return not stored or self.store.get_credential(self.cluster.id, registration.KUBECONFIG_CREDENTIAL).text != \
+            plan.admin_kubeconfig
+
+    def _write_kubeconfig(self, plan):
+        registration.store_kubeconfig(self.store, self.cluster.id, plan.admin_kubeconfig)
+        if self.options.kubeconfig_dest:
+            kubeconfig.write_kubeconfig(self.options.kubeconfig_dest, plan.admin_kubeconfig)
+
+    def _resume_replicas(self):
+        live = self.resources.get("StatefulSet", names.statefulset(self.spec["name"]), self.spec["namespace"])
+        recorded = _annotations(live).get(names.PAUSED_REPLICAS_ANNOTATION)
+        return int(recorded) if recorded and recorded.isdigit() and int(recorded) > 0 else None
+
+    def _synced_pods(self):
+        selector = f"{names.SYNCED_POD_LABEL}={self.spec['name']}"
+        if not host.namespace_state(self.resources, self.spec["namespace"])[0]:
+            return []
+        return self.resources.list("Pod", self.spec["namespace"], label_selector=selector)
+
+    def _claims(self, spec):
+        selector = ",".join(f"{k}={v}" for k, v in names.selector_labels(spec["name"]).items())
+        return [claim["metadata"]["name"] for claim in
+                self.resources.list("PersistentVolumeClaim", spec["namespace"], label_selector=selector)]
+
+    # registry -----------------------------------------------------------------------------
+
+    def _record(self):
+        if self.cluster is None:
+            self.cluster = registration.register(self.store, self.spec)
+        else:
+            self.cluster = registration.record_spec(self.store, self.cluster, self.spec)
+
+    def _phase(self):
+        return self.cluster.status.phase if self.cluster is not None else None
+
+    def _enter(self, stage, **status_fields):
+        """Move through the phases the route puts before stage; phases already passed are skipped."""
+        for phase in self.route.get(stage, []):
+            current = self._phase()
+            if current == phase or _passed(current, phase):
+                continue
+            if not lifecycle.allowed(current, phase) and lifecycle.allowed(current, L.FAILED):
+                # A run that stopped half way left this phase behind; start over from Failed.
+                self._transition(L.FAILED, f"an earlier run stopped while {current}; taking over")
+            fields = status_fields if stage == "done" else {}
+            self._transition(phase, f"{phase} ({stage})", **fields)
+
+    def _transition(self, phase, message, **status_fields):
+        self.cluster.status, _event = lifecycle.transition(self.store, self.cluster.id, phase,
+                                                           trigger="gpve_vcluster", message=message, **status_fields)
+
+    def _guarded(self, work):
+        try:
+            return work()
+        except GpveError as error:
+            if self.cluster is not None:
+                current = self.store.get_status(self.cluster.id).phase
+                if current != L.FAILED and lifecycle.allowed(current, L.FAILED):
+                    self._transition(L.FAILED, str(error))
+            raise
+
+    def _now_text(self):
+        return (self.options.now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0).isoformat()
+
+    def _outcome(self, plan, changed):
+        cluster = self.cluster
+        if cluster is not None and not self.options.check_mode:
+            cluster = self.store.get_cluster(cluster.id, include_deleted=True)
+        endpoint = plan.endpoint.server if plan.endpoint else (cluster.status.endpoint if cluster else None)
+        summary = {"id": cluster.id if cluster else None, "name": self.spec["name"],
+                   "phase": cluster.status.phase if cluster else None, "namespace": self.spec["namespace"],
+                   "endpoint": endpoint}
+        warnings = list(self.warnings) + (plan.endpoint.warnings if plan.endpoint else [])
+        outcome = Outcome(changed=changed, cluster=summary, objects=[c.summary() for c in plan.changes],
+                          pki=_pki_summary(plan.pki), warnings=warnings, diff=reconcile.diff_of(plan.changes))
+        if self.options.kubeconfig_dest and self.options.state == PRESENT:
+            outcome.kubeconfig_path = self.options.kubeconfig_dest
+        return outcome
+
+
+def _owned_objects(spec):
+    """(kind, name, namespace) of everything gpve creates for spec, in deletion order (workload first)."""
+    name, namespace = spec["name"], spec["namespace"]
+    objects = [("StatefulSet", names.statefulset(name), namespace), ("Ingress", names.ingress(name), namespace),
+               ("Service", names.client_service(name), namespace), ("Service", names.headless_service(name), namespace),
+               ("Secret", names.kubeconfig_secret(name), namespace), ("Secret", names.config_secret(name), namespace),
+               ("Secret", names.certs_secret(name), namespace),
+               ("NetworkPolicy", names.network_policy(name), namespace),
+               ("LimitRange", names.limit_range(name), namespace),
+               ("ResourceQuota", names.resource_quota(name), namespace),
+               ("RoleBinding", names.role(name), namespace), ("Role", names.role(name), namespace),
+               ("ClusterRoleBinding", names.cluster_role(name, namespace), None),
+               ("ClusterRole", names.cluster_role(name, namespace), None),
+               ("ServiceAccount", names.workload_service_account(name), namespace),
+               ("ServiceAccount", names.service_account(name), namespace)]
+    return objects
+
+
+def _live_of(changes, kind, name):
+    for change in changes:
+        if change.kind == kind and change.name == name:
+            return change.live
+    return None
+
+
+def _annotations(obj):
+    return ((obj or {}).get("metadata") or {}).get("annotations") or {}
+
+
+def _replicas(statefulset, spec):
+    if statefulset and (statefulset.get("spec") or {}).get("replicas"):
+        return statefulset["spec"]["replicas"]
+    return spec["control_plane"]["replicas"]
+
+
+def _passed(current, phase):
+    """True when the create path already went beyond phase."""
+    return current in CREATE_ORDER and phase in CREATE_ORDER and CREATE_ORDER.index(current) >= CREATE_ORDER.index(phase)
+
+
+def _decoded_secret(secret):
+    if not secret:
+        return None
+    return {key: base64.b64decode(value).decode("utf-8") for key, value in (secret.get("data") or {}).items()}
+
+
+def _pki_summary(outcome):
+    if outcome is None:
+        return {}
+    return {"created": outcome.created, "renewed": dict(outcome.renewed), "algorithm": keys.algorithm_of(
+        outcome.bundle.cas[layout.CLUSTER_CA].key)}

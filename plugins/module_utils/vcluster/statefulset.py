@@ -1,0 +1,202 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The control plane's StatefulSet, after the seed's template.
+
+``k8s``: etcd (unless external), kube-apiserver, kube-controller-manager, kube-scheduler
+and the syncer, each a container with the command from commands.py, probes, resources.
+``k3s``: one k3s server container; an init container first places the bundle's CAs
+where k3s looks for them, so the admin kubeconfig gpve hands out works against k3s too.
+Both mount the ``<name>-certs`` Secret read-only and keep their data on a volume claim
+template. Isolation adds a restricted security context (container) or a RuntimeClass
+(microvm).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
+
+CERTS_VOLUME = "certs"
+DATA_VOLUME = "data"
+NON_ROOT_USER = 65532
+# Owner and group may read: with fsGroup a non-root container reads the certificates.
+SECRET_MODE = 0o440
+CONFIG_VOLUME = "config"
+CONFIG_DIR = "/var/lib/vcluster"
+K3S_TLS_DIR = "/data/server/tls"
+# k3s's own names for the CAs of the bundle (its server and client CA are kubeadm's one cluster CA).
+K3S_CA_FILES = {
+    "server-ca": "ca", "client-ca": "ca", "request-header-ca": "front-proxy-ca",
+    "etcd/server-ca": "etcd-ca", "etcd/peer-ca": "etcd-ca",
+}
+
+
+def command_params(spec):
+    """The in-pod CommandParams for a spec."""
+    control_plane = spec["control_plane"]
+    return commands.CommandParams(
+        name=spec["name"], namespace=spec["namespace"], service_cidr=spec["networking"]["service_cidr"],
+        pod_cidr=spec["networking"]["pod_cidr"], dns_domain=spec["networking"]["dns_domain"],
+        replicas=control_plane["replicas"], kubernetes_version=spec["kubernetes_version"],
+        headless_service_name=names.headless_service(spec["name"]),
+        external_etcd=tuple(control_plane["etcd"]["external"]),
+        apiserver_extra_args=control_plane["api_server"]["extra_args"],
+        controller_manager_extra_args=control_plane["controller_manager"]["extra_args"],
+        scheduler_extra_args=control_plane["scheduler"]["extra_args"])
+
+
+def render_statefulset(spec, replicas=None, extra_annotations=None):
+    """The StatefulSet for spec; replicas overrides the spec's (0 when suspended) and extra_annotations
+    are added to its own (the suspension record)."""
+    name, namespace = spec["name"], spec["namespace"]
+    control_plane = spec["control_plane"]
+    containers = k3s_containers(spec) if spec["distro"] == "k3s" else k8s_containers(spec)
+    pod_spec = {
+        "serviceAccountName": names.service_account(name),
+        "terminationGracePeriodSeconds": 10,
+        "containers": containers,
+        "volumes": [
+            {"name": CERTS_VOLUME, "secret": {"secretName": names.certs_secret(name), "defaultMode": SECRET_MODE}},
+            {"name": CONFIG_VOLUME, "secret": {"secretName": names.config_secret(name), "defaultMode": SECRET_MODE}},
+        ],
+        "affinity": _anti_affinity(name),
+    }
+    if spec["distro"] == "k3s":
+        pod_spec["initContainers"] = [k3s_pki_init_container(spec)]
+    if control_plane["node_selector"]:
+        pod_spec["nodeSelector"] = dict(control_plane["node_selector"])
+    if control_plane["tolerations"]:
+        pod_spec["tolerations"] = list(control_plane["tolerations"])
+    if spec["isolation_mode"] == "microvm":
+        pod_spec["runtimeClassName"] = control_plane["runtime_class_name"]
+    if spec["isolation_mode"] == "container":
+        _restrict(pod_spec)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": names.statefulset(name), "namespace": namespace,
+                     "labels": names.common_labels(name, spec["labels"]),
+                     "annotations": dict(spec["annotations"], **(extra_annotations or {}))},
+        "spec": {
+            "serviceName": names.headless_service(name),
+            "replicas": control_plane["replicas"] if replicas is None else replicas,
+            # etcd members must start together to form a quorum.
+            "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "RollingUpdate"},
+            "selector": {"matchLabels": names.selector_labels(name)},
+            "template": {"metadata": {"labels": names.common_labels(name, spec["labels"])}, "spec": pod_spec},
+            "volumeClaimTemplates": [_claim_template(spec["storage"])],
+        },
+    }
+
+
+def k8s_containers(spec):
+    params = command_params(spec)
+    image = specs.images(spec)
+    resources = spec["resources"]
+    containers = []
+    if specs.uses_embedded_etcd(spec):
+        containers.append(_container("etcd", image["etcd"], commands.etcd_command(params), resources["etcd"],
+                                     ports=[("etcd-client", params.etcd_client_port), ("etcd-peer", params.etcd_peer_port)],
+                                     data=True))
+    containers.append(_container(
+        "kube-apiserver", image["kube-apiserver"], commands.apiserver_command(params), resources["api_server"],
+        ports=[("https", params.apiserver_port)],
+        probes={"livenessProbe": _https_probe("/livez", params.apiserver_port, 10, 10),
+                "readinessProbe": _https_probe("/readyz", params.apiserver_port, 5, 5)}))
+    containers.append(_container(
+        "kube-controller-manager", image["kube-controller-manager"], commands.controller_manager_command(params),
+        resources["controller_manager"], probes={"livenessProbe": _https_probe("/healthz", 10257, 15, 10)}))
+    containers.append(_container(
+        "kube-scheduler", image["kube-scheduler"], commands.scheduler_command(params), resources["scheduler"],
+        probes={"livenessProbe": _https_probe("/healthz", 10259, 15, 10)}))
+    containers.append(syncer_container(spec))
+    return containers
+
+
+def k3s_containers(spec):
+    name, networking = spec["name"], spec["networking"]
+    args = ["server", "--data-dir=/data", "--disable-agent", "--disable-cloud-controller", "--disable-network-policy",
+            "--disable=traefik,servicelb,metrics-server,local-storage,coredns", "--flannel-backend=none",
+            f"--service-cidr={networking['service_cidr']}", f"--cluster-cidr={networking['pod_cidr']}",
+            f"--cluster-domain={networking['dns_domain']}", "--write-kubeconfig=/data/k3s-config/kube-config.yaml",
+            f"--tls-san={names.client_service(name)}.{spec['namespace']}.svc"]
+    args += list(spec["control_plane"]["api_server"]["extra_args"])
+    k3s = _container("k3s", specs.images(spec)["k3s"], ["/bin/k3s"], spec["resources"]["api_server"], args=args,
+                     ports=[("https", commands.APISERVER_PORT)], data=True,
+                     probes={"readinessProbe": _https_probe("/readyz", commands.APISERVER_PORT, 5, 5)})
+    return [k3s, syncer_container(spec)]
+
+
+def syncer_container(spec):
+    container = _container("syncer", specs.images(spec)["syncer"], None, spec["resources"]["syncer"],
+                           args=syncer_args(spec))
+    container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
+    return container
+
+
+def k3s_pki_init_container(spec):
+    """Copies the bundle's CAs (and the service-account key) to k3s's TLS directory before k3s starts."""
+    pki = commands.PKI_DIR
+    steps = [f"mkdir -p {K3S_TLS_DIR}/etcd"]
+    for target, source in K3S_CA_FILES.items():
+        steps.append(f"cp {pki}/{source}.crt {K3S_TLS_DIR}/{target}.crt")
+        steps.append(f"cp {pki}/{source}.key {K3S_TLS_DIR}/{target}.key")
+    steps.append(f"cp {pki}/sa.key {K3S_TLS_DIR}/service.key")
+    return _container("place-pki", specs.images(spec)["k3s"], ["sh", "-c", " && ".join(steps)], None, data=True)
+
+
+def syncer_args(spec):
+    """The vcluster syncer's flags: its name, the workload service account, the bundle, its configuration."""
+    name, pki = spec["name"], commands.PKI_DIR
+    return [f"--name={name}", f"--service-account={names.workload_service_account(name)}",
+            f"--kube-config={pki}/admin.conf", f"--client-ca-cert={pki}/ca.crt", f"--server-ca-cert={pki}/ca.crt",
+            f"--server-ca-key={pki}/ca.key", f"--request-header-ca-cert={pki}/front-proxy-ca.crt",
+            f"--tls-san={names.client_service(name)}.{spec['namespace']}.svc", f"--config={CONFIG_DIR}/config.yaml"]
+
+
+def _container(name, image, command, resources, args=None, ports=(), probes=None, data=False):
+    container = {"name": name, "image": image}
+    if command:
+        container["command"] = list(command)
+    if args:
+        container["args"] = list(args)
+    if command and any("$(" in part for part in command):
+        container["env"] = commands.pod_env()
+    if ports:
+        container["ports"] = [{"name": port_name, "containerPort": port, "protocol": "TCP"} for port_name, port in ports]
+    container.update(probes or {})
+    if resources:
+        container["resources"] = {"requests": dict(resources["requests"]), "limits": dict(resources["limits"])}
+    mounts = [{"name": CERTS_VOLUME, "mountPath": commands.PKI_DIR, "readOnly": True}]
+    if data:
+        mounts.append({"name": DATA_VOLUME, "mountPath": commands.DATA_DIR})
+    container["volumeMounts"] = mounts
+    return container
+
+
+def _https_probe(path, port, initial_delay, period):
+    return {"httpGet": {"path": path, "port": port, "scheme": "HTTPS"}, "initialDelaySeconds": initial_delay,
+            "periodSeconds": period}
+
+
+def _anti_affinity(name):
+    term = {"labelSelector": {"matchLabels": names.selector_labels(name)}, "topologyKey": "kubernetes.io/hostname"}
+    return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "podAffinityTerm": term}]}}
+
+
+def _claim_template(storage):
+    claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage["size"]}}}
+    if storage["storage_class"]:
+        claim["storageClassName"] = storage["storage_class"]
+    return {"metadata": {"name": DATA_VOLUME}, "spec": claim}
+
+
+def _restrict(pod_spec):
+    """Pod Security 'restricted': non-root, RuntimeDefault seccomp, no privilege escalation, no capabilities."""
+    pod_spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": NON_ROOT_USER, "runAsGroup": NON_ROOT_USER,
+                                   "fsGroup": NON_ROOT_USER, "seccompProfile": {"type": "RuntimeDefault"}}
+    for container in pod_spec["containers"] + pod_spec.get("initContainers", []):
+        container["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                        "readOnlyRootFilesystem": True}

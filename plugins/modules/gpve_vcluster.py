@@ -1,0 +1,421 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: gpve_vcluster
+short_description: Virtual Kubernetes clusters on a host cluster
+version_added: 0.1.0
+description:
+  - Creates, converges, suspends, resumes and deletes a virtual cluster (vCluster) that runs as a workload in a
+    namespace of a host Kubernetes cluster, and records it in the gpve cluster registry.
+  - Generates the vCluster's PKI (cluster CA, API server, kubelet client, front proxy, service-account keys, etcd,
+    component kubeconfigs) in kubeadm's layout under vcluster's names, in the Secret C(<name>-certs); the admin
+    kubeconfig also goes to C(vc-<name>) with vcluster's keys. A rerun reads the PKI back and renews leaf certificates
+    close to expiry; the CAs are never replaced.
+  - Validates the whole spec before it writes anything; every failure names the option and the fix.
+  - The registry phase goes Pending, Provisioning, Initializing, Starting, Running; Updating for changes,
+    Suspending and Suspended, Resuming, Deleting. A failure leaves the phase Failed with a message naming the object
+    and the condition; a rerun picks up from there.
+author:
+  - gpve.cluster developers (@gpve)
+extends_documentation_fragment:
+  - gpve.cluster.attributes
+  - gpve.cluster.registry
+  - gpve.cluster.host_cluster
+attributes:
+  check_mode:
+    support: full
+    details: Reads and server-side dry runs only; neither the host cluster nor the registry is written.
+  diff_mode:
+    support: full
+    details: Before and after of every object that changes; Secret values appear as digests, never in clear.
+  idempotent:
+    support: full
+options:
+  name:
+    description: Name of the vCluster, a DNS label of at most 50 characters. Unique in the registry.
+    type: str
+    required: true
+  namespace:
+    description:
+      - Host namespace of the vCluster. Default C(<prefix><name>), the prefix from
+        C(GPVE_HOST_CLUSTER_NAMESPACE_PREFIX) (default C(vc-)).
+      - A namespace gpve creates is labelled C(gpve.io/created-by=gpve) and deleted with the vCluster; an existing
+        one is used and left in place.
+    type: str
+  state:
+    description:
+      - V(present) creates or converges; a version change rolls the control plane, one minor version at a time.
+      - V(suspended) scales the control plane to zero, records C(gpve.io/paused-replicas) and C(gpve.io/paused-at)
+        on the StatefulSet, deletes the pods the syncer created, keeps the data. V(present) resumes.
+      - V(absent) deletes every object gpve created, the volume claims unless O(keep_pvc), the namespace when gpve
+        created it, and waits until they are gone.
+    type: str
+    choices: [present, suspended, absent]
+    default: present
+  labels:
+    description: Labels of the vCluster, in the registry and on its host objects.
+    type: dict
+  annotations:
+    description: Annotations of the vCluster, in the registry and on its StatefulSet.
+    type: dict
+  kubernetes_version:
+    description:
+      - Kubernetes version of the virtual cluster, 1.26.0 to 1.30.x.
+      - Falls back to C(GPVE_VCLUSTER_KUBERNETES_VERSION).
+    type: str
+  distro:
+    description:
+      - V(k8s) runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the syncer as separate
+        containers; V(k3s) runs one k3s server (SQLite, so a single replica) with the bundle's CAs.
+      - Falls back to C(GPVE_VCLUSTER_DISTRO).
+    type: str
+    choices: [k8s, k3s]
+  isolation_mode:
+    description:
+      - V(namespace) the objects above; V(container) adds Pod Security C(restricted) labels, a restricted security
+        context, a ResourceQuota, a LimitRange and a NetworkPolicy isolating the namespace; V(microvm) runs the
+        control plane and the synced pods with a RuntimeClass (Kata by default) and refuses when the host lacks it;
+        V(vm) is not available yet.
+      - Falls back to C(GPVE_VCLUSTER_DEFAULT_ISOLATION).
+    type: str
+    choices: [namespace, container, microvm, vm]
+  control_plane:
+    description: The control plane.
+    type: dict
+    suboptions:
+      replicas:
+        description: Control-plane replicas. 1, 3 or 5 with embedded etcd (quorum); 1 for k3s.
+        type: int
+      api_server:
+        description: API server settings.
+        type: dict
+        suboptions:
+          extra_args:
+            description: More C(--flag=value) arguments; a flag given here replaces gpve's.
+            type: list
+            elements: str
+      controller_manager:
+        description: Controller manager settings.
+        type: dict
+        suboptions:
+          extra_args:
+            description: More C(--flag=value) arguments.
+            type: list
+            elements: str
+      scheduler:
+        description: Scheduler settings.
+        type: dict
+        suboptions:
+          extra_args:
+            description: More C(--flag=value) arguments.
+            type: list
+            elements: str
+      etcd:
+        description: etcd settings.
+        type: dict
+        suboptions:
+          version:
+            description: etcd image tag.
+            type: str
+          external:
+            description: C(https://) endpoints of an external etcd (then no etcd container runs).
+            type: list
+            elements: str
+      coredns:
+        description: CoreDNS inside the virtual cluster.
+        type: dict
+        suboptions:
+          enabled:
+            description: Whether the syncer deploys CoreDNS.
+            type: bool
+      node_selector:
+        description: Node selector of the control-plane pods.
+        type: dict
+      tolerations:
+        description: Tolerations of the control-plane pods.
+        type: list
+        elements: dict
+      runtime_class_name:
+        description: RuntimeClass for V(microvm) isolation (default C(kata)).
+        type: str
+  networking:
+    description: Networking of the virtual cluster.
+    type: dict
+    suboptions:
+      service_cidr:
+        description:
+          - Service range of the virtual cluster; must not overlap the host's service range.
+          - Default C(10.112.0.0/12), next to kubeadm's C(10.96.0.0/12).
+        type: str
+      pod_cidr:
+        description: Pod range of the virtual cluster (default C(10.244.0.0/16)).
+        type: str
+      dns_domain:
+        description: Cluster DNS domain (default C(cluster.local)).
+        type: str
+      expose:
+        description: How the API server is reached from outside the namespace.
+        type: dict
+        suboptions:
+          type:
+            description: Exposure of the client Service.
+            type: str
+            choices: [ClusterIP, NodePort, LoadBalancer, Ingress]
+          node_port:
+            description: Node port (30000-32767) with V(NodePort).
+            type: int
+          load_balancer_ip:
+            description: Requested address with V(LoadBalancer).
+            type: str
+          ingress:
+            description: Ingress with TLS passthrough, with V(Ingress).
+            type: dict
+            suboptions:
+              host:
+                description: Host name of the Ingress.
+                type: str
+              class_name:
+                description: IngressClass name.
+                type: str
+  storage:
+    description: The control plane's data volume (a volume claim template).
+    type: dict
+    suboptions:
+      size:
+        description: Size of each replica's claim (default C(5Gi)); fixed after creation.
+        type: str
+      storage_class:
+        description: StorageClass of the claims (default the host's default class).
+        type: str
+  resources:
+    description:
+      - Requests and limits per component (V(api_server), V(controller_manager), V(scheduler), V(etcd), V(syncer),
+        V(coredns)), each a dict with C(requests) and C(limits). Defaults from the design (100m/128Mi requests,
+        1000m/2Gi limits for control-plane containers; 50m/64Mi and 500m/512Mi for the syncer).
+    type: dict
+  sync:
+    description:
+      - What the syncer copies. C(to_host) (V(pods), V(services), V(config_maps), V(secrets), V(endpoints),
+        V(persistent_volume_claims), V(ingresses), V(network_policies)) and C(from_host) (V(nodes),
+        V(storage_classes), V(ingress_classes), V(priority_classes)), each C(true)/C(false) or a dict with
+        C(enabled) and C(selector) (C(match_labels), C(match_expressions)).
+    type: dict
+  plugins:
+    description: vcluster plugins, passed to the syncer's configuration as given.
+    type: list
+    elements: dict
+  image_registry:
+    description:
+      - Registry of the control-plane images (default C(registry.k8s.io)).
+      - Falls back to C(GPVE_VCLUSTER_IMAGE_REGISTRY).
+    type: str
+  pki:
+    description: The vCluster's certificates.
+    type: dict
+    suboptions:
+      extra_sans:
+        description: More names or addresses for the API server certificate.
+        type: list
+        elements: str
+      algorithm:
+        description: Key algorithm. ECDSA P-256 by default (fast, accepted everywhere); RSA 2048 as kubeadm's default.
+        type: str
+        choices: [ecdsa-p256, rsa-2048]
+      renew_before_days:
+        description: Renew a leaf certificate that expires within this many days (default 30).
+        type: int
+  kubeconfig_dest:
+    description: Write the admin kubeconfig here (mode 0600). Context and cluster are named C(gpve_<name>).
+    type: path
+  kubeconfig_server:
+    description:
+      - Server URL in the kubeconfig. Default from the exposure (ingress host, load balancer address, node address
+        and node port) or the in-cluster Service name. Its host is added to the API server certificate.
+    type: str
+  wait:
+    description: Wait until the control plane is ready (or gone).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait.
+      - Falls back to C(GPVE_VCLUSTER_WAIT_TIMEOUT).
+    type: int
+    default: 300
+  keep_pvc:
+    description: With V(state=absent), keep the data volume claims.
+    type: bool
+    default: false
+notes:
+  - The kubeconfig is also stored encrypted in the registry (credential type C(kubeconfig)). The module never
+    returns key material.
+"""
+
+EXAMPLES = r"""
+- name: A vCluster reachable through a NodePort, kubeconfig written locally
+  gpve.cluster.gpve_vcluster:
+    name: team-a
+    kubernetes_version: 1.29.0
+    networking:
+      expose:
+        type: NodePort
+    kubeconfig_dest: ~/.kube/team-a.yaml
+
+- name: Isolated, exposed through an ingress
+  gpve.cluster.gpve_vcluster:
+    name: ci
+    isolation_mode: container
+    networking:
+      expose:
+        type: Ingress
+        ingress:
+          host: ci.k8s.example.com
+          class_name: nginx
+
+- name: Pause it over the weekend
+  gpve.cluster.gpve_vcluster:
+    name: ci
+    state: suspended
+
+- name: Gone, data included
+  gpve.cluster.gpve_vcluster:
+    name: ci
+    state: absent
+"""
+
+RETURN = r"""
+cluster:
+  description: The vCluster as registered.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Registry id (none in check mode before the first real run).
+      type: str
+    name:
+      description: Name.
+      type: str
+    phase:
+      description: Registry phase after the run.
+      type: str
+    namespace:
+      description: Host namespace.
+      type: str
+    endpoint:
+      description: Server URL the kubeconfig uses.
+      type: str
+kubeconfig_path:
+  description: Where the admin kubeconfig was written.
+  returned: when O(kubeconfig_dest) is set and O(state=present)
+  type: str
+objects:
+  description: Every host object considered, with the action taken (created, updated, unchanged, deleted, absent).
+  returned: always
+  type: list
+  elements: dict
+pki:
+  description: Whether the PKI was created, which entries were renewed and why, and the key algorithm.
+  returned: when O(state) is not V(absent)
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
+
+
+def _env(name):
+    return (env_fallback, [name])
+
+
+def _extra_args():
+    return dict(type='dict', options=dict(extra_args=dict(type='list', elements='str')))
+
+
+def argument_spec():
+    spec = dict(
+        name=dict(type='str', required=True),
+        namespace=dict(type='str'),
+        state=dict(type='str', choices=['present', 'suspended', 'absent'], default='present'),
+        labels=dict(type='dict'),
+        annotations=dict(type='dict'),
+        kubernetes_version=dict(type='str', fallback=_env('GPVE_VCLUSTER_KUBERNETES_VERSION')),
+        distro=dict(type='str', choices=['k8s', 'k3s'], fallback=_env('GPVE_VCLUSTER_DISTRO')),
+        isolation_mode=dict(type='str', choices=['namespace', 'container', 'microvm', 'vm'],
+                            fallback=_env('GPVE_VCLUSTER_DEFAULT_ISOLATION')),
+        control_plane=dict(type='dict', options=dict(
+            replicas=dict(type='int'),
+            api_server=_extra_args(),
+            controller_manager=_extra_args(),
+            scheduler=_extra_args(),
+            etcd=dict(type='dict', options=dict(version=dict(type='str'), external=dict(type='list', elements='str'))),
+            coredns=dict(type='dict', options=dict(enabled=dict(type='bool'))),
+            node_selector=dict(type='dict'),
+            tolerations=dict(type='list', elements='dict'),
+            runtime_class_name=dict(type='str'),
+        )),
+        networking=dict(type='dict', options=dict(
+            service_cidr=dict(type='str'),
+            pod_cidr=dict(type='str'),
+            dns_domain=dict(type='str'),
+            expose=dict(type='dict', options=dict(
+                type=dict(type='str', choices=['ClusterIP', 'NodePort', 'LoadBalancer', 'Ingress']),
+                node_port=dict(type='int'),
+                load_balancer_ip=dict(type='str'),
+                ingress=dict(type='dict', options=dict(host=dict(type='str'), class_name=dict(type='str'))),
+            )),
+        )),
+        storage=dict(type='dict', options=dict(size=dict(type='str'), storage_class=dict(type='str'))),
+        resources=dict(type='dict'),
+        sync=dict(type='dict'),
+        plugins=dict(type='list', elements='dict'),
+        image_registry=dict(type='str', fallback=_env('GPVE_VCLUSTER_IMAGE_REGISTRY')),
+        pki=dict(type='dict', options=dict(
+            extra_sans=dict(type='list', elements='str'),
+            algorithm=dict(type='str', choices=['ecdsa-p256', 'rsa-2048']),
+            renew_before_days=dict(type='int'),
+        )),
+        kubeconfig_dest=dict(type='path'),
+        kubeconfig_server=dict(type='str'),
+        wait=dict(type='bool', default=True),
+        wait_timeout=dict(type='int', default=300, fallback=_env('GPVE_VCLUSTER_WAIT_TIMEOUT')),
+        keep_pvc=dict(type='bool', default=False),
+        registry=dict(type='str'),
+    )
+    spec.update(auth_spec.host_cluster_argument_spec())
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
+                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        with open_registry(module.params['registry']) as store:
+            result = run_module(module.params, store, module.check_mode)
+            for notice in store.notices:
+                module.warn(notice)
+    except GpveError as exc:
+        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    if not module._diff:  # pylint: disable=protected-access
+        result.pop('diff', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
