@@ -34,6 +34,15 @@ class Conflict(RegistryError):
         super().__init__(f"{kind} {key!r} changed concurrently (expected resource_version {expected_version}); re-read and retry")
 
 
+class AddressInUse(RegistryError):
+    """An IP address is already held by a node of another live cluster."""
+
+    def __init__(self, ip_address, holder):
+        self.ip_address = ip_address
+        self.holder = holder
+        super().__init__(f"IP address {ip_address} is already used by cluster {holder!r}")
+
+
 class DuplicateName(RegistryError):
     """The name is already taken by a live row of that kind."""
 

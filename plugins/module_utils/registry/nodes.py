@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import new_id, placeholders, require_live
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, NotFound
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import AddressInUse, Conflict, NotFound
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.records import AllocatedAddress, Node
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
 
@@ -58,6 +58,17 @@ def nodes_by_cluster(tx, cluster_ids):
     return result
 
 
+def _claim_addresses(tx, cluster_id, addresses):
+    tx.serialize("ipam")
+    for start in range(0, len(addresses), _CHUNK):
+        chunk = addresses[start:start + _CHUNK]
+        held = tx.one("SELECT n.ip_address, c.name FROM cluster_nodes n JOIN clusters c ON c.id = n.cluster_id "
+                      f"WHERE c.deleted_at IS NULL AND n.cluster_id <> ? AND n.ip_address IN ({placeholders(chunk)}) "
+                      "ORDER BY n.ip_address", [cluster_id] + chunk)
+        if held:
+            raise AddressInUse(held["ip_address"], held["name"])
+
+
 def _stored(tx, cluster_id):
     return {row["name"]: Node(**row) for row in tx.all("SELECT * FROM cluster_nodes WHERE cluster_id = ?", (cluster_id,))}
 
@@ -69,21 +80,27 @@ def _differs(current, values):
 class NodeOps:
     """Store methods for nodes."""
 
-    def upsert_nodes(self, cluster_id, nodes):
-        """Insert or fully overwrite the given nodes (by name); others stay. Returns the cluster's nodes."""
-        return self._write_nodes(cluster_id, nodes, remove_others=False)
+    def upsert_nodes(self, cluster_id, nodes, exclusive_ips=False):
+        """Insert or fully overwrite the given nodes (by name); others stay. Returns the cluster's nodes.
 
-    def replace_nodes(self, cluster_id, nodes):
+        exclusive_ips=True refuses (AddressInUse) an address another live cluster's node holds;
+        such writes run one at a time, so two clusters cannot claim one address concurrently.
+        """
+        return self._write_nodes(cluster_id, nodes, remove_others=False, exclusive_ips=exclusive_ips)
+
+    def replace_nodes(self, cluster_id, nodes, exclusive_ips=False):
         """Make the cluster's node set exactly nodes: upsert them, delete the rest. Returns the nodes."""
-        return self._write_nodes(cluster_id, nodes, remove_others=True)
+        return self._write_nodes(cluster_id, nodes, remove_others=True, exclusive_ips=exclusive_ips)
 
-    def _write_nodes(self, cluster_id, nodes, remove_others):
+    def _write_nodes(self, cluster_id, nodes, remove_others, exclusive_ips):
         wanted = dict(node_values(node) for node in nodes)
         if len(wanted) != len(nodes):
             raise validation.ValidationError("nodes", "node names must be unique within a cluster")
 
         def work(tx):
             require_live(tx, cluster_id)
+            if exclusive_ips:
+                _claim_addresses(tx, cluster_id, [values["ip_address"] for values in wanted.values() if values["ip_address"]])
             stored = _stored(tx, cluster_id)
             now = utcnow()
             written = [name for name, values in wanted.items() if name not in stored or _differs(stored[name], values)]

@@ -56,6 +56,9 @@ class PostgresTransaction(Transaction):
     def paginate(self, limit, offset):
         return " LIMIT ? OFFSET ?", [limit, offset or 0]
 
+    def serialize(self, name):
+        self.one("SELECT pg_advisory_xact_lock(hashtext(?)) AS locked", ("gpve.cluster/" + name,))
+
     def _sql(self, sql):
         return sql.replace("%", "%%").replace("?", "%s")
 

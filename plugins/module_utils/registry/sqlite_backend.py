@@ -51,6 +51,9 @@ class SQLiteTransaction(Transaction):
                 params.extend((f'$."{key}"', value))
         return " AND ".join(clauses), params
 
+    def serialize(self, name):
+        """Nothing to do: BEGIN IMMEDIATE already runs SQLite writers one at a time."""
+
     def paginate(self, limit, offset):
         if limit is None and not offset:
             return "", []

@@ -85,6 +85,10 @@ class Transaction:
         """(SQL suffix, params) for LIMIT/OFFSET; limit None means no limit."""
         raise NotImplementedError
 
+    def serialize(self, name):
+        """Make write transactions that call serialize(name) run one at a time (until commit)."""
+        raise NotImplementedError
+
     def _sql(self, sql):
         return sql
 

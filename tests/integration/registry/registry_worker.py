@@ -5,6 +5,10 @@
         each cluster's status pod_count and of its "counter" annotation (round robin),
         re-reading and retrying on Conflict. Prints a JSON summary; any other error exits 1.
 
+    registry_worker.py claim LOCATION KEY CLUSTER_ID IP
+        Print "ready", wait for a line on stdin, then record one node with address IP for the
+        cluster, exclusively; print "claimed" or "in-use".
+
     registry_worker.py hold LOCATION KEY CLUSTER_ID NODES
         Open a write transaction that writes NODES large nodes and a status change for the
         cluster, print "in-transaction", then block (until killed) without committing.
@@ -18,7 +22,7 @@ import sys
 import time
 
 from ansible_collections.gpve.cluster.plugins.module_utils import registry
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import AddressInUse, Conflict
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.nodes import NodeOps, node_values
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
 
@@ -60,6 +64,18 @@ def increment(location, key, count, cluster_ids):
     print(json.dumps({"pid": os.getpid(), "conflicts": conflicts, "seconds": time.monotonic() - started}), flush=True)
 
 
+def claim(location, key, cluster_id, address):
+    store = registry.open_registry(location, encryption_key=key, actor=f"claimer-{os.getpid()}", environ={})
+    store.get_cluster(cluster_id)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    try:
+        store.replace_nodes(cluster_id, [{"name": "node-1", "role": "worker", "ip_address": address}], exclusive_ips=True)
+        print("claimed", flush=True)
+    except AddressInUse:
+        print("in-use", flush=True)
+
+
 def hold(location, key, cluster_id, node_count):
     store = registry.open_registry(location, encryption_key=key, actor="doomed-writer", environ={})
     padding = "x" * 4096
@@ -81,6 +97,8 @@ def main(argv):
     command, location, key = argv[1:4]
     if command == "increment":
         increment(location, key, int(argv[4]), argv[5:])
+    elif command == "claim":
+        claim(location, key, argv[4], argv[5])
     elif command == "hold":
         hold(location, key, argv[4], int(argv[5]))
     else:

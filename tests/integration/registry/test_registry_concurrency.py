@@ -30,19 +30,7 @@ def spawn(*args):
 def test_fifty_processes_lose_no_compare_and_swap_update(store, location, encryption_key):
     clusters = [store.create_cluster(f"hot-{index}", "k8s-vm", spec=k8s_spec()) for index in range(CLUSTERS)]
     workers = [spawn("increment", location, encryption_key, str(INCREMENTS), *[c.id for c in clusters]) for _worker in range(PROCESSES)]
-    try:
-        for worker in workers:
-            line = worker.stdout.readline()
-            assert line.strip() == "ready", worker.stderr.read() if worker.poll() is not None else line
-        for worker in workers:  # start together, for as much contention as possible
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        outcomes = [(worker.wait(timeout=WAIT_S), worker.stdout.read(), worker.stderr.read()) for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    outcomes = run_together(workers)  # started at once, for as much contention as possible
     failures = [stderr for code, _out, stderr in outcomes if code != 0]
     assert failures == [], failures[0]
     assert not any("locked" in stderr.lower() for _code, _out, stderr in outcomes)
@@ -53,6 +41,31 @@ def test_fifty_processes_lose_no_compare_and_swap_update(store, location, encryp
         assert cluster.status.resource_version == 1 + per_cluster
         assert int(cluster.annotations["counter"]) == per_cluster
         assert cluster.resource_version == 1 + per_cluster
+
+
+def run_together(workers):
+    """Wait for every worker's "ready", start them at once, return their outputs."""
+    try:
+        for worker in workers:
+            line = worker.stdout.readline()
+            assert line.strip() == "ready", worker.stderr.read() if worker.poll() is not None else line
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        return [(worker.wait(timeout=WAIT_S), worker.stdout.read(), worker.stderr.read()) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+def test_concurrent_exclusive_claims_of_one_address_have_one_winner(store, location, encryption_key):
+    clusters = [store.create_cluster(f"claim-{index}", "k8s-vm", spec=k8s_spec()) for index in range(10)]
+    outcomes = run_together([spawn("claim", location, encryption_key, cluster.id, "10.1.2.3") for cluster in clusters])
+    assert [code for code, _out, _err in outcomes] == [0] * 10, [err for _code, _out, err in outcomes]
+    assert sorted(out.strip() for _code, out, _err in outcomes) == ["claimed"] + ["in-use"] * 9
+    assert len(store.allocated_ips()) == 1
 
 
 def test_writer_killed_mid_transaction_leaves_a_consistent_database(backend, store, open_store, location, encryption_key):

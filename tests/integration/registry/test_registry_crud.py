@@ -9,7 +9,7 @@ from registry_helpers import k8s_spec
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, DuplicateName, NotFound
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import AddressInUse, Conflict, DuplicateName, NotFound
 
 pytestmark = pytest.mark.registry
 
@@ -185,6 +185,18 @@ class TestNodes:
         assert [(a.ip_address, a.cluster_name, a.node_name) for a in store.allocated_ips()] == [
             ("10.0.0.2", "ip-live", "a"), ("10.0.0.3", "ip-live", "b"), ("192.168.0.9", "ip-ext", "a")]
         assert [a.ip_address for a in store.allocated_ips(type="k8s-vm")] == ["10.0.0.2", "10.0.0.3"]
+
+    def test_exclusive_ips_refuse_an_address_another_live_cluster_holds(self, store):
+        holder = store.create_cluster("ip-holder", "k8s-vm", spec=k8s_spec())
+        claimer = store.create_cluster("ip-claimer", "k8s-vm", spec=k8s_spec())
+        store.replace_nodes(holder.id, [self.node("a", "10.0.0.2")], exclusive_ips=True)
+        with pytest.raises(AddressInUse) as caught:
+            store.replace_nodes(claimer.id, [self.node("a", "10.0.0.5"), self.node("b", "10.0.0.2")], exclusive_ips=True)
+        assert (caught.value.ip_address, caught.value.holder) == ("10.0.0.2", "ip-holder")
+        assert store.list_nodes(claimer.id) == []  # nothing of the refused write was kept
+        store.replace_nodes(holder.id, [self.node("a", "10.0.0.2")], exclusive_ips=True)  # its own address: fine
+        soft_delete(store, holder.id)
+        assert [n.ip_address for n in store.replace_nodes(claimer.id, [self.node("b", "10.0.0.2")], exclusive_ips=True)] == ["10.0.0.2"]
 
     def test_bulk_snapshot_has_clusters_status_and_nodes(self, store):
         for index in range(3):
