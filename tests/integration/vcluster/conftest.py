@@ -1,0 +1,94 @@
+"""Fixtures for the vCluster tests on the testbed's real API server.
+
+    registry_path     a fresh SQLite registry for the test (its key file is generated beside it)
+    host_resources    kube.resources.Resources on the testbed as its admin
+    run_vcluster      run_vcluster(name, **options) -> result: the module's logic in this process
+    ansible_vcluster  ansible_vcluster(args, check=False, diff=False) -> result: the real module through ansible
+    open_store        open_store() -> the registry Store of registry_path (close it, or use with)
+
+Every vCluster a test creates through these is deleted (state=absent) after the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
+
+REPO = Path(__file__).resolve().parents[3]
+MODULE_DEFAULTS = dict(namespace=None, state="present", labels=None, annotations=None, kubernetes_version=None,
+                       distro=None, isolation_mode=None, control_plane=None, networking=None, storage=None,
+                       resources=None, sync=None, plugins=None, image_registry=None, pki=None, kubeconfig_dest=None,
+                       kubeconfig_server=None, wait=True, wait_timeout=120, keep_pvc=False, host_context=None,
+                       host=None, api_key=None, validate_certs=True, ca_cert=None)
+
+
+@pytest.fixture
+def registry_path(tmp_path):
+    return str(tmp_path / "registry.db")
+
+
+@pytest.fixture
+def open_store(registry_path):
+    return lambda: open_registry(registry_path)
+
+
+@pytest.fixture
+def host_resources(kube_client):
+    return Resources(kube_client)
+
+
+@pytest.fixture
+def run_vcluster(testbed, registry_path):
+    """Run the module's logic in-process; vClusters it created are deleted at the end."""
+    created = {}
+
+    def run(name, check_mode=False, **options):
+        params = dict(MODULE_DEFAULTS, name=name, host_kubeconfig=testbed.kubeconfig, registry=registry_path)
+        params.update(options)
+        with open_registry(registry_path) as store:
+            result = run_module(params, store, check_mode)
+        if params["state"] != "absent" and not check_mode:
+            created[name] = params
+        return result
+
+    yield run
+    for name, params in created.items():
+        with open_registry(registry_path) as store:
+            run_module(dict(params, state="absent", wait=True), store, False)
+
+
+@pytest.fixture
+def ansible_vcluster(testbed, registry_path, tmp_path):
+    """Run gpve.cluster.gpve_vcluster through ansible (ad-hoc, local connection); the task result as a dict."""
+    names = set()
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build/collections"),
+               ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1",
+               GPVE_HOST_CLUSTER_KUBECONFIG=testbed.kubeconfig, GPVE_REGISTRY=registry_path)
+    interpreter = str(REPO / ".venv/bin/python")
+
+    def run(args, check=False, diff=False):
+        names.add(args["name"])
+        command = [str(REPO / ".venv/bin/ansible"), "localhost", "-c", "local", "-i", "localhost,",
+                   "-e", f"ansible_python_interpreter={interpreter}", "-m", "gpve.cluster.gpve_vcluster",
+                   "-a", json.dumps(args)]
+        command += ["--check"] if check else []
+        command += ["--diff"] if diff else []
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        try:
+            output = json.loads(finished.stdout)
+        except ValueError:
+            raise AssertionError(f"ansible did not answer in JSON:\n{finished.stdout}\n{finished.stderr}") from None
+        return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+    yield run
+    for name in names:
+        run({"name": name, "state": "absent"})

@@ -1,0 +1,166 @@
+"""The rendered host objects: StatefulSet per distro and isolation, exposure, RBAC, secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import layout
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, manifests, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
+
+pytestmark = pytest.mark.vcluster
+
+
+@pytest.fixture(scope="module")
+def pki():
+    generated = bundles.generate_bundle(layout.PkiParams(name="demo", namespace="vc-demo"))
+    return bundles.secret_data(generated), bundles.vcluster_kubeconfig_data(generated, "https://x.example.com", "gpve_demo")
+
+
+def rendered(pki, **options):
+    spec = specs.normalize(dict({"name": "demo"}, **options), {})
+    return spec, {(obj["kind"], obj["metadata"]["name"]): obj for obj in manifests.render(spec, *pki)}
+
+
+def pod_spec(objects):
+    return objects[("StatefulSet", "demo")]["spec"]["template"]["spec"]
+
+
+def containers(objects):
+    return {container["name"]: container for container in pod_spec(objects)["containers"]}
+
+
+def test_k8s_distro_runs_each_component_with_its_rendered_command_and_the_certs_mounted(pki):
+    spec, objects = rendered(pki)
+    found = containers(objects)
+    assert list(found) == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "syncer"]
+    params = commands.CommandParams(name="demo", namespace="vc-demo", service_cidr=spec["networking"]["service_cidr"],
+                                    pod_cidr=spec["networking"]["pod_cidr"], kubernetes_version="1.29.0",
+                                    headless_service_name="demo-headless")
+    assert found["kube-apiserver"]["command"] == commands.apiserver_command(params)
+    assert found["etcd"]["command"] == commands.etcd_command(params)
+    assert found["kube-apiserver"]["image"] == "registry.k8s.io/kube-apiserver:v1.29.0"
+    assert found["kube-apiserver"]["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}
+    assert found["kube-apiserver"]["resources"] == spec["resources"]["api_server"]
+    for container in found.values():
+        assert {"name": "certs", "mountPath": "/run/config/pki", "readOnly": True} in container["volumeMounts"]
+    volumes = {volume["name"]: volume for volume in pod_spec(objects)["volumes"]}
+    assert volumes["certs"]["secret"]["secretName"] == "demo-certs"
+
+
+def test_statefulset_has_the_claim_template_anti_affinity_and_selector(pki):
+    _, objects = rendered(pki, storage={"size": "8Gi", "storage_class": "fast"},
+                          control_plane={"replicas": 3, "node_selector": {"disk": "ssd"},
+                                         "tolerations": [{"key": "cp", "operator": "Exists"}]})
+    statefulset = objects[("StatefulSet", "demo")]["spec"]
+    assert statefulset["replicas"] == 3 and statefulset["serviceName"] == "demo-headless"
+    assert statefulset["volumeClaimTemplates"][0]["spec"] == {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+                                                              "resources": {"requests": {"storage": "8Gi"}}}
+    template = statefulset["template"]["spec"]
+    assert template["nodeSelector"] == {"disk": "ssd"} and template["tolerations"][0]["key"] == "cp"
+    term = template["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == statefulset["selector"]["matchLabels"]
+
+
+def test_external_etcd_drops_the_etcd_container(pki):
+    _, objects = rendered(pki, control_plane={"etcd": {"external": ["https://etcd.example.com:2379"]}})
+    found = containers(objects)
+    assert "etcd" not in found
+    assert "--etcd-servers=https://etcd.example.com:2379" in found["kube-apiserver"]["command"]
+
+
+def test_k3s_distro_places_the_bundle_cas_where_k3s_reads_them(pki):
+    _, objects = rendered(pki, distro="k3s")
+    init = pod_spec(objects)["initContainers"][0]
+    script = init["command"][2]
+    assert "cp /run/config/pki/ca.crt /data/server/tls/server-ca.crt" in script
+    assert "cp /run/config/pki/front-proxy-ca.key /data/server/tls/request-header-ca.key" in script
+    assert "cp /run/config/pki/sa.key /data/server/tls/service.key" in script
+    assert containers(objects)["k3s"]["image"] == "rancher/k3s:v1.29.0-k3s1"
+
+
+@pytest.mark.parametrize("expose,service_type", [
+    ({"type": "ClusterIP"}, "ClusterIP"),
+    ({"type": "NodePort", "node_port": 30443}, "NodePort"),
+    ({"type": "LoadBalancer", "load_balancer_ip": "192.0.2.20"}, "LoadBalancer"),
+    ({"type": "Ingress", "ingress": {"host": "demo.example.com", "class_name": "nginx"}}, "ClusterIP"),
+])
+def test_exposure_shapes_the_client_service_and_the_ingress(pki, expose, service_type):
+    _, objects = rendered(pki, networking={"expose": expose})
+    service = objects[("Service", "demo")]["spec"]
+    assert service["type"] == service_type
+    assert service["ports"][0]["port"] == 443 and service["ports"][0]["targetPort"] == 6443
+    assert service.get("loadBalancerIP") == expose.get("load_balancer_ip")
+    assert service["ports"][0].get("nodePort") == expose.get("node_port")
+    if expose["type"] == "Ingress":
+        ingress = objects[("Ingress", "demo")]
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        rule = ingress["spec"]["rules"][0]
+        assert rule["host"] == "demo.example.com"
+        assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "demo", "port": {"number": 443}}
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-passthrough"] == "true"
+    else:
+        assert ("Ingress", "demo") not in objects
+    headless = objects[("Service", "demo-headless")]["spec"]
+    assert headless["clusterIP"] == "None" and headless["publishNotReadyAddresses"]
+
+
+def test_container_isolation_restricts_pods_and_fences_the_namespace(pki):
+    _, objects = rendered(pki, isolation_mode="container", networking={"expose": {"type": "NodePort"}})
+    labels = objects[("Namespace", "vc-demo")]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    pod = pod_spec(objects)
+    assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in pod["containers"]:
+        assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                                "readOnlyRootFilesystem": True}
+    quota = objects[("ResourceQuota", "demo-quota")]["spec"]["hard"]
+    assert quota["services.nodeports"] == "1" and quota["count/pods"] == "20"
+    assert objects[("LimitRange", "demo-limits")]["spec"]["limits"][0]["type"] == "Container"
+    policy = objects[("NetworkPolicy", "demo-isolation")]["spec"]
+    assert policy["podSelector"] == {} and policy["policyTypes"] == ["Ingress", "Egress"]
+    assert {"from": [{"podSelector": {}}]} in policy["ingress"]
+
+
+def test_namespace_isolation_adds_nothing_and_microvm_sets_the_runtime_class(pki):
+    _, plain = rendered(pki)
+    assert not {kind for kind, _ in plain} & {"ResourceQuota", "LimitRange", "NetworkPolicy"}
+    assert "securityContext" not in pod_spec(plain) and "runtimeClassName" not in pod_spec(plain)
+    _, microvm = rendered(pki, isolation_mode="microvm")
+    assert pod_spec(microvm)["runtimeClassName"] == "kata"
+    config = json.loads(base64.b64decode(microvm[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+    assert config["sync"]["toHost"]["pods"]["runtimeClassName"] == "kata"
+
+
+def test_syncer_role_covers_only_what_syncs_to_the_host(pki):
+    _, objects = rendered(pki, sync={"to_host": {"ingresses": False, "secrets": False}, "from_host": {"nodes": False}})
+    resources = {resource for rule in objects[("Role", "vc-demo")]["rules"] for resource in rule["resources"]}
+    assert {"pods", "services", "configmaps", "persistentvolumeclaims"} <= resources
+    assert not {"ingresses", "secrets"} & resources
+    cluster_rules = objects[("ClusterRole", "vc-demo-v-vc-demo")]["rules"]
+    assert [rule["resources"] for rule in cluster_rules] == [["storageclasses"]]
+    assert all(rule["verbs"] == ["get", "list", "watch"] for rule in cluster_rules)
+    binding = objects[("RoleBinding", "vc-demo")]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vc-demo", "namespace": "vc-demo"}]
+
+
+def test_secrets_carry_the_bundle_and_vclusters_kubeconfig_keys(pki):
+    certs_data, vc_data = pki
+    _, objects = rendered(pki)
+    stored = objects[("Secret", "demo-certs")]["data"]
+    assert {key: base64.b64decode(value).decode() for key, value in stored.items()} == certs_data
+    assert set(objects[("Secret", "vc-demo")]["data"]) == {"config", "certificate-authority", "client-certificate",
+                                                          "client-key"}
+
+
+def test_suspension_is_zero_replicas_with_the_record_as_annotations():
+    spec = specs.normalize({"name": "demo", "annotations": {"owner": "team-a"}}, {})
+    record = {names.PAUSED_REPLICAS_ANNOTATION: "3", names.PAUSED_AT_ANNOTATION: "2026-01-15T12:00:00+00:00"}
+    statefulset = render_statefulset(spec, replicas=0, extra_annotations=record)
+    assert statefulset["spec"]["replicas"] == 0
+    assert statefulset["metadata"]["annotations"] == dict(record, owner="team-a")
