@@ -1,0 +1,183 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: gpve
+short_description: Every cluster in the gpve cluster registry, and the nodes of K8s-on-VM clusters
+version_added: 0.1.0
+description:
+  - Reads the gpve cluster registry (SQLite or PostgreSQL) in bulk, a few queries whatever the number of clusters,
+    and makes every registered cluster a host C(cluster_<name>) (local connection) and every VM of a K8s-on-VM
+    cluster a host reachable at its address (C(ansible_host)).
+  - Makes no call to Proxmox VE or Kubernetes. Every value is marked unsafe.
+  - 'Groups: C(gpve_clusters), C(gpve_nodes), C(gpve_type_<type>) (C(gpve_type_vcluster), C(gpve_type_k8s_vm),
+    C(gpve_type_external)), C(gpve_phase_<phase>) in lower case (C(gpve_phase_running)), C(gpve_cluster_<name>)
+    and, per K8s-on-VM cluster, C(<name>_control_plane), C(<name>_workers), C(<name>_pool_<pool>) and C(<name>_lb).
+    Characters other than letters, digits and C(_) become C(_) in group names.'
+  - Cluster hosts get C(gpve_cluster_id), C(gpve_cluster_name), C(gpve_cluster_type), C(gpve_cluster_provider),
+    C(gpve_cluster_phase), C(gpve_cluster_message), C(gpve_cluster_endpoint), C(gpve_cluster_version),
+    C(gpve_cluster_labels), C(gpve_cluster_node_count), C(gpve_cluster_ready_nodes),
+    C(gpve_cluster_registered_nodes), C(gpve_cluster_last_heartbeat) and C(gpve_kubeconfig), the arguments of
+    M(gpve.cluster.gpve_kubeconfig) that fetch a kubeconfig (the inventory never holds key material).
+  - Node hosts get C(ansible_host), C(gpve_cluster_id), C(gpve_cluster_name), C(gpve_node_name), C(gpve_node_role),
+    C(gpve_node_pool), C(gpve_node_vmid), C(gpve_node_proxmox_node), C(gpve_node_status), C(gpve_node_ip) and
+    C(gpve_node_labels).
+  - The configuration file must be named C(gpve.yml), C(gpve.yaml), or end in C(.gpve.yml) / C(.gpve.yaml).
+author:
+  - gpve.cluster developers
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+  - gpve.cluster.registry
+options:
+  plugin:
+    description: The name of this plugin; always V(gpve.cluster.gpve).
+    type: str
+    required: true
+    choices: [gpve.cluster.gpve]
+  types:
+    description: Only clusters of these types.
+    type: list
+    elements: str
+    choices: [vcluster, k8s-vm, external]
+    default: []
+  phases:
+    description: Only clusters in these phases (V(Running), V(Failed), ...). Deleted clusters are never shown.
+    type: list
+    elements: str
+    default: []
+  names:
+    description: Only clusters whose name matches one of these shell-style patterns (V(prod-*)).
+    type: list
+    elements: str
+    default: []
+  labels:
+    description: Only clusters carrying every one of these labels with these values.
+    type: dict
+    default: {}
+  want_clusters:
+    description: Add a host C(cluster_<name>) per cluster.
+    type: bool
+    default: true
+  want_nodes:
+    description: Add a host per VM of each K8s-on-VM cluster.
+    type: bool
+    default: true
+notes:
+  - With SQLite the registry file must exist; the plugin never creates one.
+  - Reading the inventory needs no encryption key.
+seealso:
+  - name: gpve.cluster documentation of the inventory plugin
+    description: Hosts, groups, variables, caching, and examples.
+    link: https://github.com/gpve/cluster/blob/main/docs/inventory.md
+"""
+
+EXAMPLES = r"""
+# gpve.yml: every cluster and node of the default registry
+plugin: gpve.cluster.gpve
+
+# prod.gpve.yml: running production clusters, grouped by team label, from a shared registry
+plugin: gpve.cluster.gpve
+registry: postgresql://gpve@db.example.com/gpve
+phases: [Running]
+labels:
+  env: prod
+keyed_groups:
+  - key: gpve_cluster_labels.team | default('none')
+    prefix: team
+compose:
+  ansible_python_interpreter: ansible_playbook_python
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/gpve-inventory
+cache_timeout: 300
+"""
+
+import os
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.inventory import model
+from ansible_collections.gpve.cluster.plugins.plugin_utils.unsafe import make_unsafe
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import is_postgres, open_registry, resolve_location
+
+FILE_NAMES = ("gpve.yml", "gpve.yaml")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "gpve.cluster.gpve"
+
+    def verify_file(self, path):
+        if not super().verify_file(path):
+            return False
+        base = os.path.basename(path)
+        return base in FILE_NAMES or base.endswith(tuple("." + name for name in FILE_NAMES))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        found, built = self._cached(path, cache)
+        if not found:
+            built = self._read_registry()
+        self._populate(built)
+        self._store_in_cache(path, cache, found, built)
+
+    # Cache, as amazon.aws does it: read unless refreshing; write only what was not read from it.
+
+    def _cached(self, path, cache):
+        if not (cache and self.get_option("cache")):
+            return False, None
+        try:
+            return True, self._cache[self.get_cache_key(path)]
+        except KeyError:
+            return False, None
+
+    def _store_in_cache(self, path, cache, found, built):
+        if self.get_option("cache") and not (cache and found):
+            self._cache[self.get_cache_key(path)] = built
+
+    def _read_registry(self):
+        location = resolve_location(self.get_option("registry"))
+        if not is_postgres(location) and not os.path.isfile(os.path.expanduser(location)):
+            raise AnsibleParserError(f"gpve registry not found: {location} does not exist (set registry or GPVE_REGISTRY)")
+        filters = model.Filters(types=self.get_option("types"), phases=self.get_option("phases"),
+                                name_patterns=self.get_option("names"), labels=self.get_option("labels"))
+        try:
+            with open_registry(location) as store:
+                clusters, nodes = model.read_snapshot(store, filters)
+                return model.build(clusters, nodes, store.location, want_clusters=self.get_option("want_clusters"),
+                                   want_nodes=self.get_option("want_nodes"))
+        except GpveError as exc:
+            raise AnsibleParserError(f"gpve registry {location}: {exc}") from exc
+
+    def _populate(self, built):
+        inventory = self.inventory
+        for group in built["groups"]:
+            inventory.add_group(group)
+        for host, variables in built["hosts"].items():
+            inventory.add_host(host)
+            for key, value in variables.items():
+                inventory.set_variable(host, key, make_unsafe(value))
+        for group, members in built["groups"].items():
+            for child in members["children"]:
+                inventory.add_child(group, child)
+            for host in members["hosts"]:
+                inventory.add_child(group, host)
+        for warning in built.get("warnings") or []:
+            self.display.warning(warning)
+        self._construct(built["hosts"])
+
+    def _construct(self, hosts):
+        compose, groups, keyed = self.get_option("compose"), self.get_option("groups"), self.get_option("keyed_groups")
+        if not (compose or groups or keyed):
+            return
+        strict = self.get_option("strict")
+        for host in hosts:
+            variables = self.inventory.get_host(host).get_vars()
+            self._set_composite_vars(compose, variables, host, strict=strict)
+            self._add_host_to_composed_groups(groups, variables, host, strict=strict)
+            self._add_host_to_keyed_groups(keyed, variables, host, strict=strict)
