@@ -1,0 +1,140 @@
+"""What gpve_vcluster leaves on the host's real API server, per exposure and isolation mode; check mode; refusals."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs
+
+pytestmark = pytest.mark.vcluster
+
+
+@pytest.mark.parametrize("expose", [
+    {"type": "ClusterIP"},
+    {"type": "NodePort", "node_port": 31443},
+    {"type": "LoadBalancer", "load_balancer_ip": "192.0.2.44"},
+    {"type": "Ingress", "ingress": {"host": "exp.example.com", "class_name": "nginx"}},
+], ids=lambda expose: expose["type"])
+def test_each_exposure_type_produces_its_service_or_ingress(run_vcluster, host_resources, testbed, expose):
+    result = run_vcluster("exp", networking={"expose": expose}, storage={"storage_class": testbed.storage_class})
+    assert result["cluster"]["phase"] == "Running"
+    service = host_resources.get("Service", "exp", "vc-exp")["spec"]
+    port = service["ports"][0]
+    assert (port["port"], port["targetPort"]) == (443, 6443)
+    certificate = certs.load_cert(base64.b64decode(host_resources.get("Secret", "exp-certs", "vc-exp")["data"]
+                                                   ["apiserver.crt"]), "apiserver.crt")
+    dns_names, ips = certs.subject_alt_names(certificate)
+    assert service["clusterIP"] in ips
+    ingress = host_resources.get("Ingress", "exp", "vc-exp")
+    if expose["type"] == "Ingress":
+        assert service["type"] == "ClusterIP"
+        rule = ingress["spec"]["rules"][0]
+        assert rule["host"] == "exp.example.com" and ingress["spec"]["ingressClassName"] == "nginx"
+        assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "exp", "port": {"number": 443}}
+        assert result["cluster"]["endpoint"] == "https://exp.example.com" and "exp.example.com" in dns_names
+    else:
+        assert service["type"] == expose["type"] and ingress is None
+    if expose["type"] == "NodePort":
+        assert port["nodePort"] == 31443 and result["cluster"]["endpoint"].endswith(":31443")
+    if expose["type"] == "LoadBalancer":
+        assert service["loadBalancerIP"] == "192.0.2.44" and "192.0.2.44" in ips
+        assert result["cluster"]["endpoint"] == "https://192.0.2.44:443"
+
+
+def test_container_isolation_objects_are_on_the_host_and_the_pods_run_restricted(run_vcluster, host_resources, testbed):
+    result = run_vcluster("iso", isolation_mode="container", storage={"storage_class": testbed.storage_class})
+    assert result["cluster"]["phase"] == "Running"
+    labels = host_resources.get("Namespace", "vc-iso")["metadata"]["labels"]
+    assert {labels[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "audit", "warn")} == {"restricted"}
+    assert host_resources.get("ResourceQuota", "iso-quota", "vc-iso")["spec"]["hard"]["count/pods"] == "20"
+    assert host_resources.get("LimitRange", "iso-limits", "vc-iso")["spec"]["limits"][0]["default"]["memory"] == "512Mi"
+    policy = host_resources.get("NetworkPolicy", "iso-isolation", "vc-iso")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    pod = host_resources.get("Pod", "iso-0", "vc-iso")
+    assert pod["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert all(c["securityContext"]["capabilities"] == {"drop": ["ALL"]} for c in pod["spec"]["containers"])
+
+
+def test_microvm_is_refused_without_its_runtime_class_and_works_with_one(run_vcluster, host_resources, testbed,
+                                                                       open_store):
+    options = dict(isolation_mode="microvm", storage={"storage_class": testbed.storage_class})
+    with pytest.raises(ValidationError, match="no RuntimeClass 'kata'") as refused:
+        run_vcluster("mvm", **options)
+    assert refused.value.field == "control_plane.runtime_class_name"
+    assert host_resources.get("Namespace", "vc-mvm") is None
+    with open_store() as store:
+        assert store.find_cluster("mvm") is None
+
+    host_resources.apply({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "kata"},
+                          "handler": "kata"})
+    try:
+        result = run_vcluster("mvm", **options)
+        assert result["cluster"]["phase"] == "Running"
+        assert host_resources.get("StatefulSet", "mvm", "vc-mvm")["spec"]["template"]["spec"]["runtimeClassName"] == "kata"
+        config = json.loads(base64.b64decode(host_resources.get("Secret", "vc-config-mvm", "vc-mvm")["data"]["config.yaml"]))
+        assert config["sync"]["toHost"]["pods"]["runtimeClassName"] == "kata"
+    finally:
+        run_vcluster("mvm", state="absent", **options)
+        host_resources.delete("RuntimeClass", "kata")
+
+
+def test_check_mode_writes_nothing_and_diff_hides_secret_values(run_vcluster, host_resources, open_store, testbed):
+    result = run_vcluster("dry", check_mode=True, storage={"storage_class": testbed.storage_class})
+    assert result["changed"] and result["cluster"]["phase"] is None and result["cluster"]["id"] is None
+    assert {o["action"] for o in result["objects"]} == {"created"}
+    assert host_resources.get("Namespace", "vc-dry") is None
+    with open_store() as store:
+        assert store.find_cluster("dry") is None
+    certs_after = result["diff"]["after"]["Secret vc-dry/dry-certs"]["data"]
+    assert certs_after["ca.key"].startswith("sha256:") and "BEGIN" not in json.dumps(result)
+
+    run_vcluster("dry", storage={"storage_class": testbed.storage_class})
+    with open_store() as store:
+        audit_rows = len(store.list_audit(limit=1000))
+    again = run_vcluster("dry", check_mode=True, storage={"storage_class": testbed.storage_class},
+                         labels={"tier": "gold"})
+    assert again["changed"]
+    changed = {key for key in again["diff"]["after"]}
+    assert "StatefulSet vc-dry/dry" in changed and "Service vc-dry/dry" in changed
+    assert again["diff"]["before"]["Service vc-dry/dry"]["metadata"]["labels"].get("tier") is None
+    assert again["diff"]["after"]["Service vc-dry/dry"]["metadata"]["labels"]["tier"] == "gold"
+    assert "tier" not in host_resources.get("Service", "dry", "vc-dry")["metadata"]["labels"]
+    with open_store() as store:
+        assert len(store.list_audit(limit=1000)) == audit_rows
+
+
+def test_host_dependent_refusals_leave_host_and_registry_as_they_were(run_vcluster, host_resources, open_store,
+                                                                     testbed):
+    run_vcluster("base", kubernetes_version="1.28.2", storage={"storage_class": testbed.storage_class})
+    with open_store() as store:
+        registered = [(c.name, c.resource_version, c.status.resource_version) for c in store.query_clusters()]
+        audit_rows = len(store.list_audit(limit=1000))
+    namespaces = {ns["metadata"]["name"] for ns in host_resources.list("Namespace")}
+    live = host_resources.get("StatefulSet", "base", "vc-base")["metadata"]["resourceVersion"]
+    refusals = [
+        ("base", {"kubernetes_version": "1.30.1"}, "kubernetes_version", "one minor version at a time"),
+        ("base", {"kubernetes_version": "1.27.0"}, "kubernetes_version", "downgrading"),
+        ("base", {"kubernetes_version": "1.28.2", "storage": {"size": "20Gi"}}, "storage.size", "cannot be resized"),
+        ("base", {"kubernetes_version": "1.28.2", "distro": "k3s"}, "distro", "cannot change"),
+        ("fresh", {"networking": {"service_cidr": "10.96.0.0/16"}}, "networking.service_cidr",
+         "overlaps the host cluster's service range"),
+        ("fresh", {"networking": {"pod_cidr": "10.100.0.0/16"}}, "networking.pod_cidr",
+         "overlaps the host cluster's service range"),
+        ("fresh", {"isolation_mode": "vm"}, "isolation_mode", "not available yet"),
+        ("fresh", {"isolation_mode": "microvm", "control_plane": {"runtime_class_name": "gvisor"}},
+         "control_plane.runtime_class_name", "no RuntimeClass 'gvisor'"),
+        ("fresh", {"state": "suspended"}, "state", "does not exist"),
+    ]
+    for name, options, field, message in refusals:
+        with pytest.raises(ValidationError) as refused:
+            run_vcluster(name, **dict({"storage": {"storage_class": testbed.storage_class}}, **options))
+        assert (refused.value.field, message in str(refused.value)) == (field, True), str(refused.value)
+    with open_store() as store:
+        assert [(c.name, c.resource_version, c.status.resource_version) for c in store.query_clusters()] == registered
+        assert len(store.list_audit(limit=1000)) == audit_rows
+    assert {ns["metadata"]["name"] for ns in host_resources.list("Namespace")} == namespaces
+    assert host_resources.get("StatefulSet", "base", "vc-base")["metadata"]["resourceVersion"] == live
