@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kube-scheduler from Debian's
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from Debian's
 # `kubernetes` source package and caches them outside the repository, keyed by version.
+# A cache that lacks some of them (one from before kubectl was added) gets just those built.
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
 
 CACHE_ROOT="${GPVE_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpve-testbed}"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 have_cached() {
   local dir="$1"
   for bin in "${BINARIES[@]}"; do [ -x "$dir/$bin" ] || return 1; done
 }
 
+print_cached() {
+  local dir
+  for dir in "$CACHE_ROOT"/kubernetes-*/bin; do
+    if [ -d "$dir" ] && have_cached "$dir"; then
+      echo "$dir"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # A cache hit needs no apt metadata at all.
-for dir in "$CACHE_ROOT"/kubernetes-*/bin; do
-  if [ -d "$dir" ] && have_cached "$dir"; then
-    echo "$dir"
-    exit 0
-  fi
-done
+print_cached && exit 0
+# One build at a time: whoever waited here finds the other's result.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build.lock"
+flock 9
+print_cached && exit 0
 
 enable_deb_src() {
   # Copy the machine's own Debian source entry with Types: deb-src (no host name is
@@ -46,10 +58,12 @@ upstream="${version%%-*}"
 dpkg-source -x "$dsc" src >/dev/null
 out="$CACHE_ROOT/kubernetes-$upstream/bin"
 mkdir -p "$out"
+missing=()
+for bin in "${BINARIES[@]}"; do [ -x "$out/$bin" ] || missing+=("$bin"); done
 cd src
-echo "building kubernetes $upstream (a few minutes)" >&2
-make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler" >&2
-for bin in "${BINARIES[@]}"; do
+echo "building ${missing[*]} of kubernetes $upstream (a few minutes)" >&2
+make WHAT="${missing[*]/#/cmd/}" >&2
+for bin in "${missing[@]}"; do
   install -m 0755 "_output/bin/$bin" "$out/$bin"
 done
 echo "$out"
