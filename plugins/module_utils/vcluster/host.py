@@ -14,7 +14,7 @@ import ipaddress
 import re
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeError
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names
 
 RANGE_IN_MESSAGE = re.compile(r"valid IPs is ([0-9a-fA-F.:]+/\d+)")
@@ -99,7 +99,7 @@ def pod_problems(resources, spec):
     try:
         pods = resources.list("Pod", spec["namespace"], label_selector=selector)
         events = resources.list("Event", spec["namespace"])
-    except KubeApiError:
+    except KubeError:
         return ""
     for pod in pods:
         pod_name = pod["metadata"]["name"]

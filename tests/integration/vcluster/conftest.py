@@ -5,6 +5,7 @@
     run_vcluster      run_vcluster(name, **options) -> result: the module's logic in this process
     ansible_vcluster  ansible_vcluster(args, check=False, diff=False) -> result: the real module through ansible
     open_store        open_store() -> the registry Store of registry_path (close it, or use with)
+    module_params     module_params(name, **options) -> the full parameter dict the module would pass
 
 Every vCluster a test creates through these is deleted (state=absent) after the test.
 """
@@ -38,6 +39,11 @@ def registry_path(tmp_path):
 @pytest.fixture
 def open_store(registry_path):
     return lambda: open_registry(registry_path)
+
+
+@pytest.fixture
+def module_params(registry_path):
+    return lambda name, **options: dict(MODULE_DEFAULTS, name=name, registry=registry_path, **options)
 
 
 @pytest.fixture
