@@ -25,7 +25,7 @@ def _checked(fields):
         elif field == "metadata":
             checked[field] = validation.document(field, value) or {}
         else:
-            checked[field] = validation.text(field, value, max_length=512, required=field == "status")
+            checked[field] = validation.text(field, value, max_length=32 if field == "status" else 512, required=field == "status")
     return checked
 
 

@@ -24,6 +24,8 @@ STATUS_COLUMNS = ("phase", "message", "endpoint", "version", "node_count", "read
 # What update_status may set; the phase changes only through lifecycle.transition.
 STATUS_FIELDS = ("message", "endpoint", "version", "node_count", "ready_nodes", "pod_count", "conditions", "resources",
                  "last_heartbeat", "ready_at")
+_STATUS_TEXT_LIMITS = {"message": 65536, "endpoint": 512, "version": 32}
+_SPEC_TEXT_LIMITS = {"endpoint": 512}  # other scalar spec columns hold up to 32 characters
 _SELECT = ("SELECT c.*, " + ", ".join(f"s.{column} AS status__{column}" for column in STATUS_COLUMNS)
            + " FROM clusters c JOIN cluster_status s ON s.cluster_id = c.id")
 
@@ -47,7 +49,7 @@ def _spec_row(cluster_type, spec):
             raise ValidationError(f"spec.{field}", f"is required for {cluster_type} clusters")
     for field in scalars:
         if spec.get(field) is not None:
-            validation.text(f"spec.{field}", spec[field], max_length=512)
+            validation.text(f"spec.{field}", spec[field], max_length=_SPEC_TEXT_LIMITS.get(field, 32))
             choices = schema.SPEC_CHOICES.get(field)
             if choices and spec[field] not in choices:
                 raise ValidationError(f"spec.{field}", f"must be one of {', '.join(choices)}, not {spec[field]!r}")
@@ -79,7 +81,7 @@ def _status_fields(fields):
         elif field == "resources":
             checked[field] = Json(validation.document(field, value) or {})
         else:
-            checked[field] = validation.text(field, value, max_length=4096, required=False)
+            checked[field] = validation.text(field, value, max_length=_STATUS_TEXT_LIMITS[field], required=False)
     return checked
 
 

@@ -178,7 +178,7 @@ class PostgresBackend:
                 backoff(attempt)
             except pg_errors.UniqueViolation as exc:
                 raise UniqueViolation(_first_line(exc)) from None
-            except pg_errors.IntegrityError as exc:
+            except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
                 raise ConstraintViolation(_first_line(exc)) from None
             except psycopg.Error as exc:
                 raise RegistryUnavailable(self.location, _first_line(exc)) from None

@@ -51,6 +51,7 @@ class TestClusters:
         ({"type": "openshift", "spec": {}}, "type"),
         ({"type": "external", "spec": {"endpoint": "https://x"}, "labels": {"env": 1}}, "labels"),
         ({"type": "vcluster", "spec": {"kubernetes_version": "1.29", "isolation_mode": "none"}}, "spec.isolation_mode"),
+        ({"type": "k8s-vm", "spec": k8s_spec(kubernetes_version="1." * 20)}, "spec.kubernetes_version"),
     ])
     def test_invalid_input_is_refused_before_writing(self, store, kwargs, field):
         with pytest.raises(ValidationError) as caught:
@@ -136,6 +137,9 @@ class TestClusters:
         assert caught.value.field == "phase"
         with pytest.raises(ValidationError):
             store.update_status(cluster.id, node_count=-1)
+        with pytest.raises(ValidationError) as too_long:
+            store.update_status(cluster.id, version="v" * 33)  # the column holds 32 characters
+        assert too_long.value.field == "version"
 
 
 class TestNodes:
