@@ -1,17 +1,21 @@
-"""The PKI proves itself: a real etcd and kube-apiserver run on the generated bundle.
+"""The PKI proves itself: a real etcd and kube-apiserver run on what gpve_vcluster created.
 
-The bundle's Secret entries are written to a directory as the pod would mount them, the
-etcd and kube-apiserver command lines come from the same functions that render the
-StatefulSet (only ports and directories differ, and ``$(POD_IP)``/``$(POD_NAME)`` are
-expanded as the kubelet does), and every certificate is then used for what it is for:
-etcd client and peer TLS, the API server's serving certificate under the Service's
-names, the admin kubeconfig from the ``vc-<name>`` Secret creating a namespace, the
-front proxy's request-header authentication, the kubelet client certificate, the
-component kubeconfigs' identities, and service-account tokens signed with sa.key.
+The module creates the vCluster on the testbed's host cluster. Its ``<name>-certs``
+Secret is written to a directory as the pod's volume would show it, and etcd and
+kube-apiserver start as local processes from the StatefulSet's own container commands,
+read back from the host API server. Only what a pod gives its containers is translated:
+the volume mount paths, the pod's ports (to free local ones, as a port mapping would),
+the pod's address (loopback) and ``$(POD_IP)``/``$(POD_NAME)`` from the container env.
+Then every certificate is used for what it is for: the admin kubeconfig of the
+``vc-<name>`` Secret creates a namespace inside the virtual cluster, etcd client and
+peer TLS, the API server's serving certificate under the Service's names, the front
+proxy's request-header authentication, the kubelet client certificate, the component
+kubeconfigs' identities, and service-account tokens signed with sa.key.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -30,8 +34,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
-from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
-from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout, renewal
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands
 
 pytestmark = pytest.mark.vcluster
@@ -126,44 +129,89 @@ def https_get(port, path, pki_dir, cert_name, ca_name, headers=None, server_host
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def control_plane(tmp_path_factory):
-    """etcd and kube-apiserver started from the rendered commands on a freshly generated bundle."""
-    root = tmp_path_factory.mktemp("vcluster-pki")
-    outcome = renewal.ensure_bundle(None, layout.PkiParams(name=NAME, namespace=NAMESPACE))
-    data = bundles.secret_data(outcome.bundle)
-    pki_dir = root / "pki"
-    write_mounted_secret(data, pki_dir)
-    params = commands.CommandParams(
-        name=NAME, namespace=NAMESPACE, pki_dir=str(pki_dir), data_dir=str(root / "data"), bind_address="127.0.0.1",
-        apiserver_port=free_port(), etcd_client_port=free_port(), etcd_peer_port=free_port())
+def pod_volumes(statefulset, root):
+    """Pod mount path -> local directory, for the StatefulSet's certs and data volumes."""
+    template = statefulset["spec"]["template"]["spec"]
+    mounts = {}
+    for container in template["containers"]:
+        for mount in container.get("volumeMounts", []):
+            mounts[mount["mountPath"]] = root / mount["name"]
+    return mounts
+
+
+def localize(container, mounts, ports):
+    """The container's command as it would run in the pod, with the pod's paths and ports mapped to local ones."""
     env = {"POD_IP": "127.0.0.1", "POD_NAME": f"{NAME}-0"}
+    assert {entry["name"] for entry in container.get("env", [])} <= set(env)
+    argv = expand_container_vars(container["command"], env)
+    localized = []
+    for arg in argv:
+        for pod_path, local_path in mounts.items():
+            arg = arg.replace(pod_path, str(local_path))
+        for pod_port, local_port in ports.items():
+            arg = re.sub(rf"(:|--secure-port=){pod_port}\b", rf"\g<1>{local_port}", arg)
+        localized.append(arg.replace("--bind-address=0.0.0.0", "--bind-address=127.0.0.1"))
+    return localized
+
+
+@pytest.fixture(scope="module")
+def control_plane(tmp_path_factory, testbed):
+    """The module creates the vCluster; its etcd and kube-apiserver then run here from the StatefulSet's commands."""
+    from kubernetes import config as kube_config
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
+    from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+    from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
+
+    root = tmp_path_factory.mktemp("vcluster-pki")
+    ports = {6443: free_port(), 2379: free_port(), 2380: free_port()}
+    params = {"name": NAME, "namespace": None, "state": "present", "labels": None, "annotations": None,
+              "kubernetes_version": None, "distro": None, "isolation_mode": None, "control_plane": None,
+              "networking": None, "storage": {"storage_class": testbed.storage_class}, "resources": None, "sync": None,
+              "plugins": None, "image_registry": None, "pki": None, "kubeconfig_dest": None,
+              "kubeconfig_server": f"https://127.0.0.1:{ports[6443]}", "wait": True, "wait_timeout": 120,
+              "keep_pvc": False, "host_kubeconfig": testbed.kubeconfig, "host_context": None, "host": None,
+              "api_key": None, "validate_certs": True, "ca_cert": None, "registry": str(root / "registry.db")}
+    with open_registry(params["registry"]) as store:
+        run_module(params, store, False)
+    host_client = kube_config.new_client_from_config(testbed.kubeconfig)
+    host = Resources(host_client)
+    statefulset = host.get("StatefulSet", NAME, NAMESPACE)
+    data = {key: base64.b64decode(value).decode() for key, value in
+            host.get("Secret", f"{NAME}-certs", NAMESPACE)["data"].items()}
+    vc_secret = {key: base64.b64decode(value).decode() for key, value in
+                 host.get("Secret", f"vc-{NAME}", NAMESPACE)["data"].items()}
+    mounts = pod_volumes(statefulset, root)
+    write_mounted_secret(data, mounts[commands.PKI_DIR])
+    containers = {c["name"]: c for c in statefulset["spec"]["template"]["spec"]["containers"]}
     bin_dir = kubernetes_bin_dir()
     started = []
     try:
-        etcd_argv = expand_container_vars(commands.etcd_command(params), env)
+        etcd_argv = localize(containers["etcd"], mounts, ports)
         etcd = LocalProcess([shutil.which("etcd") or "/usr/bin/etcd"] + etcd_argv[1:], root / "etcd.log")
         started.append(etcd)
-        etcd.wait_until(lambda: https_get(params.etcd_client_port, "/health", pki_dir, "etcd-healthcheck-client",
+        pki_dir = mounts[commands.PKI_DIR]
+        etcd.wait_until(lambda: https_get(ports[2379], "/health", pki_dir, "etcd-healthcheck-client",
                                           "etcd-ca")[0] == 200, "etcd /health")
-        api_argv = expand_container_vars(commands.apiserver_command(params), env)
+        api_argv = localize(containers["kube-apiserver"], mounts, ports)
         apiserver = LocalProcess([str(bin_dir / api_argv[0])] + api_argv[1:], root / "kube-apiserver.log")
         started.append(apiserver)
-        apiserver.wait_until(lambda: https_get(params.apiserver_port, "/readyz", pki_dir, "apiserver-kubelet-client",
+        apiserver.wait_until(lambda: https_get(ports[6443], "/readyz", pki_dir, "apiserver-kubelet-client",
                                                "ca")[0] == 200, "kube-apiserver /readyz")
-        yield {"params": params, "pki": pki_dir, "root": root, "bundle": outcome.bundle, "data": data}
+        yield {"ports": ports, "pki": pki_dir, "root": root, "data": data, "vc_secret": vc_secret,
+               "argv": {"etcd": etcd_argv, "kube-apiserver": api_argv}}
     finally:
         for process in reversed(started):
             process.stop()
+        with open_registry(params["registry"]) as store:
+            run_module(dict(params, state="absent"), store, False)
+        host_client.close()
 
 
 @pytest.fixture(scope="module")
 def admin_api(control_plane):
-    """A kubernetes client from the vc-<name> Secret's kubeconfig, server set as kubeconfig_server would."""
-    server = f"https://127.0.0.1:{control_plane['params'].apiserver_port}"
-    vc_secret = bundles.vcluster_kubeconfig_data(control_plane["bundle"], server, f"gpve_{NAME}")
+    """A kubernetes client from the vc-<name> Secret's kubeconfig, as the module wrote it (kubeconfig_server)."""
     path = control_plane["root"] / "admin.kubeconfig"
-    assert kubeconfig.write_kubeconfig(str(path), vc_secret["config"])
+    assert kubeconfig.write_kubeconfig(str(path), control_plane["vc_secret"]["config"])
     api_client = k8s_config.new_client_from_config(config_file=str(path), context=f"gpve_{NAME}")
     yield api_client
     api_client.close()
@@ -172,7 +220,8 @@ def admin_api(control_plane):
 def component_api(control_plane, entry):
     """A client from a component kubeconfig of the Secret, pointed at this API server's port."""
     config = kubeconfig.load_kubeconfig(control_plane["data"][entry])
-    moved = kubeconfig.with_server(config, f"https://127.0.0.1:{control_plane['params'].apiserver_port}")
+    # In the pod they reach the API server on its loopback port; here that port is mapped.
+    moved = kubeconfig.with_server(config, f"https://127.0.0.1:{control_plane['ports'][6443]}")
     path = control_plane["root"] / f"{entry}.kubeconfig"
     kubeconfig.write_kubeconfig(str(path), kubeconfig.dump_kubeconfig(moved))
     return k8s_config.new_client_from_config(config_file=str(path))
@@ -196,42 +245,41 @@ def test_admin_kubeconfig_creates_a_namespace_inside_the_virtual_cluster(admin_a
 
 
 def test_etcd_serves_clients_and_peers_only_with_certificates_from_its_ca(control_plane):
-    params, pki_dir = control_plane["params"], control_plane["pki"]
-    status, body = https_get(params.etcd_peer_port, "/version", pki_dir, "etcd-peer", "etcd-ca")
+    ports, pki_dir = control_plane["ports"], control_plane["pki"]
+    status, body = https_get(ports[2380], "/version", pki_dir, "etcd-peer", "etcd-ca")
     assert status == 200 and "etcdserver" in json.loads(body)
-    status, body = https_get(params.etcd_client_port, "/health", pki_dir, "etcd-healthcheck-client", "etcd-ca")
+    status, body = https_get(ports[2379], "/health", pki_dir, "etcd-healthcheck-client", "etcd-ca")
     assert status == 200 and json.loads(body)["health"] == "true"
     strangers = control_plane["root"] / "strangers"
     foreign_identity(strangers, "etcd-healthcheck-client", "kube-etcd-healthcheck-client", ("system:masters",))
     shutil.copy(pki_dir / "etcd-ca.crt", strangers / "etcd-ca.crt")
-    for port in (params.etcd_client_port, params.etcd_peer_port):
+    for port in (ports[2379], ports[2380]):
         with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError, http.client.HTTPException)):
             https_get(port, "/version", strangers, "etcd-healthcheck-client", "etcd-ca")
 
 
 def test_apiserver_certificate_answers_to_the_service_names_and_no_other(control_plane):
-    params, pki_dir = control_plane["params"], control_plane["pki"]
+    port, pki_dir = control_plane["ports"][6443], control_plane["pki"]
     for name in ("127.0.0.1", "localhost", "kubernetes.default.svc", f"{NAME}.{NAMESPACE}.svc"):
-        assert https_get(params.apiserver_port, "/readyz", pki_dir, "apiserver-kubelet-client", "ca",
-                         server_hostname=name)[0] == 200
+        assert https_get(port, "/readyz", pki_dir, "apiserver-kubelet-client", "ca", server_hostname=name)[0] == 200
     with pytest.raises(ssl.SSLCertVerificationError, match="match"):
-        https_get(params.apiserver_port, "/readyz", pki_dir, "apiserver-kubelet-client", "ca",
+        https_get(port, "/readyz", pki_dir, "apiserver-kubelet-client", "ca",
                   server_hostname="elsewhere.example.com")
 
 
 def test_front_proxy_client_is_trusted_for_request_headers(control_plane):
-    params, pki_dir = control_plane["params"], control_plane["pki"]
+    port, pki_dir = control_plane["ports"][6443], control_plane["pki"]
     as_alice = {"X-Remote-User": "alice"}
     as_alice_admin = dict(as_alice, **{"X-Remote-Group": "system:masters"})
-    status, body = https_get(params.apiserver_port, "/api/v1/namespaces", pki_dir, "front-proxy-client", "ca",
+    status, body = https_get(port, "/api/v1/namespaces", pki_dir, "front-proxy-client", "ca",
                              headers=as_alice)
     assert status == 403 and 'User \\"alice\\"' in body
-    assert https_get(params.apiserver_port, "/api/v1/namespaces", pki_dir, "front-proxy-client", "ca",
+    assert https_get(port, "/api/v1/namespaces", pki_dir, "front-proxy-client", "ca",
                      headers=as_alice_admin)[0] == 200
     strangers = control_plane["root"] / "strangers"
     foreign_identity(strangers, "front-proxy-client", "front-proxy-client")
     shutil.copy(pki_dir / "ca.crt", strangers / "ca.crt")
-    assert https_get(params.apiserver_port, "/api/v1/namespaces", strangers, "front-proxy-client", "ca",
+    assert https_get(port, "/api/v1/namespaces", strangers, "front-proxy-client", "ca",
                      headers=as_alice_admin)[0] == 401
 
 
@@ -253,7 +301,7 @@ def test_service_account_tokens_are_signed_with_sa_key_and_accepted(control_plan
     core.create_namespaced_service_account("robots", k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name="robot")))
     request = k8s.AuthenticationV1TokenRequest(spec=k8s.V1TokenRequestSpec(audiences=[]))
     token = core.create_namespaced_service_account_token("robot", "robots", request).status.token
-    config = kubeconfig.build_kubeconfig(f"https://127.0.0.1:{control_plane['params'].apiserver_port}", NAME, "robot",
+    config = kubeconfig.build_kubeconfig(f"https://127.0.0.1:{control_plane['ports'][6443]}", NAME, "robot",
                                          ca_pem=control_plane["data"]["ca.crt"], token=token)
     path = control_plane["root"] / "robot.kubeconfig"
     kubeconfig.write_kubeconfig(str(path), kubeconfig.dump_kubeconfig(config))
