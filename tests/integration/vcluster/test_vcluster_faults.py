@@ -72,7 +72,7 @@ def api_server_back(testbed):
 
 
 def test_a_create_waits_through_an_api_server_restart(run_vcluster, open_store, testbed, pods_not_ready,
-                                                     api_server_back):
+                                                      api_server_back):
     run = Background(run_vcluster, "restart", wait_timeout=LIMIT, storage={"storage_class": testbed.storage_class})
     poll(lambda: phase_of(open_store, "restart") == "Starting", "the create waiting for its pods")
     testbed.stop_component("kube-apiserver")
@@ -101,8 +101,8 @@ def test_a_create_cut_short_by_the_api_server_going_away_is_finished_by_a_rerun(
     finished = run_vcluster("cut", **dict(options, wait_timeout=LIMIT))
     assert finished["cluster"]["phase"] == "Running" and finished["changed"]
     with open_store() as store:
-        transitions = [e.metadata.get("to") for e in reversed(store.list_events(finished["cluster"]["id"],
-                                                                                 type="Transition", limit=50))]
+        events = store.list_events(finished["cluster"]["id"], type="Transition", limit=50)
+        transitions = [event.metadata.get("to") for event in reversed(events)]
     assert transitions[-6:] == ["Starting", "Failed", "Provisioning", "Initializing", "Starting", "Running"]
     assert host_resources.get("StatefulSet", "cut", "vc-cut")["status"]["readyReplicas"] == 1
 
@@ -130,7 +130,7 @@ def read_only_token(host_resources, kube_namespace):
 
 
 def test_rbac_denial_names_the_missing_permission(read_only_token, testbed, registry_path, host_resources,
-                                                 run_vcluster, module_params):
+                                                  run_vcluster, module_params):
     user, token = read_only_token
     params = module_params("denied", host=testbed.api_url, api_key=token, ca_cert=testbed.ca_path,
                            host_kubeconfig=None, storage={"storage_class": testbed.storage_class})

@@ -59,8 +59,8 @@ def test_container_isolation_objects_are_on_the_host_and_the_pods_run_restricted
     assert all(c["securityContext"]["capabilities"] == {"drop": ["ALL"]} for c in pod["spec"]["containers"])
 
 
-def test_microvm_is_refused_without_its_runtime_class_and_works_with_one(run_vcluster, host_resources, testbed,
-                                                                       open_store):
+def test_microvm_is_refused_without_its_runtime_class_and_works_with_one(
+        run_vcluster, host_resources, testbed, open_store):
     options = dict(isolation_mode="microvm", storage={"storage_class": testbed.storage_class})
     with pytest.raises(ValidationError, match="no RuntimeClass 'kata'") as refused:
         run_vcluster("mvm", **options)
@@ -98,7 +98,7 @@ def test_check_mode_writes_nothing_and_diff_hides_secret_values(run_vcluster, ho
     again = run_vcluster("dry", check_mode=True, storage={"storage_class": testbed.storage_class},
                          labels={"tier": "gold"})
     assert again["changed"]
-    changed = {key for key in again["diff"]["after"]}
+    changed = set(again["diff"]["after"])
     assert "StatefulSet vc-dry/dry" in changed and "Service vc-dry/dry" in changed
     assert again["diff"]["before"]["Service vc-dry/dry"]["metadata"]["labels"].get("tier") is None
     assert again["diff"]["after"]["Service vc-dry/dry"]["metadata"]["labels"]["tier"] == "gold"
@@ -108,7 +108,7 @@ def test_check_mode_writes_nothing_and_diff_hides_secret_values(run_vcluster, ho
 
 
 def test_host_dependent_refusals_leave_host_and_registry_as_they_were(run_vcluster, host_resources, open_store,
-                                                                     testbed):
+                                                                      testbed):
     run_vcluster("base", kubernetes_version="1.28.2", storage={"storage_class": testbed.storage_class})
     with open_store() as store:
         registered = [(c.name, c.resource_version, c.status.resource_version) for c in store.query_clusters()]

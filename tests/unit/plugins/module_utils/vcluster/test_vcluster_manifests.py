@@ -27,6 +27,10 @@ def rendered(pki, **options):
     return spec, {(obj["kind"], obj["metadata"]["name"]): obj for obj in manifests.render(spec, *pki)}
 
 
+def objects_for(pki, **options):
+    return rendered(pki, **options)[1]
+
+
 def pod_spec(objects):
     return objects[("StatefulSet", "demo")]["spec"]["template"]["spec"]
 
@@ -54,7 +58,7 @@ def test_k8s_distro_runs_each_component_with_its_rendered_command_and_the_certs_
 
 
 def test_statefulset_has_the_claim_template_anti_affinity_and_selector(pki):
-    _, objects = rendered(pki, storage={"size": "8Gi", "storage_class": "fast"},
+    objects = objects_for(pki, storage={"size": "8Gi", "storage_class": "fast"},
                           control_plane={"replicas": 3, "node_selector": {"disk": "ssd"},
                                          "tolerations": [{"key": "cp", "operator": "Exists"}]})
     statefulset = objects[("StatefulSet", "demo")]["spec"]
@@ -68,14 +72,14 @@ def test_statefulset_has_the_claim_template_anti_affinity_and_selector(pki):
 
 
 def test_external_etcd_drops_the_etcd_container(pki):
-    _, objects = rendered(pki, control_plane={"etcd": {"external": ["https://etcd.example.com:2379"]}})
+    objects = objects_for(pki, control_plane={"etcd": {"external": ["https://etcd.example.com:2379"]}})
     found = containers(objects)
     assert "etcd" not in found
     assert "--etcd-servers=https://etcd.example.com:2379" in found["kube-apiserver"]["command"]
 
 
 def test_k3s_distro_places_the_bundle_cas_where_k3s_reads_them(pki):
-    _, objects = rendered(pki, distro="k3s")
+    objects = objects_for(pki, distro="k3s")
     init = pod_spec(objects)["initContainers"][0]
     script = init["command"][2]
     assert "cp /run/config/pki/ca.crt /data/server/tls/server-ca.crt" in script
@@ -91,7 +95,7 @@ def test_k3s_distro_places_the_bundle_cas_where_k3s_reads_them(pki):
     ({"type": "Ingress", "ingress": {"host": "demo.example.com", "class_name": "nginx"}}, "ClusterIP"),
 ])
 def test_exposure_shapes_the_client_service_and_the_ingress(pki, expose, service_type):
-    _, objects = rendered(pki, networking={"expose": expose})
+    objects = objects_for(pki, networking={"expose": expose})
     service = objects[("Service", "demo")]["spec"]
     assert service["type"] == service_type
     assert service["ports"][0]["port"] == 443 and service["ports"][0]["targetPort"] == 6443
@@ -111,7 +115,7 @@ def test_exposure_shapes_the_client_service_and_the_ingress(pki, expose, service
 
 
 def test_container_isolation_restricts_pods_and_fences_the_namespace(pki):
-    _, objects = rendered(pki, isolation_mode="container", networking={"expose": {"type": "NodePort"}})
+    objects = objects_for(pki, isolation_mode="container", networking={"expose": {"type": "NodePort"}})
     labels = objects[("Namespace", "vc-demo")]["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     pod = pod_spec(objects)
@@ -128,17 +132,17 @@ def test_container_isolation_restricts_pods_and_fences_the_namespace(pki):
 
 
 def test_namespace_isolation_adds_nothing_and_microvm_sets_the_runtime_class(pki):
-    _, plain = rendered(pki)
-    assert not {kind for kind, _ in plain} & {"ResourceQuota", "LimitRange", "NetworkPolicy"}
+    plain = objects_for(pki)
+    assert not {key[0] for key in plain} & {"ResourceQuota", "LimitRange", "NetworkPolicy"}
     assert "securityContext" not in pod_spec(plain) and "runtimeClassName" not in pod_spec(plain)
-    _, microvm = rendered(pki, isolation_mode="microvm")
+    microvm = objects_for(pki, isolation_mode="microvm")
     assert pod_spec(microvm)["runtimeClassName"] == "kata"
     config = json.loads(base64.b64decode(microvm[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
     assert config["sync"]["toHost"]["pods"]["runtimeClassName"] == "kata"
 
 
 def test_syncer_role_covers_only_what_syncs_to_the_host(pki):
-    _, objects = rendered(pki, sync={"to_host": {"ingresses": False, "secrets": False}, "from_host": {"nodes": False}})
+    objects = objects_for(pki, sync={"to_host": {"ingresses": False, "secrets": False}, "from_host": {"nodes": False}})
     resources = {resource for rule in objects[("Role", "vc-demo")]["rules"] for resource in rule["resources"]}
     assert {"pods", "services", "configmaps", "persistentvolumeclaims"} <= resources
     assert not {"ingresses", "secrets"} & resources
@@ -151,11 +155,11 @@ def test_syncer_role_covers_only_what_syncs_to_the_host(pki):
 
 def test_secrets_carry_the_bundle_and_vclusters_kubeconfig_keys(pki):
     certs_data, vc_data = pki
-    _, objects = rendered(pki)
+    objects = objects_for(pki)
     stored = objects[("Secret", "demo-certs")]["data"]
     assert {key: base64.b64decode(value).decode() for key, value in stored.items()} == certs_data
-    assert set(objects[("Secret", "vc-demo")]["data"]) == {"config", "certificate-authority", "client-certificate",
-                                                          "client-key"}
+    vc_keys = {"config", "certificate-authority", "client-certificate", "client-key"}
+    assert set(objects[("Secret", "vc-demo")]["data"]) == vc_keys
 
 
 def test_suspension_is_zero_replicas_with_the_record_as_annotations():
