@@ -132,6 +132,15 @@ class PostgresBackend:
             return 0
         return conn.execute("SELECT COALESCE(MAX(version), 0) AS version FROM schema_version").fetchone()["version"]
 
+    def peek_schema_version(self):
+        """The schema version in the database without creating or migrating anything (0: no schema yet)."""
+        try:
+            with psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S,
+                                 application_name="gpve.cluster") as conn:
+                return self._schema_version(conn)
+        except psycopg.Error as exc:
+            raise RegistryUnavailable(self.location, _first_line(exc)) from None
+
     def close(self):
         if self._conn is not None:
             if self._pid == os.getpid():

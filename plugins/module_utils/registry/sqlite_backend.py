@@ -186,6 +186,19 @@ class SQLiteBackend:
             return 0
         return conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
 
+    def peek_schema_version(self):
+        """The schema version on disk without creating or migrating anything; None when there is no database."""
+        if not os.path.exists(self.path):
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise RegistryUnavailable(self.location, str(exc)) from None
+        try:
+            return self._schema_version(conn)
+        finally:
+            conn.close()
+
     def close(self):
         if self._conn is not None:
             if self._pid == os.getpid():

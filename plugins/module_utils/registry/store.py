@@ -41,6 +41,10 @@ class Store(ClusterOps, NodeOps, EventOps, CredentialOps, BackupOps, TemplateOps
     def schema_version(self):
         return self._read(lambda tx: tx.one("SELECT MAX(version) AS version FROM schema_version")["version"])
 
+    def peek_schema_version(self):
+        """The stored schema version, creating and migrating nothing (check mode); None: no database yet."""
+        return self._backend.peek_schema_version()
+
     def bulk_snapshot(self, type=None, phase=None, labels=None, include_deleted=False):  # pylint: disable=redefined-builtin
         """Matching clusters (spec and status) and their nodes, from one consistent snapshot.
 
