@@ -1,0 +1,125 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kubeadm join material made through the Kubernetes API, as ``kubeadm token create`` does.
+
+A bootstrap token is a Secret ``bootstrap-token-<id>`` of type bootstrap.kubernetes.io/token
+in kube-system; kubeadm's bootstrap signer then signs the cluster-info ConfigMap with it and
+the token cleaner removes it once expired. The discovery hash pins the cluster CA: sha256
+over the DER SubjectPublicKeyInfo of the CA certificate. The token is a secret: it is
+returned to the caller only, never logged here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import secrets
+import string
+
+from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import TokenError
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    HAS_CRYPTOGRAPHY = True
+except ImportError:  # pragma: no cover - the module reports missing_required_lib
+    HAS_CRYPTOGRAPHY = False
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.rest import ApiException
+    HAS_KUBERNETES = True
+except ImportError:  # pragma: no cover - the module reports missing_required_lib
+    HAS_KUBERNETES = False
+
+TOKEN_CHARS = string.ascii_lowercase + string.digits
+TOKEN_FORMAT = re.compile(r'^[a-z0-9]{6}\.[a-z0-9]{16}$')
+SECRET_TYPE = 'bootstrap.kubernetes.io/token'
+NAMESPACE = 'kube-system'
+DEFAULT_GROUPS = ('system:bootstrappers:kubeadm:default-node-token',)
+DEFAULT_USAGES = ('authentication', 'signing')
+DURATION = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+
+
+def new_token():
+    """(token id, token secret): 6 and 16 characters of [a-z0-9], as kubeadm makes them."""
+    return (''.join(secrets.choice(TOKEN_CHARS) for _index in range(6)),
+            ''.join(secrets.choice(TOKEN_CHARS) for _index in range(16)))
+
+
+def ttl_seconds(ttl):
+    """'1h30m', '45m', '3600s' or an int of seconds, as seconds (at least 60)."""
+    if isinstance(ttl, int):
+        seconds = ttl
+    else:
+        found = DURATION.match(str(ttl).strip())
+        if not found or not any(found.groups()):
+            raise TokenError('ttl: {0!r} is not a duration such as 1h, 30m or 900s'.format(ttl))
+        hours, minutes, secs = (int(part or 0) for part in found.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if seconds < 60:
+        raise TokenError('ttl: at least 60 seconds, so that the joining node has time to use it')
+    return seconds
+
+
+def secret_body(token_id, token_secret, expires_at, description, usages=DEFAULT_USAGES, groups=DEFAULT_GROUPS):
+    data = {'token-id': token_id, 'token-secret': token_secret,
+            'expiration': expires_at.strftime('%Y-%m-%dT%H:%M:%SZ'), 'description': description,
+            'auth-extra-groups': ','.join(groups)}
+    for usage in usages:
+        data['usage-bootstrap-{0}'.format(usage)] = 'true'
+    return {'apiVersion': 'v1', 'kind': 'Secret', 'type': SECRET_TYPE,
+            'metadata': {'name': 'bootstrap-token-{0}'.format(token_id), 'namespace': NAMESPACE,
+                         'labels': {'app.kubernetes.io/managed-by': 'gpve.cluster'}},
+            'stringData': data}
+
+
+def ca_cert_hash(ca_pem):
+    """'sha256:<hex>' of the CA's SubjectPublicKeyInfo, for kubeadm's --discovery-token-ca-cert-hash."""
+    if not HAS_CRYPTOGRAPHY:
+        raise TokenError('the Python library cryptography is required')
+    try:
+        certificate = x509.load_pem_x509_certificate(ca_pem.encode('ascii') if isinstance(ca_pem, str) else ca_pem)
+    except ValueError:
+        raise TokenError('the cluster CA in the kubeconfig is not a PEM certificate') from None
+    spki = certificate.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    return 'sha256:' + hashlib.sha256(spki).hexdigest()
+
+
+def kubeconfig_ca(path):
+    """The CA PEM of the kubeconfig's current context (embedded data, or the file it names)."""
+    with open(path, encoding='utf-8') as handle:
+        config = kubeconfig.load_kubeconfig(handle.read())
+    found = kubeconfig.credentials(config)
+    if found.ca_pem:
+        return found.ca_pem
+    context = next(c['context'] for c in config['contexts'] if c['name'] == found.context)
+    cluster = next(c['cluster'] for c in config['clusters'] if c['name'] == context['cluster'])
+    if cluster.get('certificate-authority'):
+        with open(cluster['certificate-authority'], encoding='ascii') as handle:
+            return handle.read()
+    raise TokenError('the kubeconfig names no cluster CA, so the discovery hash cannot be made')
+
+
+def create(kubeconfig_path, ttl='1h', description='made by gpve.cluster for kubeadm join', check_mode=False):
+    """Create a bootstrap token; returns {token, token_id, expires_at, ca_cert_hashes}."""
+    if not HAS_KUBERNETES:
+        raise TokenError('the Python library kubernetes is required')
+    token_id, token_secret = new_token()
+    expires_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=ttl_seconds(ttl))
+    hashes = [ca_cert_hash(kubeconfig_ca(kubeconfig_path))]
+    if not check_mode:
+        api = k8s_config.new_client_from_config(config_file=kubeconfig_path)
+        try:
+            k8s_client.CoreV1Api(api).create_namespaced_secret(
+                NAMESPACE, secret_body(token_id, token_secret, expires_at, description))
+        except ApiException as exc:
+            raise TokenError('creating the bootstrap token secret failed: {0} {1}'.format(exc.status, exc.reason)) from None
+        finally:
+            api.close()
+    return {'token': '{0}.{1}'.format(token_id, token_secret), 'token_id': token_id,
+            'expires_at': expires_at.strftime('%Y-%m-%dT%H:%M:%SZ'), 'ca_cert_hashes': hashes}

@@ -1,0 +1,117 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Secrets of a cluster kept encrypted in the registry: store, delete, export to a 0600 file.
+
+The admin kubeconfig of a K8s-on-VM cluster is type ``kubeconfig``; k3s and rke2 join tokens
+are ``join-token``. Nothing here returns or logs a secret unless asked to (return_content),
+and the module marks the task no_log-worthy in its documentation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional
+
+from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
+
+KUBECONFIG = 'kubeconfig'
+
+
+@dataclasses.dataclass
+class CredentialRequest:
+    name: str
+    type: str = KUBECONFIG
+    state: str = 'present'
+    content: Optional[str] = None
+    src: Optional[str] = None
+    overwrite: bool = True
+    dest: Optional[str] = None
+    return_content: bool = False
+    check_mode: bool = False
+
+
+def _stored(store, cluster_id, credential_type):
+    try:
+        return store.get_credential(cluster_id, credential_type)
+    except NotFound:
+        return None
+
+
+def _new_content(request):
+    if request.content is not None and request.src:
+        raise ValidationError('content', 'give content or src, not both')
+    if request.src:
+        path = os.path.expanduser(request.src)
+        if not os.path.isfile(path):
+            raise ValidationError('src', '{0} is not a file on the controller'.format(request.src))
+        with open(path, encoding='utf-8') as handle:
+            return handle.read()
+    if not request.content:
+        raise ValidationError('content', 'state=present needs content or src')
+    return request.content
+
+
+def _check_kind(request, text):
+    if request.type == KUBECONFIG:
+        kubeconfig.credentials(kubeconfig.load_kubeconfig(text))
+
+
+def _present(store, cluster, request):
+    text = _new_content(request)
+    _check_kind(request, text)
+    current = _stored(store, cluster.id, request.type)
+    if current is not None and (current.text == text or not request.overwrite):
+        return False, current.info.as_dict(), current.text
+    if request.check_mode:
+        return True, None, text
+    info = store.put_credential(cluster.id, request.type, text)
+    return True, info.as_dict(), text
+
+
+def _absent(store, cluster, request):
+    current = _stored(store, cluster.id, request.type)
+    if current is None:
+        return False, None, None
+    if not request.check_mode:
+        store.delete_credential(cluster.id, request.type)
+    return True, current.info.as_dict(), None
+
+
+def _exported(store, cluster, request):
+    current = _stored(store, cluster.id, request.type)
+    if current is None:
+        raise NotFound('credential', '{0}/{1}'.format(request.name, request.type))
+    changed = False
+    if request.dest:
+        changed = _write_needed(request.dest, current.text)
+        if changed and not request.check_mode:
+            kubeconfig.write_kubeconfig(request.dest, current.text)
+    return changed, current.info.as_dict(), current.text
+
+
+def _write_needed(dest, text):
+    path = os.path.abspath(os.path.expanduser(dest))
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return handle.read() != text or (os.stat(path).st_mode & 0o777) != kubeconfig.FILE_MODE
+    except FileNotFoundError:
+        return True
+
+
+ACTIONS = {'present': _present, 'absent': _absent, 'exported': _exported}
+
+
+def apply(store, request):
+    """{changed, credential (metadata only), content (only with return_content)}."""
+    if request.state == 'exported' and not (request.dest or request.return_content):
+        raise ValidationError('dest', 'state=exported needs dest (a file on the controller) or return_content=true')
+    cluster = cluster_view.find(store, request.name)
+    changed, info, text = ACTIONS[request.state](store, cluster, request)
+    result = {'changed': changed, 'credential': info, 'cluster': cluster_view.cluster_dict(cluster)}
+    if request.return_content and text is not None:
+        result['content'] = text
+    return result

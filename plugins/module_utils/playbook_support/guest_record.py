@@ -1,0 +1,51 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The record of guest steps a run skipped (gpve_skip_guest_steps): one JSON line per step.
+
+With the switch on, every task that would run inside a VM over SSH writes instead what it
+would have done: the step, the host, the cluster and the inputs the step would have
+received. Hosts record concurrently, so each append holds an exclusive lock on the file.
+The file is 0600: rendered configuration can name internal addresses.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import os
+
+from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import RecordError
+
+FILE_MODE = 0o600
+
+
+def entry(step, host, cluster, data, play=None):
+    return {'step': step, 'host': host, 'cluster': cluster, 'play': play, 'data': data,
+            'recorded_at': datetime.datetime.now(datetime.timezone.utc).isoformat()}
+
+
+def append(path, record):
+    """Append record as one JSON line under an exclusive lock; returns the line number (1-based)."""
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, default=str)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise RecordError('cannot open the guest step record {0}: {1}'.format(path, exc.strerror)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with open(path, encoding='utf-8') as existing:
+            count = sum(1 for _line in existing)
+        os.write(fd, (line + '\n').encode('utf-8'))
+        return count + 1
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def read(path):
+    """Every record of the file, in order."""
+    with open(os.path.expanduser(path), encoding='utf-8') as handle:
+        return [json.loads(line) for line in handle if line.strip()]

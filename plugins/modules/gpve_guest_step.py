@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: gpve_guest_step
+short_description: Record a guest step the K8s-on-VM roles skipped
+version_added: 0.1.0
+description:
+  - With C(gpve_skip_guest_steps=true) the gpve.cluster roles run no task inside the VMs; every step that would have
+    (install containerd, kubeadm init, join, upgrade, ...) calls this module on the controller instead, and it
+    appends one JSON line to the record file, the step, the host, the cluster and the inputs the step would have
+    received.
+  - The record serves for a preview of a run on real VMs and for the tests that drive the playbooks without VMs.
+  - Appends hold an exclusive lock, so hosts may record at the same time. The file is created 0600.
+  - Pass no secret in O(data): the roles record that a token is set, never the token.
+author:
+  - gpve.cluster developers
+extends_documentation_fragment:
+  - gpve.cluster.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Records nothing in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details: Every run appends a line.
+  action_group:
+    support: none
+    membership: []
+options:
+  path:
+    description: The record file on the controller (JSON lines).
+    type: path
+    required: true
+  step:
+    description: Name of the skipped step, such as V(kubeadm-init).
+    type: str
+    required: true
+  host:
+    description: Inventory host the step would have run on.
+    type: str
+    required: true
+  cluster:
+    description: Cluster name.
+    type: str
+  play:
+    description: Name of the play, for the reader.
+    type: str
+  data:
+    description: The inputs the step would have received (rendered configuration, versions, addresses).
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Record kubeadm init instead of running it
+  gpve.cluster.gpve_guest_step:
+    path: "{{ gpve_guest_record }}"
+    step: kubeadm-init
+    host: "{{ inventory_hostname }}"
+    cluster: prod-eu1
+    data:
+      config: "{{ kubeadm_config_text }}"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+line:
+  description: Line number of the record in the file (1-based).
+  returned: success, not in check mode
+  type: int
+record:
+  description: The record written.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import guest_record
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        path=dict(type='path', required=True), step=dict(type='str', required=True),
+        host=dict(type='str', required=True), cluster=dict(type='str'), play=dict(type='str'),
+        data=dict(type='dict', default={})), supports_check_mode=True)
+    params = module.params
+    record = guest_record.entry(params['step'], params['host'], params['cluster'], params['data'], params['play'])
+    if module.check_mode:
+        module.exit_json(changed=True, record=record)
+    try:
+        line = guest_record.append(params['path'], record)
+    except GpveError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=True, line=line, record=record)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: gpve_kubeadm_token
+short_description: Make a kubeadm bootstrap token and the CA pin through the Kubernetes API
+version_added: 0.1.0
+description:
+  - Creates a bootstrap token Secret in C(kube-system), as C(kubeadm token create) does, and returns the token with
+    the discovery hash of the cluster CA (C(sha256:...)), for C(kubeadm join).
+  - The token lives for O(ttl) only; the token cleaner of the controller manager removes it afterwards.
+  - The token is a secret. Put C(no_log) on the task and hand it only to the join step.
+author:
+  - gpve.cluster developers
+extends_documentation_fragment:
+  - gpve.cluster.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Returns a token that was not created.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details: Every run makes a new token.
+  action_group:
+    support: none
+    membership: []
+options:
+  kubeconfig:
+    description: Admin kubeconfig of the cluster, on the controller. Its CA is pinned.
+    type: path
+    required: true
+  ttl:
+    description: Lifetime of the token, such as V(30m), V(1h) or V(3600s).
+    type: str
+    default: 1h
+  description:
+    description: Description stored with the token.
+    type: str
+    default: made by gpve.cluster for kubeadm join
+requirements:
+  - kubernetes (Python)
+  - cryptography (Python)
+"""
+
+EXAMPLES = r"""
+- name: A join token for the new nodes
+  gpve.cluster.gpve_kubeadm_token:
+    kubeconfig: ~/.cache/gpve/prod-eu1/admin.conf
+    ttl: 30m
+  register: join
+  no_log: true
+"""
+
+RETURN = r"""
+token:
+  description: The bootstrap token, C(<id>.<secret>).
+  returned: always
+  type: str
+token_id:
+  description: The public half of the token.
+  returned: always
+  type: str
+expires_at:
+  description: When the token expires (UTC).
+  returned: always
+  type: str
+ca_cert_hashes:
+  description: Discovery hashes of the cluster CA, C(sha256:<hex>).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import bootstrap_token
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        kubeconfig=dict(type='path', required=True), ttl=dict(type='str', default='1h'),
+        description=dict(type='str', default='made by gpve.cluster for kubeadm join')), supports_check_mode=True)
+    if not bootstrap_token.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib('kubernetes'))
+    if not bootstrap_token.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'))
+    params = module.params
+    try:
+        result = bootstrap_token.create(params['kubeconfig'], params['ttl'], params['description'], module.check_mode)
+    except GpveError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=True, **result)
+
+
+if __name__ == '__main__':
+    main()
