@@ -26,7 +26,7 @@ description:
     C(gpve_node_labels).
   - The configuration file must be named C(gpve.yml), C(gpve.yaml), or end in C(.gpve.yml) / C(.gpve.yaml).
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - constructed
   - inventory_cache

@@ -25,11 +25,10 @@ description:
     node_exporter's textfile collector.
   - Never returns key material.
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.registry
   - gpve.cluster.attributes
-  - gpve.cluster.proxmox_auth
 attributes:
   check_mode:
     support: full
@@ -105,9 +104,49 @@ options:
     type: path
   api_url:
     description:
-      - Address of the Proxmox VE API, C(https://host:port). Only needed with O(drift=true).
+      - Address of the Proxmox VE API, C(https://host:port) (the port defaults to C(8006)). Only needed with O(drift=true).
       - Falls back to the C(GPVE_PROXMOX_API_URL) environment variable.
     type: str
+  api_user:
+    description:
+      - Proxmox user, C(user@realm). Needed with O(api_password); with a token it may be part of O(api_token_id).
+      - Falls back to the C(GPVE_PROXMOX_API_USER) environment variable.
+    type: str
+  api_password:
+    description:
+      - Password of O(api_user). Mutually exclusive with O(api_token_secret).
+      - Falls back to the C(GPVE_PROXMOX_API_PASSWORD) environment variable.
+    type: str
+  api_token_id:
+    description:
+      - API token id, C(user@realm!tokenname).
+      - Falls back to the C(GPVE_PROXMOX_API_TOKEN_ID) environment variable.
+    type: str
+  api_token_secret:
+    description:
+      - Secret of the API token named by O(api_token_id).
+      - Falls back to the C(GPVE_PROXMOX_API_TOKEN_SECRET) environment variable.
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificate of the Proxmox API; prefer O(ca_path) for a self-signed one.
+      - Falls back to the C(GPVE_PROXMOX_VALIDATE_CERTS) environment variable.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA to trust for the Proxmox API.
+      - Falls back to the C(GPVE_PROXMOX_CA_PATH) environment variable.
+    type: path
+  api_timeout:
+    description:
+      - Seconds to wait for one Proxmox API answer.
+      - Falls back to the C(GPVE_PROXMOX_API_TIMEOUT) environment variable.
+    type: int
+    default: 30
+requirements:
+  - kubernetes (with O(health=true))
+  - proxmoxer (with O(drift=true))
 notes:
   - Credentials are decrypted with C(GPVE_SECURITY_ENCRYPTION_KEY) (or the SQLite registry's key file) for health checks only.
   - Control-plane components are found through the health endpoints a cluster declares in its spec's
@@ -157,30 +196,78 @@ clusters:
   type: list
   elements: dict
   contains:
-    id: {description: Registry id., type: str}
-    name: {description: Cluster name., type: str}
-    type: {description: V(vcluster), V(k8s-vm) or V(external)., type: str}
-    provider: {description: Provider recorded at registration., type: str}
-    labels: {description: Labels., type: dict}
-    phase: {description: Lifecycle phase., type: str}
-    message: {description: Message of the last phase change., type: str}
-    endpoint: {description: API server URL., type: str}
-    version: {description: Kubernetes version last seen., type: str}
-    node_count: {description: Nodes last seen., type: int}
-    ready_nodes: {description: Ready nodes last seen., type: int}
-    pod_count: {description: Pods last seen., type: int}
-    registered_nodes: {description: Nodes (VMs) the registry records., type: int}
-    conditions: {description: Status conditions, among them C(Healthy)., type: list}
-    last_heartbeat: {description: When the cluster last answered (ISO 8601)., type: str}
-    kubeconfig_expires_at: {description: Expiry of the stored kubeconfig credential, when known., type: str}
-    issued_kubeconfig_expires_at: {description: Expiry of the latest kubeconfig issued by gpve_kubeconfig., type: str}
-    last_backup_at: {description: When the newest completed backup finished., type: str}
-    spec: {description: The stored spec (full view only)., type: dict}
-    status: {description: The whole status record (full view only)., type: dict}
-    nodes: {description: Registry nodes (full view only)., type: list}
-    events: {description: Recent events, newest first (full view only)., type: list}
-    backups: {description: Recent backups, newest first (full view only)., type: list}
-    credentials: {description: Credential metadata - type, key id, created, expires, last used; never the secret (full view only)., type: list}
+    id:
+      description: Registry id.
+      type: str
+    name:
+      description: Cluster name.
+      type: str
+    type:
+      description: V(vcluster), V(k8s-vm) or V(external).
+      type: str
+    provider:
+      description: Provider recorded at registration.
+      type: str
+    labels:
+      description: Labels.
+      type: dict
+    phase:
+      description: Lifecycle phase.
+      type: str
+    message:
+      description: Message of the last phase change.
+      type: str
+    endpoint:
+      description: API server URL.
+      type: str
+    version:
+      description: Kubernetes version last seen.
+      type: str
+    node_count:
+      description: Nodes last seen.
+      type: int
+    ready_nodes:
+      description: Ready nodes last seen.
+      type: int
+    pod_count:
+      description: Pods last seen.
+      type: int
+    registered_nodes:
+      description: Nodes (VMs) the registry records.
+      type: int
+    conditions:
+      description: Status conditions, among them C(Healthy).
+      type: list
+    last_heartbeat:
+      description: When the cluster last answered (ISO 8601).
+      type: str
+    kubeconfig_expires_at:
+      description: Expiry of the stored kubeconfig credential, when known.
+      type: str
+    issued_kubeconfig_expires_at:
+      description: Expiry of the latest kubeconfig issued by gpve_kubeconfig.
+      type: str
+    last_backup_at:
+      description: When the newest completed backup finished.
+      type: str
+    spec:
+      description: The stored spec (full view only).
+      type: dict
+    status:
+      description: The whole status record (full view only).
+      type: dict
+    nodes:
+      description: Registry nodes (full view only).
+      type: list
+    events:
+      description: Recent events, newest first (full view only).
+      type: list
+    backups:
+      description: Recent backups, newest first (full view only).
+      type: list
+    credentials:
+      description: Credential metadata - type, key id, created, expires, last used; never the secret (full view only).
+      type: list
     health:
       description: With O(health=true) - C(status), C(message), C(consecutive_failures), C(failure_threshold),
         C(checks) (each with C(name), C(status), C(message), C(started_at), C(duration_seconds)), C(observed) and

@@ -30,7 +30,7 @@ def ansible_env(tmp_path, **extra):
 
 def run(argv, tmp_path, check=True, timeout=600, **env):
     done = subprocess.run([str(BIN / argv[0])] + list(argv[1:]), capture_output=True, text=True, timeout=timeout,
-                          env=ansible_env(tmp_path, **env), cwd=str(tmp_path))
+                          check=False, env=ansible_env(tmp_path, **env), cwd=str(tmp_path))
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
@@ -62,7 +62,7 @@ def run_module(name, args, tmp_path, check_mode=False, diff=False, env=None):
     environ = {key: value for key, value in os.environ.items() if not key.startswith("GPVE_")}
     environ.update(PYTHONPATH=str(COLLECTIONS), **(env or {}))
     done = subprocess.run([sys.executable, str(MODULES / f"{name}.py"), str(path)], capture_output=True, text=True,
-                          timeout=600, env=environ, cwd=str(tmp_path))
+                          timeout=600, env=environ, cwd=str(tmp_path), check=False)
     path.unlink()
     try:
         return json.loads(done.stdout)

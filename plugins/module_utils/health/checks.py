@@ -110,13 +110,13 @@ def nodes(client, observed):
         items = client.list_items("/api/v1/nodes", what="list nodes")
     except KubeError as exc:
         return timer.done(status.UNHEALTHY if observed.get("reachable") else status.UNKNOWN, str(exc))
-    ready = sum(1 for node in items if _node_ready(node))
+    ready = sum(1 for node in items if node_ready(node))
     observed["node_count"], observed["ready_nodes"] = len(items), ready
     verdict, message = status.by_share(ready, len(items), "nodes")
     return timer.done(verdict, message.replace("healthy", "Ready"))
 
 
-def _node_ready(node):
+def node_ready(node):
     conditions = (node.get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 

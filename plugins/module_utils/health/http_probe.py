@@ -4,19 +4,20 @@
 
 HTTPS is verified against the given CA (the cluster's, from its kubeconfig). A client
 certificate is presented when one is given; bearer tokens are never sent to these
-endpoints. The key is written to a private temporary file only for as long as Python's
-ssl module needs to load it.
+endpoints. The CA and the client pair are written to a private temporary directory
+(0600 files) only for the duration of the request, as open_url reads them from files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import ssl
 import tempfile
-import urllib.error
-import urllib.request
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -33,39 +34,35 @@ class TlsMaterial:
     def __repr__(self):
         return f"TlsMaterial(ca={bool(self.ca_pem)}, client_cert={bool(self.cert_pem)}, validate={self.validate})"
 
-    def context(self):
-        context = ssl.create_default_context(cadata=self.ca_pem) if self.ca_pem else ssl.create_default_context()
-        if not self.validate:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if self.cert_pem and self.key_pem:
-            _load_client_pair(context, self.cert_pem, self.key_pem)
-        return context
-
-
-def _load_client_pair(context, cert_pem, key_pem):
-    directory = tempfile.mkdtemp(prefix="gpve-probe-")
-    try:
-        cert_path, key_path = os.path.join(directory, "client.crt"), os.path.join(directory, "client.key")
-        for path, text in ((cert_path, cert_pem), (key_path, key_pem)):
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w", encoding="ascii") as out:
-                out.write(text)
-        context.load_cert_chain(cert_path, key_path)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    @contextlib.contextmanager
+    def files(self):
+        """{ca_path, client_cert, client_key} of open_url, in a private directory removed afterwards."""
+        directory = tempfile.mkdtemp(prefix="gpve-probe-")
+        try:
+            paths = {}
+            for option, name, text in (("ca_path", "ca.crt", self.ca_pem), ("client_cert", "client.crt", self.cert_pem),
+                                       ("client_key", "client.key", self.key_pem if self.cert_pem else None)):
+                if text:
+                    paths[option] = os.path.join(directory, name)
+                    descriptor = os.open(paths[option], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+                        out.write(text)
+            yield paths
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def probe(url, tls=None, timeout=DEFAULT_TIMEOUT):
     """(healthy, detail): GET url answered 200 with a healthy body ("ok", or etcd's {"health": "true"})."""
-    context = (tls or TlsMaterial()).context() if url.startswith("https:") else None
+    tls = tls or TlsMaterial()
     try:
-        with urllib.request.urlopen(urllib.request.Request(url), timeout=timeout, context=context) as answer:
+        with tls.files() as paths:
+            answer = open_url(url, method="GET", timeout=timeout, validate_certs=tls.validate, use_proxy=False, **paths)
             body = answer.read(4096).decode("utf-8", "replace")
-            status = answer.status
-    except urllib.error.HTTPError as exc:
+            status = answer.getcode()
+    except HTTPError as exc:
         return False, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+    except (URLError, OSError, ValueError) as exc:
         return False, _reason(exc)
     return _healthy_body(status, body)
 
@@ -79,14 +76,14 @@ def _healthy_body(status, body):
     if isinstance(document, dict) and "health" in document:
         healthy = str(document["health"]).lower() == "true"
         return healthy, "health true" if healthy else f"health {document.get('health')} {document.get('reason', '')}".strip()
-    if status == 200 and (text == "ok" or text.startswith("ok")):
+    if status == 200 and text.startswith("ok"):
         return True, "ok"
     return status == 200, f"HTTP {status}: {text[:120]}"
 
 
 def _reason(exc):
     reason = getattr(exc, "reason", exc)
-    if isinstance(reason, ConnectionRefusedError):
+    if isinstance(reason, ConnectionRefusedError) or "Connection refused" in str(reason):
         return "connection refused"
     text = str(reason)
     return text[:200] or type(reason).__name__
