@@ -1,0 +1,185 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mint a short-lived kubeconfig for any registered cluster.
+
+The way (``method``): ``ca`` signs locally with the cluster CA the registry stores
+(credential ``ca``: virtual clusters, or any cluster whose CA was stored); ``csr`` asks the
+cluster's CertificateSigningRequest API with the stored admin kubeconfig; ``auto`` takes
+``ca`` when there is one, else ``csr`` when the cluster honours a CSR's requested expiry
+(Kubernetes 1.22 and later). A certificate that would outlive ``expiry_hours`` is never
+handed out. Each issued certificate is recorded (credential ``issued-<serial>`` holding
+its metadata, with its expiry) and gets a ``KubeconfigIssued`` event; expired records of
+the cluster are pruned then.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import json
+import os
+from typing import List, Optional
+
+from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as docs
+from ansible_collections.gpve.cluster.plugins.module_utils.access import csr, expiry, local_ca
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeError
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys
+
+KUBECONFIG = "kubeconfig"
+ISSUED_PREFIX = "issued-"
+METHODS = ("auto", "csr", "ca")
+MASTERS = "system:masters"
+# The CSR API refuses system:masters for client certificates: admins minted that way get this group,
+# bound to cluster-admin by a ClusterRoleBinding of the same name that gpve creates when missing.
+CSR_ADMIN_GROUP = "gpve:cluster-admins"
+EVENT_REASON = "KubeconfigIssued"
+
+
+@dataclasses.dataclass
+class Request:
+    name: Optional[str] = None
+    id: Optional[str] = None
+    dest: Optional[str] = None
+    context_name: Optional[str] = None
+    server: Optional[str] = None
+    embed_certs: bool = True
+    expiry_hours: Optional[int] = None
+    user: str = "gpve-admin"
+    groups: Optional[List[str]] = None
+    method: str = "auto"
+    timeout: float = 10.0
+    check_mode: bool = False
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class KubeconfigService:
+    def __init__(self, store):
+        self.store = store
+
+    def run(self, request):
+        hours = expiry.checked_hours(request.expiry_hours)
+        if not request.embed_certs and not request.dest:
+            raise ValidationError("embed_certs", "false writes the certificates as files beside dest: set dest")
+        cluster = self.store.get_cluster(request.id) if request.id else self.store.get_cluster_by_name(request.name)
+        present = {info.type for info in self.store.list_credentials(cluster_id=cluster.id)}
+        method = self._method(request.method, present)
+        admin = self._admin_kubeconfig(present, cluster)
+        server = request.server or cluster.status.endpoint or (admin and docs.credentials(admin).server)
+        if not server:
+            raise ValidationError("server", f"cluster {cluster.name} has no known endpoint: give server")
+        context = request.context_name or f"gpve_{cluster.name}"
+        request = dataclasses.replace(request, groups=_groups(request.groups, method))
+        summary = {"id": cluster.id, "name": cluster.name, "type": cluster.type}
+        if request.check_mode:
+            expires = _utcnow() + expiry.lifetime(hours)
+            return {"changed": True, "cluster": summary, "method": method, "context": context, "server": server,
+                    "expires_at": expires.isoformat(), "user": request.user, "groups": list(request.groups)}
+        issued, ca_pem = self._mint(method, cluster, admin, request, hours)
+        config = docs.build_kubeconfig(server, context, f"{request.user}@{cluster.name}", ca_pem=ca_pem,
+                                       client_cert_pem=certs.cert_pem(issued.cert),
+                                       client_key_pem=keys.private_key_pem(issued.key), context_name=context)
+        result = {"changed": True, "cluster": summary, "method": method, "context": context, "server": server,
+                  "expires_at": certs.not_after(issued.cert).isoformat(), "user": request.user, "groups": list(request.groups),
+                  "serial": format(issued.cert.serial_number, "x")}
+        if request.dest:
+            result["dest"] = self._write(request, config, context)
+        else:
+            result["kubeconfig"] = docs.dump_kubeconfig(config)
+        self._record(cluster, issued, request, method, context)
+        return result
+
+    @staticmethod
+    def _method(wanted, present):
+        if wanted not in METHODS:
+            raise ValidationError("method", f"must be one of {', '.join(METHODS)}")
+        if wanted == "ca" or (wanted == "auto" and local_ca.CA_CREDENTIAL in present):
+            if local_ca.CA_CREDENTIAL not in present:
+                raise ValidationError("method", "ca needs the cluster CA in the registry (credential 'ca'), and there is none")
+            return "ca"
+        if KUBECONFIG not in present:
+            raise ValidationError("method", "the registry holds neither the cluster CA (credential 'ca') nor an admin "
+                                            "kubeconfig (credential 'kubeconfig') for this cluster: nothing can mint a credential")
+        return "csr"
+
+    def _admin_kubeconfig(self, present, cluster):
+        if KUBECONFIG not in present:
+            return None
+        return docs.load_kubeconfig(self.store.get_credential(cluster.id, KUBECONFIG).text)
+
+    def _mint(self, method, cluster, admin, request, hours):
+        now = _utcnow()
+        if method == "ca":
+            ca = local_ca.load_ca(self.store.get_credential(cluster.id, local_ca.CA_CREDENTIAL).text)
+            issued = local_ca.sign(ca, request.user, request.groups, now, expiry.lifetime(hours))
+            ca_pem = (admin and docs.credentials(admin).ca_pem) or certs.cert_pem(ca.cert)
+            return issued, ca_pem
+        with client_for(admin, timeout=request.timeout) as client:
+            try:
+                version = client.version()
+            except KubeError as exc:
+                raise csr.CsrError(f"cannot mint through the CSR API: {exc}") from None
+            if request.method == "auto" and not csr.honours_expiration(version):
+                raise csr.CsrError(
+                    f"cluster {cluster.name} runs Kubernetes {version.get('gitVersion')}, whose CSR signer ignores the requested "
+                    f"expiry (honoured from 1.22): store the cluster CA in the registry (credential 'ca') to sign "
+                    f"{hours}h certificates locally, or use method=csr on a cluster whose signing duration is short enough")
+            if request.groups == [CSR_ADMIN_GROUP]:
+                csr.ensure_admin_binding(client, CSR_ADMIN_GROUP)
+            issued = csr.mint(client, request.user, request.groups, hours * 3600, approver=self.store.actor)
+        if expiry.too_long(certs.not_after(issued.cert), now, hours):
+            raise csr.CsrError(f"the cluster's signer issued a certificate valid until {certs.not_after(issued.cert).isoformat()}, "
+                               f"longer than the {hours}h asked for (Kubernetes before 1.22 ignores a CSR's expirationSeconds): "
+                               "its key was discarded and nothing was written or recorded")
+        return issued, docs.credentials(admin).ca_pem or None
+
+    @staticmethod
+    def _write(request, config, context):
+        dest = os.path.abspath(os.path.expanduser(request.dest))
+        if not request.embed_certs:
+            config = _with_files(config, dest, context)
+        docs.write_kubeconfig(dest, docs.dump_kubeconfig(config))
+        return dest
+
+    def _record(self, cluster, issued, request, method, context):
+        not_after = certs.not_after(issued.cert)
+        serial = format(issued.cert.serial_number, "x")
+        details = {"serial": serial, "user": request.user, "groups": list(request.groups), "method": method, "context": context,
+                   "expires_at": not_after.isoformat(), "dest": request.dest}
+        now = _utcnow()
+        for info in self.store.list_credentials(cluster_id=cluster.id):
+            if info.type.startswith(ISSUED_PREFIX) and info.expires_at and info.expires_at < now:
+                self.store.delete_credential(cluster.id, info.type)
+        self.store.put_credential(cluster.id, (ISSUED_PREFIX + serial)[:32], json.dumps(details), expires_at=not_after)
+        self.store.add_event(cluster.id, "Normal", EVENT_REASON,
+                             f"kubeconfig for {request.user} ({', '.join(request.groups) or 'no groups'}) issued by {method}, "
+                             f"valid until {not_after.isoformat()}", details)
+
+
+def _groups(groups, method):
+    if groups is None:
+        return [MASTERS] if method == "ca" else [CSR_ADMIN_GROUP]
+    if method == "csr" and MASTERS in groups:
+        raise ValidationError("groups", f"the CSR API refuses client certificates for {MASTERS}; leave groups unset for "
+                                        f"{CSR_ADMIN_GROUP} (bound to cluster-admin) or name groups bound by RBAC")
+    return list(groups)
+
+
+def _with_files(config, dest, context):
+    """config with its CA and client pair written as 0600 files beside dest and referenced by path."""
+    directory = os.path.dirname(dest)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
+    for section, data_key, path_key, suffix in ((cluster, "certificate-authority-data", "certificate-authority", "-ca.crt"),
+                                                (user, "client-certificate-data", "client-certificate", ".crt"),
+                                                (user, "client-key-data", "client-key", ".key")):
+        if section.get(data_key):
+            path = os.path.join(directory, context + suffix)
+            docs.write_kubeconfig(path, base64.b64decode(section.pop(data_key)).decode("ascii"))
+            section[path_key] = path
+    return config

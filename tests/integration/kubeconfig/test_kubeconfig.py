@@ -1,0 +1,189 @@
+"""gpve_kubeconfig against the testbed: a one-hour kubeconfig signed with the stored CA works and says so; the
+CSR API path is driven for real and refuses the testbed signer's year-long certificate; records and events."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from kubernetes import client, config
+
+from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from tests.one_view import ansible_cli
+from tests.one_view.testbed_cluster import admin_kubeconfig
+
+pytestmark = pytest.mark.external
+
+
+@pytest.fixture
+def registry_path(tmp_path):
+    return str(tmp_path / "registry.db")
+
+
+def _register(store, testbed, name, cluster_type, with_ca):
+    spec = ({"kubernetes_version": "1.20.2", "isolation_mode": "namespace"} if cluster_type == "vcluster"
+            else {"endpoint": testbed.api_url})
+    cluster = store.create_cluster(name, cluster_type, spec=spec)
+    path = ("Provisioning", "Initializing", "Starting", "Running") if cluster_type == "vcluster" else ("Connecting", "Running")
+    for phase in path:
+        lifecycle.transition(store, cluster.id, phase, "Seeded", endpoint=testbed.api_url)
+    store.put_credential(cluster.id, "kubeconfig", admin_kubeconfig(testbed))
+    if with_ca:
+        pki = Path(testbed.ca_path).parent
+        store.put_credential(cluster.id, "ca", (pki / "ca.crt").read_text() + (pki / "ca.key").read_text())
+    return cluster.id
+
+
+@pytest.fixture
+def vcluster_with_ca(testbed, registry_path):
+    """A virtual cluster record whose stored CA is the one the testbed API server trusts for clients."""
+    with open_registry(registry_path, actor="kubeconfig-tests", environ={}) as store:
+        return _register(store, testbed, "vc-team", "vcluster", with_ca=True)
+
+
+@pytest.fixture
+def external_without_ca(testbed, registry_path):
+    with open_registry(registry_path, actor="kubeconfig-tests", environ={}) as store:
+        return _register(store, testbed, "ext-tb", "external", with_ca=False)
+
+
+def kubeconfig(registry_path, tmp_path, check_mode=False, **args):
+    return ansible_cli.run_module("gpve_kubeconfig", dict(args, registry=registry_path), tmp_path, check_mode=check_mode)
+
+
+def client_cert(path):
+    document = yaml.safe_load(Path(path).read_text())
+    data = document["users"][0]["user"]["client-certificate-data"]
+    return x509.load_pem_x509_certificate(base64.b64decode(data))
+
+
+def test_one_hour_kubeconfig_works_and_its_certificate_says_so(testbed, vcluster_with_ca, registry_path, tmp_path):
+    dest = tmp_path / "kube" / "team.yaml"
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = kubeconfig(registry_path, tmp_path, name="vc-team", expiry_hours=1, dest=str(dest))
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert not result.get("failed"), result.get("msg")
+    assert (result["method"], result["context"], result["server"]) == ("ca", "gpve_vc-team", testbed.api_url)
+    assert "kubeconfig" not in result and "BEGIN" not in json.dumps(result)
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+
+    cert = client_cert(dest)
+    not_after = cert.not_valid_after_utc
+    assert before + datetime.timedelta(hours=1) - datetime.timedelta(seconds=1) <= not_after
+    assert not_after <= after + datetime.timedelta(hours=1)
+    assert cert.subject.rfc4514_string() == "CN=gpve-admin,O=system:masters"
+    assert result["expires_at"] == not_after.isoformat()
+
+    api = config.new_client_from_config(str(dest))
+    try:
+        names = [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
+        assert "kube-system" in names
+        review = client.AuthorizationV1Api(api).create_self_subject_access_review(
+            {"spec": {"resourceAttributes": {"verb": "create", "resource": "namespaces"}}})
+        assert review.status.allowed is True
+    finally:
+        api.close()
+
+    with open_registry(registry_path, environ={}) as store:
+        issued = [info for info in store.list_credentials(cluster_id=vcluster_with_ca) if info.type.startswith("issued-")]
+        assert len(issued) == 1 and issued[0].expires_at == not_after
+        record = json.loads(store.get_credential(vcluster_with_ca, issued[0].type).text)
+        assert (record["user"], record["groups"], record["method"]) == ("gpve-admin", ["system:masters"], "ca")
+        events = [e for e in store.list_events(cluster_id=vcluster_with_ca) if e.reason == "KubeconfigIssued"]
+        assert len(events) == 1 and events[0].metadata["serial"] == result["serial"]
+        assert any(a.entity == "credential" and a.entity_id.endswith(issued[0].type) for a in store.list_audit(cluster_id=vcluster_with_ca))
+
+
+def test_returned_kubeconfig_with_custom_user_and_context(testbed, vcluster_with_ca, registry_path, tmp_path):
+    result = kubeconfig(registry_path, tmp_path, name="vc-team", user="auditor", groups=["auditors", "qa"],
+                        context_name="audit", server=testbed.api_url)
+    document = yaml.safe_load(result["kubeconfig"])
+    assert document["current-context"] == "audit"
+    assert document["clusters"][0]["cluster"]["certificate-authority-data"]
+    path = tmp_path / "returned.yaml"
+    path.write_text(result["kubeconfig"])
+    subject = client_cert(path).subject
+    assert [a.value for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == ["auditor"]
+    assert [a.value for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == ["auditors", "qa"]
+    api = config.new_client_from_config(str(path))
+    try:
+        with pytest.raises(client.ApiException) as denied:
+            client.CoreV1Api(api).list_namespace()
+        assert denied.value.status == 403 and 'User \\"auditor\\"' in denied.value.body
+    finally:
+        api.close()
+
+
+def test_files_beside_dest_when_not_embedded(testbed, vcluster_with_ca, registry_path, tmp_path):
+    dest = tmp_path / "files" / "config"
+    result = kubeconfig(registry_path, tmp_path, name="vc-team", dest=str(dest), embed_certs=False)
+    assert not result.get("failed"), result.get("msg")
+    user = yaml.safe_load(dest.read_text())["users"][0]["user"]
+    assert set(user) == {"client-certificate", "client-key"}
+    for path in (user["client-certificate"], user["client-key"]):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    api = config.new_client_from_config(str(dest))
+    try:
+        assert client.CoreV1Api(api).list_namespace().items
+    finally:
+        api.close()
+
+
+def _gpve_csrs(kube_client):
+    return [csr.metadata.name for csr in client.CertificatesV1Api(kube_client).list_certificate_signing_request().items
+            if csr.metadata.name.startswith("gpve-")]
+
+
+def test_csr_path_refuses_a_signer_that_ignores_the_expiry(testbed, kube_client, external_without_ca, registry_path, tmp_path):
+    dest = tmp_path / "csr.yaml"
+    result = kubeconfig(registry_path, tmp_path, name="ext-tb", expiry_hours=1, method="csr", dest=str(dest))
+    assert result["failed"] is True
+    assert "the cluster's signer issued a certificate valid until" in result["msg"]
+    assert "its key was discarded and nothing was written or recorded" in result["msg"]
+    assert not dest.exists()
+    assert _gpve_csrs(kube_client) == [], "the request object is deleted after signing"
+    with open_registry(registry_path, environ={}) as store:
+        assert not [i for i in store.list_credentials(cluster_id=external_without_ca) if i.type.startswith("issued-")]
+    binding = client.RbacAuthorizationV1Api(kube_client).read_cluster_role_binding("gpve:cluster-admins")
+    assert (binding.role_ref.name, binding.subjects[0].kind, binding.subjects[0].name) == (
+        "cluster-admin", "Group", "gpve:cluster-admins")
+    masters = kubeconfig(registry_path, tmp_path, name="ext-tb", method="csr", groups=["system:masters"])
+    assert masters["failed"] is True and "the CSR API refuses client certificates for system:masters" in masters["msg"]
+
+
+def test_auto_without_a_stored_ca_on_kubernetes_1_20_fails_before_asking(testbed, kube_client, external_without_ca,
+                                                                          registry_path, tmp_path):
+    result = kubeconfig(registry_path, tmp_path, name="ext-tb")
+    assert result["failed"] is True
+    assert "runs Kubernetes v1.20.2, whose CSR signer ignores the requested expiry (honoured from 1.22)" in result["msg"]
+    assert _gpve_csrs(kube_client) == []
+
+
+@pytest.mark.parametrize("hours", [0, 169])
+def test_expiry_bounds(vcluster_with_ca, registry_path, tmp_path, hours):
+    result = kubeconfig(registry_path, tmp_path, name="vc-team", expiry_hours=hours)
+    assert result["failed"] is True and "expiry_hours: must be a whole number of hours from 1 to 168" in result["msg"]
+
+
+def test_check_mode_mints_nothing(vcluster_with_ca, registry_path, tmp_path):
+    dest = tmp_path / "never.yaml"
+    result = kubeconfig(registry_path, tmp_path, check_mode=True, name="vc-team", dest=str(dest))
+    assert result["changed"] is True and result["method"] == "ca" and not dest.exists()
+    with open_registry(registry_path, environ={}) as store:
+        assert not [i for i in store.list_credentials(cluster_id=vcluster_with_ca) if i.type.startswith("issued-")]
+
+
+def test_default_expiry_is_a_day(vcluster_with_ca, registry_path, tmp_path):
+    result = kubeconfig(registry_path, tmp_path, name="vc-team")
+    expires = datetime.datetime.fromisoformat(result["expires_at"])
+    left = expires - datetime.datetime.now(datetime.timezone.utc)
+    assert datetime.timedelta(hours=23, minutes=50) < left <= datetime.timedelta(hours=24)
