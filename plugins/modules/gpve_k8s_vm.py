@@ -24,7 +24,7 @@ description:
   - The registry phase goes Pending, Provisioning, then Bootstrapping once every VM answers. A change to a Running
     cluster goes through Updating or Scaling; after VMs were added it stays Scaling until the join playbook is done.
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
   - gpve.cluster.registry

@@ -14,6 +14,7 @@ import threading
 
 DEFAULT_PER_NODE = 2
 DEFAULT_PER_STORAGE = 4
+MAX_THREADS = 32
 
 
 class Limits:
@@ -36,6 +37,11 @@ class Limits:
             with self._slot(self._storages, storage, self.per_storage):
                 yield
 
-    def workers_for(self, nodes):
-        """Threads worth starting: every node busy at its limit."""
-        return max(1, self.per_node * max(1, len(set(nodes))))
+    @staticmethod
+    def workers_for(items):
+        """Threads to start: one per VM (up to a ceiling); the slots, not the threads, bound the load.
+
+        A thread also waits for its VM's guest agent outside the slots, so fewer threads than VMs
+        would leave slots idle while the agents boot.
+        """
+        return max(1, min(len(items), MAX_THREADS))

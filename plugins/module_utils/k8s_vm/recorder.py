@@ -9,8 +9,10 @@ with what is stored, so recording the same nodes again writes nothing.
 from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import to_stored
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import naming
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import AddressInUse
 
 CLUSTER_TYPE = 'k8s-vm'
 NORMAL = 'Normal'
@@ -89,14 +91,18 @@ class Recorder:
 
     def _upsert(self, records):
         before = dict((node.name, node.resource_version) for node in self.store.list_nodes(self.cluster_id))
-        after = self.store.upsert_nodes(self.cluster_id, records)
+        after = _claiming(self.store.upsert_nodes, self.cluster_id, records)
         if any(before.get(node.name) != node.resource_version for node in after if node.name in
                set(r['name'] for r in records)):
             self.changed = True
         return after
 
     def reserve(self, spec, plan):
-        """Record every planned VM not yet known, as Pending with its planned VMID and address."""
+        """Record every planned VM not yet known, as Pending with its planned VMID and address.
+
+        The registry refuses an address another live cluster holds, in a write that runs alone:
+        two runs planning at once cannot both claim one address.
+        """
         known = set(node.name for node in self.store.list_nodes(self.cluster_id))
         records = [node_record(spec, vm, vm.ip, NODE_PENDING) for vm in plan.vms if vm.name not in known]
         if records:
@@ -107,7 +113,17 @@ class Recorder:
 
     def final_nodes(self, records):
         before = dict((node.name, node.resource_version) for node in self.store.list_nodes(self.cluster_id))
-        after = self.store.replace_nodes(self.cluster_id, records)
+        after = _claiming(self.store.replace_nodes, self.cluster_id, records)
         if before != dict((node.name, node.resource_version) for node in after):
             self.changed = True
         return after
+
+
+def _claiming(write, cluster_id, records):
+    """A node write that claims the nodes' addresses for this cluster only."""
+    try:
+        return write(cluster_id, records, exclusive_ips=True)
+    except AddressInUse as exc:
+        raise ValidationError('network.vm_network.ip_range', 'address {0} is already held by cluster {1} (it claimed '
+                              'it while this run was planning); run again to plan around it'.format(
+                                  exc.ip_address, exc.holder)) from exc

@@ -113,7 +113,6 @@ class K8sVmService:
         if work:
             phase = self._enter(record, phase, planned)
             record.reserve(spec, planned)
-            self._check_addresses(planned)
         outcomes, failures = self._build_all(record, spec, view, env, planned, request)
         _deleted, delete_failures = self._delete_all(record, planned.delete, request)
         failures += delete_failures
@@ -122,7 +121,7 @@ class K8sVmService:
                                                          else recorder.NODE_PENDING) for vm in planned.vms])
         record.set_status(endpoint=planned.endpoint, node_count=len(planned.vms), version=spec['kubernetes_version'])
         if failures:
-            raise ProvisioningFailed(failures)
+            raise failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
         self._leave(record, phase, bool(planned.create))
         return [_node_dict(node) for node in nodes]
 
@@ -143,15 +142,6 @@ class K8sVmService:
         elif phase == lifecycle.UPDATING or (phase == lifecycle.SCALING and not added_vms):
             record.phase(lifecycle.RUNNING, 'ChangeDone', 'VMs match the spec')
 
-    def _check_addresses(self, planned):
-        """After reserving: no other live cluster holds one of this plan's addresses (two runs racing)."""
-        ours = dict((vm.ip, vm.name) for vm in planned.vms if vm.ip)
-        for held in self.store.allocated_ips():
-            if held.cluster_id != planned.cluster_id and held.ip_address in ours:
-                raise ValidationError('network.vm_network.ip_range', 'address {0} planned for {1} was just taken by '
-                                      'cluster {2} ({3}); run again to plan around it'.format(
-                                          held.ip_address, ours[held.ip_address], held.cluster_name, held.node_name))
-
     def _context(self, request, cluster_id, cluster_name):
         settings = vm_ops.TaskSettings(timeout=request.task_timeout)
         return provision.Context(client=self.client, settings=settings, limits=Limits(request.per_node, request.per_storage),
@@ -162,7 +152,7 @@ class K8sVmService:
         existing = dict((vm.name, vm) for vm in env.cluster_vms)
         known = view.known_ips()
         outcomes, failures = {}, []
-        workers = ctx.limits.workers_for([vm.proxmox_node for vm in planned.vms])
+        workers = ctx.limits.workers_for(planned.vms)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix='gpve-vm') as pool:
             futures = {}
             for vm in planned.vms:
@@ -190,7 +180,7 @@ class K8sVmService:
             return [], []
         ctx = self._context(request, cluster_id, cluster_name)
         deleted, failures = [], []
-        with ThreadPoolExecutor(max_workers=ctx.limits.workers_for([vm.node for vm in victims]),
+        with ThreadPoolExecutor(max_workers=ctx.limits.workers_for(victims),
                                 thread_name_prefix='gpve-rm') as pool:
             futures = dict((pool.submit(_destroy_within_limits, ctx, vm), vm) for vm in victims)
             for future in as_completed(futures):
@@ -213,7 +203,7 @@ class K8sVmService:
         cluster = self.store.find_cluster(name)
         if cluster is None:
             return _result(False, {'id': None, 'name': name, 'type': recorder.CLUSTER_TYPE, 'phase': None,
-                                   'endpoint': None}, [], None, None)
+                                   'endpoint': None}, [], {'delete': []}, None)
         vms = discovery.cluster_vms(self.client, vm_ops.list_vms(self.client), cluster.id, name)
         summary = {'delete': [{'name': vm.name, 'vmid': vm.vmid, 'proxmox_node': vm.node} for vm in vms]}
         if request.check_mode:
@@ -227,7 +217,7 @@ class K8sVmService:
         _deleted, failures = self._delete_all(record, vms, request, cluster.id, name)
         if failures:
             record.fail('DeleteFailed', '; '.join(str(exc) for exc in failures))
-            raise ProvisioningFailed(failures)
+            raise failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
         for info in self.store.list_credentials(cluster_id=cluster.id):
             self.store.delete_credential(cluster.id, info.type)
         record.final_nodes([])
@@ -276,8 +266,8 @@ def _cluster_view(cluster, spec, planned):
 
 
 def _vm_summary(vm):
-    return dict((key, getattr(vm, key)) for key in ('vmid', 'proxmox_node', 'ip', 'role', 'pool', 'resources',
-                                                   'disk_size'))
+    keys = ('vmid', 'proxmox_node', 'ip', 'role', 'pool', 'resources', 'disk_size')
+    return dict((key, getattr(vm, key)) for key in keys)
 
 
 def _result(changed, cluster, nodes, planned, env):

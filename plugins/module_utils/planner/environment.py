@@ -42,7 +42,7 @@ class Template:
         out = {}
         for key, value in self.config.items():
             text = str(value)
-            if DISK_KEY.match(key) and 'media=cdrom' not in text and 'cloudinit' not in text.split(',')[0]:
+            if DISK_KEY.match(key) and 'media=cdrom' not in text and 'cloudinit' not in text.split(',', 1)[0]:
                 out[key] = text
         return out
 
@@ -64,7 +64,7 @@ class Template:
         return size // 1024 ** 3 if size else 0
 
     def storages(self):
-        return set(str(value).split(':')[0] for value in self.disks().values() if ':' in str(value))
+        return set(str(value).split(':', 1)[0] for value in self.disks().values() if ':' in str(value))
 
     def used_disk_keys(self):
         return set(key for key in self.config if DISK_KEY.match(key))

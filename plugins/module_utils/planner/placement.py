@@ -52,7 +52,7 @@ def _explicit(slot, request):
 
 
 def candidates(slot, request, env):
-    """The nodes a slot may use, checked: they exist, are online and hold the template."""
+    """(nodes a slot may use, {node: why it was left out}): they exist, are online and hold the template."""
     wanted, field = _explicit(slot, request)
     if wanted is None:
         wanted, field = env.node_names(), slot.field + '.placement.nodes'
@@ -60,7 +60,8 @@ def candidates(slot, request, env):
     if unknown:
         raise ValidationError(field, 'no Proxmox node named {0}; the cluster has {1}. Fix the node name.'.format(
             ', '.join(unknown), ', '.join(env.node_names())))
-    online = [n for n in wanted if env.nodes[n].online]
+    left_out = dict((n, '{0} is offline'.format(n)) for n in wanted if not env.nodes[n].online)
+    online = [n for n in wanted if n not in left_out]
     if not online:
         raise ValidationError(field, 'every node it allows is offline ({0}); bring one online or allow other nodes '
                                      '(online: {1})'.format(', '.join(wanted), ', '.join(env.online_nodes()) or 'none'))
@@ -69,7 +70,8 @@ def candidates(slot, request, env):
         raise ValidationError(slot.field + '.template', "template {0!r} is not on any eligible node ({1}) nor on shared "
                               'storage; create the template there, or name an existing template'.format(
                                   slot.template, ', '.join(online)))
-    return sorted(with_template)
+    left_out.update((n, '{0} has no template {1!r}'.format(n, slot.template)) for n in online if n not in with_template)
+    return sorted(with_template), left_out
 
 
 class _Ledger:
@@ -90,14 +92,15 @@ class _Ledger:
         self.groups.setdefault(group, set()).add(node)
 
 
-def _choose(slot, nodes, ledger):
+def _choose(slot, nodes, left_out, ledger):
     used = ledger.groups.get(slot.group, set()) if slot.anti_affinity else set()
     spread = [n for n in nodes if n not in used]
     if not spread:
+        why = ' (left out: {0})'.format('; '.join(left_out[n] for n in sorted(left_out))) if left_out else ''
         raise ValidationError(slot.field + '.placement', '{0} VMs of {1} need {0} distinct Proxmox nodes with the '
-                              'template, and only {2} qualify ({3}); add nodes to the placement, or set '
+                              'template, and only {2} qualify: {3}{4}; add nodes to the placement, or set '
                               '{1}.placement.anti_affinity to false'.format(
-                                  slot.group_size, slot.field, len(nodes), ', '.join(nodes)))
+                                  slot.group_size, slot.field, len(nodes), ', '.join(nodes), why))
     fitting = [n for n in spread if ledger.free[n] >= slot.memory_mb]
     if not fitting:
         best = max(spread, key=lambda n: (ledger.free[n], n))
@@ -119,7 +122,8 @@ def place(request, env, current):
     for slot in request.slots:
         if slot.name in result:
             continue
-        node = _choose(slot, candidates(slot, request, env), ledger)
+        nodes, left_out = candidates(slot, request, env)
+        node = _choose(slot, nodes, left_out, ledger)
         ledger.take(slot.group, node, slot.memory_mb)
         result[slot.name] = node
     return result

@@ -146,7 +146,7 @@ def _current_ips(existing, known_ips):
     for name, vm in existing.items():
         for key, value in formats.split_props((vm.config or {}).get('ipconfig0')):
             if key == 'ip' and value != 'dhcp':
-                out[name] = value.split('/')[0]
+                out[name] = value.split('/', 1)[0]
     return out
 
 
@@ -188,7 +188,7 @@ def _disks(member, template, node, options, env):
                               'Proxmox cannot shrink disks; set disk_size to {1} or more'.format(
                                   template.name, template.root_size_gib()))
     used = template.used_disk_keys()
-    root_storage = template.disks()[root].split(':')[0]
+    root_storage = template.disks()[root].split(':', 1)[0]
     added = []
     index = 0
     for n, disk in enumerate(member.section['additional_disks']):
@@ -222,7 +222,7 @@ def _planned_vm(spec, cluster_id, member, node, vmid, address, env, options):
         name=member.name, role=member.role, pool=member.pool, index=member.index, vmid=vmid, ip=address,
         proxmox_node=node, template_vmid=template.vmid, template_node=template.node, template_name=template.name,
         full_clone=options.full_clone, clone_storage=clone_storage,
-        root_storage=clone_storage or template.disks()[root].split(':')[0], resources=dict(member.section['resources']),
+        root_storage=clone_storage or template.disks()[root].split(':', 1)[0], resources=dict(member.section['resources']),
         root_disk=root, disk_size=size, additional_disks=added,
         network={'bridge': vm_network['bridge'], 'vlan': vm_network['vlan']},
         cloud_init=cloud_init.settings(spec, address), tags=naming.vm_tags(cluster_id, member.role, member.pool))

@@ -147,8 +147,8 @@ def check_labels(labels, field):
             fail(field, '{0!r} is not a valid label key: an optional DNS prefix and "/", then up to 63 letters, digits, '
                         '"-", "_" or "." starting and ending alphanumeric'.format(key))
         if not LABEL_VALUE.match(str(value if value is not None else '')):
-            fail('{0}.{1}'.format(field, key), '{0!r} is not a valid label value (up to 63 letters, digits, "-", "_" '
-                                                'or ".", alphanumeric at both ends)'.format(value))
+            fail('{0}.{1}'.format(field, key), '{0!r} is not a valid label value (up to 63 letters, digits, "-", '
+                                               '"_" or ".", alphanumeric at both ends)'.format(value))
 
 
 def check_control_plane(spec):

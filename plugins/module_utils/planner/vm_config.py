@@ -35,7 +35,7 @@ def _same(current, wanted):
 
 
 def _agent_enabled(value):
-    first = str(value or '0').split(',')[0]
+    first = str(value or '0').split(',', 1)[0]
     return first.split('=')[-1] in ('1', 'true')
 
 

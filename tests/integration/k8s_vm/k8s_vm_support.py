@@ -84,6 +84,13 @@ class Proxmox:
         return dict((name, vm) for name, vm in self.guests().items()
                     if tag in formats.split_tags(vm['config'].get('tags')))
 
+    def mark(self):
+        """A point in the fake's request log (it spans the whole session)."""
+        return len(self.control.requests())
+
+    def requests_since(self, mark):
+        return self.control.requests()[mark:]
+
     def writes(self):
         """Every API request that was not a read, as [method, path]."""
         return [r for r in self.control.requests() if r[0] != 'GET' and not r[1].endswith('/access/ticket')]
