@@ -11,6 +11,7 @@ same transaction as the ``schema_version`` row that records it.
   every mutable row for compare-and-swap, cluster names unique among live clusters only
   (a soft-deleted cluster frees its name), one credential per (cluster, type) with the id
   of the key that encrypted it, and the audit log.
+- Version 3 adds webhook subscribers and their delivery records (statements in events/schema.py).
 
 Never edit a released migration: append a new one.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import collections
 
 from ansible_collections.gpve.cluster.plugins.module_utils import crypto
+from ansible_collections.gpve.cluster.plugins.module_utils.events import schema as events_schema
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -461,10 +463,12 @@ MIGRATIONS = {
     SQLITE: [
         Migration(1, "seed data model", _statements(_V1_SQLITE)),
         Migration(2, "compare-and-swap versions, live-name uniqueness, credential key ids, audit log", _v2_steps(SQLITE)),
+        Migration(3, events_schema.DESCRIPTION, events_schema.steps(SQLITE)),
     ],
     POSTGRESQL: [
         Migration(1, "seed data model", _statements(_V1_POSTGRESQL)),
         Migration(2, "compare-and-swap versions, live-name uniqueness, credential key ids, audit log", _v2_steps(POSTGRESQL)),
+        Migration(3, events_schema.DESCRIPTION, events_schema.steps(POSTGRESQL)),
     ],
 }
 

@@ -57,7 +57,7 @@ def v1_store(backend, location, open_store):
 
 
 def test_v1_database_is_migrated_in_place_with_its_data(v1_store):
-    assert v1_store.schema_version() == schema.LATEST_VERSION == 2
+    assert v1_store.schema_version() == schema.LATEST_VERSION == 3
     vm = v1_store.get_cluster_by_name("legacy-vm")
     assert (vm.id, vm.type, vm.provider, vm.labels, vm.annotations) == (C1, "k8s-vm", "proxmox", {"env": "prod"}, {"owner": "ops"})
     assert vm.spec == {"distribution": "k3s", "kubernetes_version": "1.28.4", "control_plane": {"count": 3},
@@ -94,7 +94,7 @@ def test_migrated_rows_take_part_in_compare_and_swap_and_name_reuse(v1_store):
 
 
 def test_migrated_schema_matches_a_new_database(backend, location, v1_store, tmp_path, request):
-    assert v1_store.schema_version() == 2  # the store connects (and migrates) lazily
+    assert v1_store.schema_version() == schema.LATEST_VERSION  # the store connects (and migrates) lazily
     fresh_location = str(tmp_path / "fresh" / "registry.db") if backend == "sqlite" else request.getfixturevalue("pg_database")
     if fresh_location == location:  # pg_database is per test: make a second one
         from tests.testbed.postgres import create_database, drop_database

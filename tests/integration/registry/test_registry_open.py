@@ -40,7 +40,7 @@ def test_default_location_is_created_private_under_xdg_data_home(tmp_path):
 def test_a_dsn_selects_postgresql_and_hides_its_password(pg_database):
     with registry.open_registry(pg_database, environ={}) as store:
         assert isinstance(store._backend, PostgresBackend) and store.dialect == "postgresql"  # pylint: disable=protected-access
-        assert store.schema_version() == 2
+        assert store.schema_version() == 3
     assert redact("postgresql://gpve:hunter2@db.example:5432/gpve") == "postgresql://gpve:***@db.example:5432/gpve"
 
 
