@@ -105,3 +105,32 @@ def test_rerun_changes_nothing(module, proxmox, store):
     assert [n.as_dict() for n in store.list_nodes(first['cluster']['id'])] == nodes
     check = module.run(spec(), check_mode=True)
     assert check['changed'] is False
+
+
+def test_dhcp_vlan_and_linked_clones(service, proxmox):
+    raw = spec(control_plane={'replicas': 1, 'resources': {'memory': 1024, 'disk_size': 20, 'numa': True}},
+               workers=[{'name': 'w', 'replicas': 2, 'resources': {'memory': 1024, 'disk_size': 20}}],
+               network={'vm_network': {'ip_allocation': 'dhcp', 'vlan': 20, 'bridge': 'vmbr1'}},
+               load_balancer={'type': 'external', 'external_address': 'api.example.test'})
+    # PVE refuses a storage for linked clones: the run passing proves none was sent.
+    result = service.run(request(raw, full_clone=False, storage='local-lvm'))
+    assert all(vm['full_clone'] is False and vm['clone_storage'] is None for vm in result['plan']['vms'])
+    assert result['cluster']['endpoint'] == 'https://api.example.test:6443'
+    vms = proxmox.tagged(result['cluster']['id'])
+    for node in result['nodes']:
+        config = vms[node['name']]['config']
+        assert config['ipconfig0'] == 'ip=dhcp'
+        assert ',bridge=vmbr1,tag=20' in config['net0']
+        assert config['scsi0'].startswith('local-lvm:vm-{0}-disk-0'.format(node['vmid']))
+        assert node['ip'].startswith('10.99.')  # the lease the guest reported
+    assert str(vms['demo-cp-1']['config']['numa']) == '1'
+
+
+def test_cloud_init_mode_leaves_the_template_network_alone(service, proxmox):
+    raw = spec(control_plane={'replicas': 1, 'resources': {'memory': 1024, 'disk_size': 20}}, workers=[],
+               network={'vm_network': {'ip_allocation': 'cloud-init'}},
+               load_balancer={'type': 'external', 'external_address': '10.20.0.5'})
+    result = service.run(request(raw))
+    config = proxmox.tagged(result['cluster']['id'])['demo-cp-1']['config']
+    assert config['ipconfig0'] == 'ip=dhcp'  # the template's own setting
+    assert result['nodes'][0]['ip'].startswith('10.99.')
