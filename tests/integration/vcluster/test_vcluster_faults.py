@@ -65,19 +65,32 @@ def pods_not_ready(testbed):
 
 @pytest.fixture
 def api_server_back(testbed):
-    """Whatever the test does to the API server, it runs again afterwards."""
+    """Whatever the test does to the API server, the whole testbed runs again afterwards.
+
+    The controller manager may exit when it loses the API server for a while; ensure_running
+    starts whatever stopped, in dependency order.
+    """
     yield
-    if not testbed.component_running("kube-apiserver"):
-        testbed.start_component("kube-apiserver")
+    testbed.ensure_running()
 
 
-def test_a_create_waits_through_an_api_server_restart(run_vcluster, open_store, testbed, pods_not_ready,
-                                                      api_server_back):
-    run = Background(run_vcluster, "restart", wait_timeout=LIMIT, storage={"storage_class": testbed.storage_class})
-    poll(lambda: phase_of(open_store, "restart") == "Starting", "the create waiting for its pods")
+def restart_api_server(testbed):
+    """Stop and start the API server, then whatever else stopped meanwhile."""
     testbed.stop_component("kube-apiserver")
     testbed.start_component("kube-apiserver")
-    testbed.start_component("node-standin")
+    testbed.ensure_running()
+
+
+def control_plane_pod_created(host_resources, name):
+    return host_resources.get("Pod", f"{name}-0", f"vc-{name}") is not None
+
+
+def test_a_create_waits_through_an_api_server_restart(run_vcluster, open_store, host_resources, testbed,
+                                                      pods_not_ready, api_server_back):
+    run = Background(run_vcluster, "restart", wait_timeout=LIMIT, storage={"storage_class": testbed.storage_class})
+    poll(lambda: phase_of(open_store, "restart") == "Starting", "the create waiting for its pods")
+    poll(lambda: control_plane_pod_created(host_resources, "restart"), "the control-plane pod")
+    restart_api_server(testbed)  # ensure_running starts the node stand-in too: the pods get ready
     result = run.join()
     assert result["cluster"]["phase"] == "Running"
 
@@ -87,6 +100,7 @@ def test_a_create_cut_short_by_the_api_server_going_away_is_finished_by_a_rerun(
     options = dict(wait_timeout=3, storage={"storage_class": testbed.storage_class})
     run = Background(run_vcluster, "cut", **options)
     poll(lambda: phase_of(open_store, "cut") == "Starting", "the create waiting for its pods")
+    poll(lambda: control_plane_pod_created(host_resources, "cut"), "the control-plane pod")
     testbed.stop_component("kube-apiserver")
     with pytest.raises(KubeWaitTimeout) as failed:
         run.join()
@@ -97,7 +111,7 @@ def test_a_create_cut_short_by_the_api_server_going_away_is_finished_by_a_rerun(
     assert status.phase == "Failed" and "StatefulSet vc-cut/cut" in status.message
 
     testbed.start_component("kube-apiserver")
-    testbed.start_component("node-standin")
+    testbed.ensure_running()  # the node stand-in and whatever lost the API server
     finished = run_vcluster("cut", **dict(options, wait_timeout=LIMIT))
     assert finished["cluster"]["phase"] == "Running" and finished["changed"]
     with open_store() as store:
