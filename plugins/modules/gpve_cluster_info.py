@@ -297,6 +297,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.service import ClusterInfoService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch import deliver_pending_quietly
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
@@ -357,6 +358,8 @@ def main():
     try:
         with open_registry(params['registry']) as store:
             result = ClusterInfoService(store, proxmox_factory(params)).run(build_request(params, module.check_mode))
+            if params['update_registry'] and result['changed'] and not module.check_mode:
+                deliver_pending_quietly(store, module.warn)
             for notice in store.notices:
                 module.warn(notice)
     except GpveError as exc:

@@ -1,0 +1,100 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What gpve_webhook does: converge one subscriber (present / absent), or deliver pending events now."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import List, Optional
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.events import dispatch, types
+from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import DEFAULT_POLICY, Subscribers
+
+
+@dataclasses.dataclass
+class Request:
+    name: Optional[str] = None
+    state: str = "present"
+    url: Optional[str] = None
+    secret: Optional[str] = None
+    event_types: Optional[List[str]] = None
+    enabled: bool = True
+    max_attempts: int = DEFAULT_POLICY["max_attempts"]
+    retry_delay: float = DEFAULT_POLICY["retry_delay"]
+    timeout: float = DEFAULT_POLICY["timeout"]
+    from_beginning: bool = False
+    deliver: bool = False
+    check_mode: bool = False
+
+    def policy(self):
+        if self.max_attempts < 1:
+            raise ValidationError("max_attempts", "must be at least 1")
+        if self.retry_delay < 0 or self.timeout <= 0:
+            raise ValidationError("retry_delay", "retry_delay must be 0 or more and timeout positive")
+        return {"max_attempts": self.max_attempts, "retry_delay": float(self.retry_delay), "timeout": float(self.timeout)}
+
+
+class WebhookService:
+    def __init__(self, store):
+        self.store = store
+        self.subscribers = Subscribers(store)
+
+    def run(self, request):
+        if request.state == "delivered":
+            return self._deliver(request)
+        if not request.name:
+            raise ValidationError("name", f"is required with state={request.state}")
+        if request.state == "absent":
+            return self._absent(request)
+        result = self._present(request)
+        if request.deliver and not request.check_mode:
+            delivered = self._deliver(Request(name=request.name, state="delivered"))
+            result["deliveries"] = delivered["deliveries"]
+            result["changed"] = result["changed"] or delivered["changed"]
+        return result
+
+    def _present(self, request):
+        event_types = types.parse_patterns(request.event_types)
+        policy = request.policy()
+        current = self.subscribers.get(request.name)
+        if current is None:
+            if not (request.url and request.secret):
+                raise ValidationError("secret", "url and secret are required to create a subscriber")
+            if request.check_mode:
+                return {"changed": True, "subscriber": {"name": request.name, "url": request.url, "event_types": event_types,
+                                                        "enabled": request.enabled, "details": policy}}
+            created = self.subscribers.create(request.name, request.url, request.secret, event_types, policy,
+                                              enabled=request.enabled, from_now=not request.from_beginning)
+            return {"changed": True, "subscriber": created.as_dict()}
+        url = request.url or current.url
+        new_secret = request.secret if request.secret and request.secret != self.subscribers.secret(current) else None
+        if (url, event_types, policy, request.enabled) == (current.url, current.event_types, current.policy(), current.enabled) \
+                and new_secret is None:
+            return {"changed": False, "subscriber": current.as_dict()}
+        if request.check_mode:
+            return {"changed": True, "subscriber": dict(current.as_dict(), url=url, event_types=event_types, details=policy)}
+        updated = self.subscribers.update(current, url, event_types, policy, request.enabled, secret=new_secret)
+        return {"changed": True, "subscriber": updated.as_dict()}
+
+    def _absent(self, request):
+        current = self.subscribers.get(request.name)
+        if current is None:
+            return {"changed": False, "subscriber": None}
+        if not request.check_mode:
+            self.subscribers.delete(current)
+        return {"changed": True, "subscriber": current.as_dict()}
+
+    def _cursors(self):
+        return {s.name: s.last_seq for s in self.subscribers.list()}
+
+    def _deliver(self, request):
+        if request.name and self.subscribers.get(request.name) is None:
+            raise ValidationError("name", f"no webhook subscriber named {request.name!r}")
+        if request.check_mode:
+            pending = {s.name: len(self.subscribers.events_after(s.last_seq)) for s in self.subscribers.list(enabled_only=True)
+                       if not request.name or s.name == request.name}
+            return {"changed": any(pending.values()), "deliveries": [], "pending": pending}
+        before = self._cursors()
+        results = dispatch.deliver_pending(self.store, names=[request.name] if request.name else None)
+        return {"changed": self._cursors() != before, "deliveries": results}
