@@ -1,0 +1,237 @@
+"""Inventory benchmark: ``ansible-inventory --list`` with gpve.cluster.gpve against Ansible's own floor and community.proxmox.
+
+A registry of CLUSTERS K8s-on-VM clusters with NODES VMs each (full: 1000 and 10,000) is
+listed three ways, in one run:
+
+- floor: the same hosts, groups and variables served as pre-built JSON by an inventory
+  script (``cat`` of a file): what Ansible itself needs to take in that inventory;
+- ours: the ``gpve.cluster.gpve`` plugin reading the registry (SQLite);
+- community.proxmox: ``community.proxmox.proxmox`` with ``want_facts: true`` over a fakepve
+  process serving the same VMs (running, guest agent enabled, tagged as gpve tags them).
+
+Goals: ours within 1.2 times the floor, and at least 20 times faster than community.proxmox.
+The last line is ``ratio=`` ours / floor (at most 1.2 meets the goal).
+
+    python bench/inventory.py [--size tiny|full] [--repeat N] [--skip-proxmox]
+
+``--size`` defaults to ``GPVE_BENCH_SIZE``, else full. Wall-clock times; each of floor and
+ours is the best of ``--repeat`` runs (community.proxmox runs once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COLLECTIONS = REPO / ".build" / "collections"
+for import_root in (COLLECTIONS, REPO):
+    if import_root.is_dir() and str(import_root) not in sys.path:
+        sys.path.insert(0, str(import_root))
+
+from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle  # noqa: E402
+from ansible_collections.gpve.cluster.plugins.module_utils.inventory import model  # noqa: E402
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry  # noqa: E402
+
+SIZES = {"full": {"clusters": 1000, "nodes": 10, "repeat": 3}, "tiny": {"clusters": 10, "nodes": 10, "repeat": 1}}
+GOAL_FLOOR_RATIO = 1.2
+GOAL_PROXMOX_SPEEDUP = 20.0
+PVE_HOST = "127.0.0.3"
+PVE_NODES = ("pve1", "pve2", "pve3")
+BIN = Path(sys.executable).parent
+
+
+def node_specs(index, count):
+    name = f"bench-{index:04d}"
+    nodes = []
+    for number in range(count):
+        role = "control-plane" if number < 3 else ("lb" if number == count - 1 else "worker")
+        nodes.append({"name": f"{name}-n{number:02d}", "role": role, "pool_name": "general" if role == "worker" else None,
+                      "vmid": str(100000 + index * 100 + number), "status": "Running",
+                      "ip_address": f"10.{index // 250}.{index % 250}.{number + 10}",
+                      "resources": {"proxmox_node": PVE_NODES[number % 3], "cores": 2, "memory": 2048, "disk_size": 20}})
+    return nodes
+
+
+def seed_registry(path, size):
+    started = time.monotonic()
+    clusters = []
+    with open_registry(str(path), actor="bench", environ={}) as store:
+        for index in range(size["clusters"]):
+            cluster = store.create_cluster(f"bench-{index:04d}", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.29.0"},
+                                           labels={"env": ("prod", "staging", "dev")[index % 3], "team": f"t{index % 10}"},
+                                           provider="proxmox")
+            nodes = node_specs(index, size["nodes"])
+            store.replace_nodes(cluster.id, nodes)
+            lifecycle.transition(store, cluster.id, lifecycle.PROVISIONING, "Bench")
+            clusters.append((cluster.id, nodes))
+    print(f"seeded {size['clusters']} clusters, {size['clusters'] * size['nodes']} nodes in {time.monotonic() - started:.1f}s",
+          flush=True)
+    return clusters
+
+
+def floor_inventory(registry, workdir):
+    """The inventory script serving our exact hosts, groups and variables as pre-built JSON."""
+    with open_registry(str(registry), environ={}) as store:
+        clusters, nodes = model.read_snapshot(store, model.Filters())
+        built = model.build(clusters, nodes, store.location)
+    document = {"_meta": {"hostvars": built["hosts"]}}
+    for group, members in built["groups"].items():
+        document[group] = {"hosts": members["hosts"], "children": members["children"]}
+    data = workdir / "floor.json"
+    data.write_text(json.dumps(document))
+    script = workdir / "floor_inventory.sh"
+    script.write_text(f"#!/bin/sh\nexec cat {data}\n")
+    script.chmod(0o755)
+    return script
+
+
+def ansible_env(workdir, **extra):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "GPVE_"))}
+    config = workdir / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_HOME=str(workdir / "home"),
+               ANSIBLE_INVENTORY_UNPARSED_FAILED="1", ANSIBLE_NOCOLOR="1", PYTHONPATH=str(COLLECTIONS))
+    env.update(extra)
+    return env
+
+
+def list_inventory(source, env, workdir):
+    """(seconds, parsed output) of one ansible-inventory --list run."""
+    out = workdir / "listing.json"
+    started = time.monotonic()
+    with open(out, "w", encoding="utf-8") as stdout:
+        done = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list"], stdout=stdout,
+                              stderr=subprocess.PIPE, text=True, env=env, cwd=str(workdir), check=False)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ansible-inventory -i {source} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return elapsed, json.loads(out.read_text())
+
+
+def best_of(repeat, source, env, workdir):
+    times, listing = [], None
+    for _run in range(repeat):
+        elapsed, listing = list_inventory(source, env, workdir)
+        times.append(elapsed)
+    return min(times), listing
+
+
+def shape(listing):
+    """Hosts and group memberships of an ansible-inventory --list answer."""
+    groups = {name: (sorted(value.get("hosts", [])), sorted(value.get("children", [])))
+              for name, value in listing.items() if name != "_meta"}
+    return sorted(listing["_meta"]["hostvars"]), groups
+
+
+def free_port(host):
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def guests(clusters):
+    """fakepve guests: the registry's VMs, running with their tags, resources and guest agent."""
+    found = []
+    for cluster_id, nodes in clusters:
+        for node in nodes:
+            tags = [f"gpve-cluster-{cluster_id}", f"gpve-role-{node['role']}"]
+            if node["pool_name"]:
+                tags.append(f"gpve-pool-{node['pool_name']}")
+            vmid = int(node["vmid"])
+            found.append({"vmid": vmid, "name": node["name"], "node": node["resources"]["proxmox_node"], "status": "running",
+                          "config": {"cores": 2, "sockets": 1, "memory": 2048, "tags": ";".join(sorted(tags)),
+                                     "agent": "enabled=1", "ostype": "l26", "scsi0": f"local-lvm:vm-{vmid}-disk-0,size=20G",
+                                     "net0": f"virtio=BC:24:11:{vmid // 65536 % 256:02X}:{vmid // 256 % 256:02X}:{vmid % 256:02X},"
+                                             "bridge=vmbr0",
+                                     "ipconfig0": f"ip={node['ip_address']}/16,gw=10.0.0.1"}})
+    return found
+
+
+def start_fakepve(clusters, workdir):
+    """(process, url, password, ca file) of a fakepve serving the clusters' VMs."""
+    from fakepve.certs import make_cert
+
+    certfile, keyfile, _der = make_cert(str(workdir), hosts=(PVE_HOST,))
+    (workdir / "guests.json").write_text(json.dumps({"guests": guests(clusters)}))
+    port, password = free_port(PVE_HOST), "bench-" + os.urandom(6).hex()
+    log = open(workdir / "fakepve.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
+    process = subprocess.Popen([sys.executable, "-m", "fakepve", str(workdir / "guests.json"), "--host", PVE_HOST,
+                                "--port", str(port), "--password", password, "--time-scale", "0", "--cert", certfile,
+                                "--key", keyfile], stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"fakepve exited: {(workdir / 'fakepve.log').read_text()[-2000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex((PVE_HOST, port)) == 0:
+                return process, f"https://{PVE_HOST}:{port}", password, certfile
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("fakepve did not start listening within 120s")
+
+
+def time_community_proxmox(clusters, workdir):
+    process, url, password, cafile = start_fakepve(clusters, workdir)
+    try:
+        source = workdir / "bench.proxmox.yml"
+        source.write_text(f"plugin: community.proxmox.proxmox\nurl: {url}\nuser: root@pam\npassword: {password}\n"
+                          "validate_certs: true\nwant_facts: true\n")
+        # The plugin ignores validate_certs for its login request: trust the fake's certificate for requests itself.
+        env = ansible_env(workdir, REQUESTS_CA_BUNDLE=cafile)
+        elapsed, listing = list_inventory(source, env, workdir)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    vms = [host for host, variables in listing["_meta"]["hostvars"].items() if "proxmox_vmid" in variables]
+    return elapsed, len(vms)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default=os.environ.get("GPVE_BENCH_SIZE", "full"))
+    parser.add_argument("--repeat", type=int, help="runs of floor and ours, the best counts (default: 3 full, 1 tiny)")
+    parser.add_argument("--skip-proxmox", action="store_true", help="leave out the community.proxmox comparison")
+    args = parser.parse_args()
+    size = dict(SIZES[args.size])
+    repeat = args.repeat or size["repeat"]
+    hosts = size["clusters"] * size["nodes"]
+    print(f"== inventory benchmark, size {args.size}: {size['clusters']} clusters, {hosts} nodes", flush=True)
+    with tempfile.TemporaryDirectory(prefix="gpve-bench-inventory-") as temporary:
+        workdir = Path(temporary)
+        registry = workdir / "registry" / "registry.db"
+        clusters = seed_registry(registry, size)
+        ours_source = workdir / "bench.gpve.yml"
+        ours_source.write_text(f"plugin: gpve.cluster.gpve\nregistry: {registry}\n")
+        env = ansible_env(workdir)
+        floor_seconds, floor_listing = best_of(repeat, floor_inventory(registry, workdir), env, workdir)
+        ours_seconds, ours_listing = best_of(repeat, ours_source, env, workdir)
+        same = shape(floor_listing) == shape(ours_listing)
+        print(f"floor (inventory script, pre-built JSON): {floor_seconds:.2f}s", flush=True)
+        print(f"ours (gpve.cluster.gpve):                 {ours_seconds:.2f}s  same hosts and groups as the floor: "
+              f"{'yes' if same else 'NO'}", flush=True)
+        if not same:
+            raise SystemExit("the floor and the plugin disagree on hosts or groups")
+        if not args.skip_proxmox:
+            proxmox_seconds, vm_hosts = time_community_proxmox(clusters, workdir)
+            speedup = proxmox_seconds / ours_seconds
+            print(f"community.proxmox (want_facts, {vm_hosts} VMs): {proxmox_seconds:.2f}s  -> ours is {speedup:.1f}x faster "
+                  f"(goal >= {GOAL_PROXMOX_SPEEDUP:.0f}x: {'met' if speedup >= GOAL_PROXMOX_SPEEDUP else 'NOT met'})", flush=True)
+        ratio = ours_seconds / floor_seconds
+        print(f"ours / floor = {ratio:.3f} (goal <= {GOAL_FLOOR_RATIO}: {'met' if ratio <= GOAL_FLOOR_RATIO else 'NOT met'})")
+        print(f"ratio={ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()
