@@ -9,6 +9,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import Validat
 CLUSTER_TYPE = "vcluster"
 PROVIDER = "host-cluster"
 KUBECONFIG_CREDENTIAL = "kubeconfig"
+# The cluster CA, certificate and key PEM together: gpve_kubeconfig signs short-lived credentials with it.
+CA_CREDENTIAL = "ca"
 # The registry keeps name, labels and annotations on the cluster row, the rest in the spec.
 ROW_FIELDS = ("name", "labels", "annotations")
 RENAMED = {"sync": "sync_config"}
@@ -48,14 +50,24 @@ def record_spec(store, cluster, spec):
                                 annotations=spec["annotations"])
 
 
-def store_kubeconfig(store, cluster_id, text):
-    """Encrypt and keep the kubeconfig unless the same one is stored already; True when written."""
-    current = store.get_credential(cluster_id, KUBECONFIG_CREDENTIAL) if _has_credential(store, cluster_id) else None
-    if current is not None and current.text == text:
-        return False
-    store.put_credential(cluster_id, KUBECONFIG_CREDENTIAL, text)
-    return True
+def stored_credentials(store, cluster_id):
+    """Credential type -> decrypted text, for the types a vCluster keeps."""
+    present = {info.type for info in store.list_credentials(cluster_id=cluster_id)}
+    return {kind: store.get_credential(cluster_id, kind).text for kind in (KUBECONFIG_CREDENTIAL, CA_CREDENTIAL)
+            if kind in present}
 
 
-def _has_credential(store, cluster_id):
-    return any(info.type == KUBECONFIG_CREDENTIAL for info in store.list_credentials(cluster_id=cluster_id))
+def store_credentials(store, cluster_id, wanted):
+    """Encrypt and keep each credential of wanted (type -> text) unless the same is stored; the types written."""
+    current = stored_credentials(store, cluster_id)
+    written = []
+    for kind, text in wanted.items():
+        if current.get(kind) != text:
+            store.put_credential(cluster_id, kind, text)
+            written.append(kind)
+    return written
+
+
+def delete_credentials(store, cluster_id):
+    for kind in stored_credentials(store, cluster_id):
+        store.delete_credential(cluster_id, kind)

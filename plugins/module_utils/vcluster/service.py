@@ -23,7 +23,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveErr
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import reconcile, wait
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeWaitTimeout
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
-from ansible_collections.gpve.cluster.plugins.module_utils.pki import keys, layout, renewal
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout, renewal
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, manifests, names, registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
@@ -212,9 +212,7 @@ class VClusterRun:
         if self.options.wait:
             self._wait_gone(spec, delete_namespace)
         if self.cluster is not None:
-            if any(info.type == registration.KUBECONFIG_CREDENTIAL
-                   for info in self.store.list_credentials(cluster_id=self.cluster.id)):
-                self.store.delete_credential(self.cluster.id, registration.KUBECONFIG_CREDENTIAL)
+            registration.delete_credentials(self.store, self.cluster.id)
             self._enter("done")
         return Plan(changes=changes)
 
@@ -318,13 +316,10 @@ class VClusterRun:
                 return True
         if self.cluster is None:
             return True
-        stored = [info for info in self.store.list_credentials(cluster_id=self.cluster.id)
-                  if info.type == registration.KUBECONFIG_CREDENTIAL]
-        return not stored or self.store.get_credential(self.cluster.id, registration.KUBECONFIG_CREDENTIAL).text != \
-            plan.admin_kubeconfig
+        return registration.stored_credentials(self.store, self.cluster.id) != _credentials(plan)
 
     def _write_kubeconfig(self, plan):
-        registration.store_kubeconfig(self.store, self.cluster.id, plan.admin_kubeconfig)
+        registration.store_credentials(self.store, self.cluster.id, _credentials(plan))
         if self.options.kubeconfig_dest:
             kubeconfig.write_kubeconfig(self.options.kubeconfig_dest, plan.admin_kubeconfig)
 
@@ -398,6 +393,13 @@ class VClusterRun:
         if self.options.kubeconfig_dest and self.options.state == PRESENT:
             outcome.kubeconfig_path = self.options.kubeconfig_dest
         return outcome
+
+
+def _credentials(plan):
+    """What the registry keeps for the vCluster: the admin kubeconfig and the cluster CA (certificate and key)."""
+    ca = plan.pki.bundle.cas[layout.CLUSTER_CA]
+    return {registration.KUBECONFIG_CREDENTIAL: plan.admin_kubeconfig,
+            registration.CA_CREDENTIAL: certs.cert_pem(ca.cert) + keys.private_key_pem(ca.key)}
 
 
 def _owned_objects(spec):

@@ -45,8 +45,11 @@ def test_create_rerun_update_suspend_resume_delete(ansible_vcluster, host_resour
         cluster = store.get_cluster(created["cluster"]["id"])
         assert cluster.status.phase == "Running" and cluster.labels == {"team": "a"}
         assert store.get_credential(cluster.id, "kubeconfig").text == open(kubeconfig_path, encoding="utf-8").read()
+        ca_credential = store.get_credential(cluster.id, "ca").text
         assert phases(store, cluster.id) == ["Pending", "Provisioning", "Initializing", "Starting", "Running"]
         audit_rows = len(store.list_audit(limit=1000))
+    certs_secret = host_resources.get("Secret", f"{NAME}-certs", NAMESPACE)["data"]
+    assert ca_credential == "".join(base64.b64decode(certs_secret[key]).decode() for key in ("ca.crt", "ca.key"))
     vc_secret = host_resources.get("Secret", f"vc-{NAME}", NAMESPACE)["data"]
     assert base64.b64decode(vc_secret["client-certificate"]).decode() == written.client_cert_pem
     assert host_resources.get("Namespace", NAMESPACE)["metadata"]["labels"]["gpve.io/created-by"] == "gpve"
