@@ -26,7 +26,7 @@ description:
     non-destructive by default, can map namespaces, and reports per resource what was created, skipped, updated or
     failed. Restoring etcd onto control planes is done by the playbook C(gpve.cluster.backup.restore_etcd).
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
   - gpve.cluster.registry
@@ -108,57 +108,56 @@ options:
     default: none
   namespace_mapping:
     description:
-      - Restore the objects of a backed-up namespace into another one, C(old: new). Volume claim references and
-        ServiceAccount subjects of bindings follow.
+      - Restore the objects of a backed-up namespace into another one, a mapping of old name to new name.
+        Volume claim references and ServiceAccount subjects of bindings follow.
     type: dict
   storage:
     description: Where archives are written (O(state=present)) and where to find them for restore and delete.
     type: dict
     suboptions:
       type:
-        description: V(local) (a directory) or V(s3).
+        description:
+          - V(local) (a directory) or V(s3).
+          - Environment fallback C(GPVE_BACKUP_STORAGE_BACKEND).
         type: str
         choices: [local, s3]
         default: local
-        env:
-          - name: GPVE_BACKUP_STORAGE_BACKEND
       path:
         description:
           - Directory of local archives (created 0700). Default C($XDG_DATA_HOME/gpve/backups)
             (C(~/.local/share/gpve/backups)).
+          - Environment fallback C(GPVE_BACKUP_PATH).
         type: path
-        env:
-          - name: GPVE_BACKUP_PATH
       bucket:
-        description: S3 bucket (it must exist).
+        description:
+          - S3 bucket (it must exist).
+          - Environment fallback C(GPVE_BACKUP_S3_BUCKET).
         type: str
-        env:
-          - name: GPVE_BACKUP_S3_BUCKET
       prefix:
-        description: Key prefix inside the bucket.
+        description:
+          - Key prefix inside the bucket.
+          - Environment fallback C(GPVE_BACKUP_S3_PREFIX).
         type: str
-        env:
-          - name: GPVE_BACKUP_S3_PREFIX
       endpoint_url:
-        description: S3 endpoint of an S3-compatible service (MinIO, Ceph RGW...); unset is AWS.
+        description:
+          - S3 endpoint of an S3-compatible service (MinIO, Ceph RGW...); unset is AWS.
+          - Environment fallback C(GPVE_BACKUP_S3_ENDPOINT).
         type: str
-        env:
-          - name: GPVE_BACKUP_S3_ENDPOINT
       region:
-        description: S3 region.
+        description:
+          - S3 region; V(us-east-1) when unset.
+          - Environment fallback C(GPVE_BACKUP_S3_REGION).
         type: str
-        env:
-          - name: GPVE_BACKUP_S3_REGION
       access_key:
-        description: S3 access key; unset uses boto3's own credential chain.
+        description:
+          - S3 access key; unset uses boto3's own credential chain.
+          - Environment fallback C(GPVE_BACKUP_S3_ACCESS_KEY).
         type: str
-        env:
-          - name: GPVE_BACKUP_S3_ACCESS_KEY
       secret_key:
-        description: S3 secret key.
+        description:
+          - S3 secret key.
+          - Environment fallback C(GPVE_BACKUP_S3_SECRET_KEY).
         type: str
-        env:
-          - name: GPVE_BACKUP_S3_SECRET_KEY
   retention_hours:
     description:
       - How long a new backup is kept, in hours; it expires that long after it started and is then removed by

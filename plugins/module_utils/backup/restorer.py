@@ -147,9 +147,8 @@ class Restorer:
             if self.check_mode or self.rest.get(path, f"namespace {namespace}") is not None:
                 continue
             try:
-                self.rest.create(resource_path("", "v1", "namespaces"), {"apiVersion": "v1", "kind": "Namespace",
-                                                                          "metadata": {"name": namespace}},
-                                 f"namespace {namespace}")
+                namespace_object = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+                self.rest.create(resource_path("", "v1", "namespaces"), namespace_object, f"namespace {namespace}")
             except KubeApiError as error:
                 if error.status != CONFLICT:
                     raise

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.backup
 TYPES = {
     "deployments.apps": ("apps", "v1", "deployments", "Deployment", True),
     "configmaps": ("", "v1", "configmaps", "ConfigMap", True),
-    "customresourcedefinitions.apiextensions.k8s.io": ("apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                                                        "CustomResourceDefinition", False),
+    "customresourcedefinitions.apiextensions.k8s.io": (
+        "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False),
     "namespaces": ("", "v1", "namespaces", "Namespace", False),
     "persistentvolumeclaims": ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True),
     "persistentvolumes": ("", "v1", "persistentvolumes", "PersistentVolume", False),
