@@ -55,7 +55,7 @@ sanity: venv
 	cd $(SANITY_TREE) && $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no
 
 pytest: setup
-	$(PY) -m pytest -m "registry or testbed or k8s_vm or roles or vcluster or inventory or external or health or backup or bench" tests
+	$(PY) -m pytest tests
 
 bench: setup
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
