@@ -23,7 +23,9 @@ def run_options(params, check_mode):
 
 def build_spec(params, environ=None):
     """The validated, normalised spec from module parameters; raises ValidationError before any connection."""
-    spec = specs.normalize({key: params.get(key) for key in SPEC_OPTIONS}, environ)
+    options = {key: params.get(key) for key in SPEC_OPTIONS}
+    validation.validate_free_form(options)
+    spec = specs.normalize(options, environ)
     validation.validate_spec(spec)
     return spec
 

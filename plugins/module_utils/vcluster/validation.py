@@ -34,6 +34,24 @@ SUFFIX_FACTORS = {"": 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P
                   "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
 
 
+def validate_free_form(options):
+    """The free-form options (resources, sync) name only known components and resources; before normalising."""
+    for component, sections in (options.get("resources") or {}).items():
+        if component not in specs.COMPONENTS:
+            raise ValidationError(f"resources.{component}", f"unknown component; use {', '.join(specs.COMPONENTS)}")
+        unknown = set(sections or {}) - {"requests", "limits"}
+        if unknown:
+            raise ValidationError(f"resources.{component}", f"{', '.join(sorted(unknown))}: use requests and limits")
+    sync = options.get("sync") or {}
+    directions = sorted(set(sync) - {"to_host", "from_host"})
+    if directions:
+        raise ValidationError(f"sync.{directions[0]}", "unknown direction; use to_host and from_host")
+    for direction, names in (("to_host", specs.SYNC_TO_HOST), ("from_host", specs.SYNC_FROM_HOST)):
+        unknown = sorted(set(sync.get(direction) or {}) - set(names))
+        if unknown:
+            raise ValidationError(f"sync.{direction}.{unknown[0]}", f"unknown resource; use {', '.join(names)}")
+
+
 def validate_spec(spec):
     """Raise ValidationError for the first problem of a normalised spec."""
     _names(spec)
