@@ -101,8 +101,7 @@ class K8sVmService:
         try:
             nodes = self._converge(record, spec, view, env, planned, request)
         except Exception as exc:
-            # Whatever stopped the run, the registry says so and why.
-            record.fail('ProvisioningFailed', str(exc) or type(exc).__name__)
+            _record_failure(record, 'ProvisioningFailed', exc)
             raise
         cluster = self.store.get_cluster(record.cluster_id)
         return _result(record.changed, _cluster_dict(cluster), nodes, planned, env)
@@ -114,16 +113,16 @@ class K8sVmService:
             phase = self._enter(record, phase, planned)
             record.reserve(spec, planned)
         outcomes, failures = self._build_all(record, spec, view, env, planned, request)
-        _deleted, delete_failures = self._delete_all(record, planned.delete, request)
+        _deleted, delete_failures = self._delete_all(record, planned.delete, request, planned.cluster_id,
+                                                     planned.cluster_name)
         failures += delete_failures
-        nodes = record.final_nodes([recorder.node_record(spec, vm, outcomes[vm.name].ip if vm.name in outcomes else vm.ip,
-                                                         recorder.NODE_RUNNING if vm.name in outcomes
-                                                         else recorder.NODE_PENDING) for vm in planned.vms])
+        nodes = record.final_nodes(_final_records(spec, planned, outcomes))
         record.set_status(endpoint=planned.endpoint, node_count=len(planned.vms), version=spec['kubernetes_version'])
         if failures:
             raise failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
         self._leave(record, phase, bool(planned.create))
-        return [_node_dict(node) for node in nodes]
+        order = dict((vm.name, n) for n, vm in enumerate(planned.vms))
+        return [_node_dict(node) for node in sorted(nodes, key=lambda node: order.get(node.name, len(order)))]
 
     @staticmethod
     def _enter(record, phase, planned):
@@ -216,14 +215,33 @@ class K8sVmService:
         record.phase(lifecycle.DELETING, 'DeleteStarted', '{0} VMs to destroy'.format(len(vms)))
         _deleted, failures = self._delete_all(record, vms, request, cluster.id, name)
         if failures:
-            record.fail('DeleteFailed', '; '.join(str(exc) for exc in failures))
-            raise failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
+            error = failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
+            _record_failure(record, 'DeleteFailed', error)
+            raise error
         for info in self.store.list_credentials(cluster_id=cluster.id):
             self.store.delete_credential(cluster.id, info.type)
         record.final_nodes([])
         record.phase(lifecycle.DELETED, 'Deleted', 'every VM destroyed, credentials deleted')
         cluster = self.store.get_cluster(cluster.id, include_deleted=True)
         return _result(True, _cluster_dict(cluster), [], summary, None)
+
+
+def _record_failure(record, reason, exc):
+    """Failed with the reason; a registry that fails too must not hide the original error."""
+    try:
+        record.fail(reason, str(exc) or type(exc).__name__)
+    except GpveError:
+        pass
+
+
+def _final_records(spec, planned, outcomes):
+    """Registry nodes after a run: Running with the reported address, or Pending for a VM not finished."""
+    records = []
+    for vm in planned.vms:
+        done = outcomes.get(vm.name)
+        records.append(recorder.node_record(spec, vm, done.ip if done else vm.ip,
+                                            recorder.NODE_RUNNING if done else recorder.NODE_PENDING))
+    return records
 
 
 def _destroy_within_limits(ctx, vm):
