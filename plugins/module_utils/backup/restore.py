@@ -67,7 +67,7 @@ def restore_backup(store, record, target, rest_for, request, work_dir):
         result["changed"] = bool(totals["created"] or totals["updated"])
     if "etcd" in parts:
         result["etcd"] = _restore_etcd(verified, request)
-        result["changed"] = result["changed"] or not request.check_mode
+        result["changed"] = True  # a snapshot file or a data dir is written (or would be, in check mode)
     return result
 
 

@@ -108,7 +108,7 @@ class Restorer:
         namespace, name = metadata.get("namespace") if rtype.namespaced else None, metadata["name"]
         outcome = Outcome(rtype.qualified, namespace or "", name, FAILED)
         if existing is not None:
-            outcome.action = (UPDATED if self.policy == "update" else SKIPPED) if name in existing.get(namespace, ()) else CREATED
+            outcome.action = self._predicted(rtype, obj, namespace, name in existing.get(namespace, ()))
             return outcome
         try:
             outcome.action = self._create(rtype, obj, namespace)
@@ -129,6 +129,15 @@ class Restorer:
                 self.rest.create(path, sanitize.strip_allocations(obj), what)
                 return CREATED
             raise
+
+    def _predicted(self, rtype, obj, namespace, exists):
+        """Check mode: what _create would do, from reads only."""
+        if not exists:
+            return CREATED
+        if self.policy == "none":
+            return SKIPPED
+        live = self.rest.get(rtype.path(namespace, obj["metadata"]["name"]))
+        return SKIPPED if live is not None and _contains(live, obj) else UPDATED
 
     def _existing_object(self, rtype, obj, namespace, what):
         if self.policy == "none":

@@ -102,3 +102,23 @@ def test_restore_is_non_destructive_by_default_and_update_brings_back_the_backup
                                   existing_resource_policy="update", storage=local_storage(backup_dir)))
     assert updated["restore"]["resources"]["configmaps"]["updated"] == 1
     assert core.read_namespaced_config_map("settings", namespace).data == {"level": "1"}
+
+
+def test_check_mode_with_update_policy_tells_changed_from_unchanged(service, registered, kube_client, namespaces,
+                                                                     backup_dir):
+    from kubernetes import client
+
+    _store, cluster = registered
+    namespace = namespaces("predict")
+    core = client.CoreV1Api(kube_client)
+    for name in ("same", "edited"):
+        core.create_namespaced_config_map(namespace, {"metadata": {"name": name}, "data": {"v": "1"}})
+    taken = service.run(request(cluster=cluster.name, type="resources", include_namespaces=[namespace],
+                                include_resources=["configmaps"], storage=local_storage(backup_dir)))
+    service.run(request(state="restored", backup_id=taken["backup"]["id"], existing_resource_policy="update",
+                        storage=local_storage(backup_dir)))  # both now carry the restore label
+    core.patch_namespaced_config_map("edited", namespace, {"data": {"v": "2"}})
+    predicted = service.run(request(state="restored", backup_id=taken["backup"]["id"], check_mode=True,
+                                    existing_resource_policy="update", storage=local_storage(backup_dir)))
+    assert predicted["restore"]["resources"]["configmaps"] == {"created": 0, "skipped": 1, "updated": 1, "failed": 0}
+    assert core.read_namespaced_config_map("edited", namespace).data == {"v": "2"}

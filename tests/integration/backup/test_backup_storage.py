@@ -89,3 +89,16 @@ def test_local_round_trip_with_defaults_from_the_environment(service, registered
     assert taken["location"] == f"file://{expected}" and expected.is_file()
     assert file_sha256(str(expected)) == taken["sha256"]
     assert local_storage(tmp_path)["type"] == "local"
+
+
+def test_a_failed_upload_leaves_a_failed_record_and_no_object(service, registered, namespaces, moto_s3):
+    from ansible_collections.gpve.cluster.plugins.module_utils.backup.errors import StorageError
+
+    store, cluster = registered
+    namespace = namespaces("s3fail")
+    storage = dict(CREDENTIALS, type="s3", bucket=f"missing-{namespace}", endpoint_url=moto_s3)
+    with pytest.raises(StorageError, match="NoSuchBucket"):
+        service.run(request(cluster=cluster.name, type="resources", include_namespaces=[namespace], storage=storage))
+    (record,) = store.list_backups(cluster_id=cluster.id)
+    assert record.status == "Failed" and "NoSuchBucket" in record.metadata["error"]
+    assert record.storage_location is None and record.completed_at is not None
