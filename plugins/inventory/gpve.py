@@ -78,6 +78,7 @@ EXAMPLES = r"""
 # gpve.yml: every cluster and node of the default registry
 plugin: gpve.cluster.gpve
 
+---
 # prod.gpve.yml: running production clusters, grouped by team label, from a shared registry
 plugin: gpve.cluster.gpve
 registry: postgresql://gpve@db.example.com/gpve

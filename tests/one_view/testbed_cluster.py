@@ -12,9 +12,8 @@ K8S_VM_PATH = ("Provisioning", "Bootstrapping", "Installing", "Running")
 def monitoring_config(testbed):
     """The control-plane components' and etcd's own health endpoints, as the testbed probes them."""
     components = testbed.components
-    return {"components": {"kube-controller-manager": components["kube-controller-manager"].probe.url,
-                            "kube-scheduler": components["kube-scheduler"].probe.url},
-            "etcd_endpoints": [components["etcd"].probe.url]}
+    health_urls = {name: components[name].probe.url for name in ("kube-controller-manager", "kube-scheduler")}
+    return {"components": health_urls, "etcd_endpoints": [components["etcd"].probe.url]}
 
 
 def admin_kubeconfig(testbed):

@@ -96,8 +96,8 @@ def test_retries_with_backoff_then_delivered(receiver, registry_path, tmp_path):
     sent = webhook(registry_path, tmp_path, name="flaky", state="delivered")
     assert sent["deliveries"][0]["outcome"] == "delivered" and sent["deliveries"][0]["attempts"] == 3
     tries = [r for r in attempts(registry_path, "flaky") if r["id"] == sent["deliveries"][0]["delivery_id"]]
-    assert [(r["attempt"], r["status_code"], r["outcome"]) for r in tries] == [(1, 503, "retrying"), (2, 503, "retrying"),
-                                                                             (3, 200, "delivered")]
+    expected = [(1, 503, "retrying"), (2, 503, "retrying"), (3, 200, "delivered")]
+    assert [(r["attempt"], r["status_code"], r["outcome"]) for r in tries] == expected
     retried = [headers["X-GPVE-Delivery"] for _status, headers, _body in receiver.received[:3]]
     assert len(set(retried)) == 1, "every retry of one delivery carries its id"
 

@@ -160,8 +160,8 @@ def test_csr_path_refuses_a_signer_that_ignores_the_expiry(testbed, kube_client,
     assert masters["failed"] is True and "the CSR API refuses client certificates for system:masters" in masters["msg"]
 
 
-def test_auto_without_a_stored_ca_on_kubernetes_1_20_fails_before_asking(testbed, kube_client, external_without_ca,
-                                                                          registry_path, tmp_path):
+def test_auto_without_a_stored_ca_on_kubernetes_1_20_fails_before_asking(
+        testbed, kube_client, external_without_ca, registry_path, tmp_path):
     result = kubeconfig(registry_path, tmp_path, name="ext-tb")
     assert result["failed"] is True
     assert "runs Kubernetes v1.20.2, whose CSR signer ignores the requested expiry (honoured from 1.22)" in result["msg"]
