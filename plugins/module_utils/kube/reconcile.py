@@ -17,7 +17,7 @@ import copy
 import hashlib
 from dataclasses import dataclass, field
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import describe, describe_object
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import describe
 
 CREATED = "created"
 UPDATED = "updated"
@@ -107,10 +107,6 @@ def diff_of(changes):
         if change.after is not None:
             after[key] = change.after
     return {"before": before, "after": after}
-
-
-def name_of(obj):
-    return describe_object(obj)
 
 
 def _digest(value):

@@ -130,7 +130,7 @@ class Resources:
         return True
 
     def create(self, obj):
-        """POST obj (for subresource-free kinds that must not be applied, e.g. Events)."""
+        """POST obj as is: a plain create, for when apply's semantics are not wanted (probes, events)."""
         metadata = obj["metadata"]
         kind = kind_of(obj["kind"])
         return self._call("POST", kind.path(metadata.get("namespace")), describe_object(obj), body=obj,

@@ -83,7 +83,6 @@ class Plan:
     pki: renewal.Outcome = None
     endpoint: endpoints.Endpoint = None
     admin_kubeconfig: str = ""
-    host_range: str = None
 
 
 class VClusterRun:
