@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from kubernetes.client.rest import ApiException
 from proxmoxer import ProxmoxAPI
 
 from tests.testbed.processes import wait_until
+from tests.testbed.pve_agent import CloudInitAgent
 
 pytestmark = pytest.mark.testbed
 
@@ -142,6 +144,12 @@ def test_claim_is_bound_from_the_pool_and_its_pod_runs(testbed, kube_client, kub
 @pytest.fixture
 def started_clone(pve):
     """A clone of pve2's template with ipconfig0 ip=10.20.30.40/24, started; destroyed afterwards."""
+    with _started_clone(pve) as clone:
+        yield clone
+
+
+@contextmanager
+def _started_clone(pve):
     api = _pve_api(pve)
     vmid = 4000 + uuid.uuid4().int % 5000
     template = api.nodes("pve2").qemu(9001)
@@ -171,6 +179,30 @@ def test_control_channel_makes_the_agent_hang(started_clone, pve_control):
 
     with pytest.raises(Exception, match="got timeout"):
         started_clone.vm.agent("network-get-interfaces").get()
+
+
+def test_clear_faults_gives_the_agents_their_seeded_boot_delay_back(started_clone, pve_control):
+    agent = started_clone.vm.agent("network-get-interfaces")
+    pve_control.set("agent_boot_secs", 10 ** 9)  # as a test of "the agent never answers" sets it
+    with pytest.raises(Exception, match="not running"):
+        agent.get()
+
+    pve_control.clear_faults()
+
+    assert pve_control.state()["agent_boot_secs"] == CloudInitAgent.agent_boot_secs
+    wait_until(agent.get, WAIT, "the guest agent to answer after clear_faults")
+
+
+def test_reset_gives_the_seeded_boot_delay_and_time_scale_back(pve, pve_control):
+    pve_control.set("agent_boot_secs", 10 ** 9)
+    pve_control.set("time_scale", pve.time_scale * 2)
+
+    pve_control.reset()
+
+    state = pve_control.state()
+    assert (state["agent_boot_secs"], state["time_scale"]) == (CloudInitAgent.agent_boot_secs, pve.time_scale)
+    with _started_clone(pve) as clone:
+        wait_until(clone.vm.agent("network-get-interfaces").get, WAIT, "the guest agent of a clone made after reset")
 
 
 def test_control_channel_holds_a_config_lock(pve, pve_control):

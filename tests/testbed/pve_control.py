@@ -88,6 +88,7 @@ def control_app(pve, token: str, clear_faults, reset):
 
     async def state(_request):
         return {"nodes": pve.nodes, "quorate": pve.quorate, "time_scale": pve.time_scale,
+                "agent_boot_secs": getattr(pve, "agent_boot_secs", None),
                 "failures": [list(key) for key in pve.failures],
                 "vms": [{"vmid": vm.vmid, "name": vm.name, "node": vm.node, "status": vm.status,
                          "template": bool(vm.template), "lock": vm.lock, "config": vm.config} for vm in pve.vms]}

@@ -7,8 +7,10 @@
               local-lvm (10G base volume), ide2 cloud-init drive, net0 virtio on vmbr0, agent enabled,
               ipconfig0 ip=dhcp (clones set their own)
 
-``clear_faults`` undoes every fault the control channel can inject; ``reset`` also removes
-every guest the seed did not create, giving the seed back to the next test.
+``clear_faults`` undoes every fault the control channel can inject and puts the settings the
+process chose before seeding (its time scale, the guest agents' boot delay) back as they were
+seeded; ``reset`` also removes every guest the seed did not create, giving the seed back to
+the next test.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ DEFAULTS = {"ticket_ttl": 7200, "lock_wait": 10, "latency": 0.0, "tfa": False, "
             "ha_delay": 10}
 NETWORK_DEFAULTS = {"latency": 0.0, "jitter": 0.0, "node_latency": {}, "drop_rate": 0.0, "hang_rate": 0.0,
                     "hang_secs": 120, "seed": None}
+# Settings the process sets (or inherits) before seed(): recorded there, restored by clear_faults.
+SEEDED_SETTINGS = ("time_scale", "agent_boot_secs")
 VM_DEFAULTS = {"agent_hangs": False, "agent_down": False, "start_error": None, "shutdown_secs": 0,
                "start_secs": 0, "stop_secs": 0, "acpi": True}
 
@@ -51,6 +55,7 @@ def _volume(vmid: int, size: int) -> dict:
 
 
 def seed(pve) -> None:
+    pve.seeded_settings = {name: getattr(pve, name) for name in SEEDED_SETTINGS if hasattr(pve, name)}
     pve.cluster_name = CLUSTER_NAME
     for node in NODES:
         pve.add_node(node)
@@ -68,14 +73,15 @@ def seeded_vmids() -> set[int]:
 
 
 def clear_faults(pve) -> None:
-    """Every injected fault undone: failures, quorum, offline nodes, network, Ceph, VM faults and locks."""
+    """Every injected fault undone: failures, quorum, offline nodes, network, Ceph, VM faults and locks;
+    the time scale and the agents' boot delay as seeded."""
     pve.failures.clear()
     pve.regain_quorum()
     for node in pve.nodes:
         pve.set_node_offline(node, offline=False)
     pve.network.update(NETWORK_DEFAULTS, node_latency={})
     pve.ceph_recover()
-    for name, value in DEFAULTS.items():
+    for name, value in dict(DEFAULTS, **getattr(pve, "seeded_settings", {})).items():
         setattr(pve, name, value)
     for vm in pve.vms:
         for name, value in VM_DEFAULTS.items():

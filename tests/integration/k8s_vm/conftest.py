@@ -4,7 +4,6 @@ SQLite registry, and ways to run gpve_k8s_vm in process (the service) or as the 
 from __future__ import annotations
 
 import pytest
-from tests.testbed.pve_agent import CloudInitAgent
 from k8s_vm_support import ModuleRunner, Proxmox, registry_for, service_for
 
 
@@ -14,8 +13,6 @@ def proxmox(pve, pve_control):
     pve_control.reset()
     yield Proxmox(pve, pve_control)
     pve_control.reset()
-    # reset() leaves the agents' boot delay as a test set it.
-    pve_control.set('agent_boot_secs', CloudInitAgent.agent_boot_secs)
 
 
 @pytest.fixture

@@ -39,7 +39,9 @@ def test_create_through_ansible_playbook(proxmox, registry_path, tmp_path):
     raw = spec(control_plane={'replicas': 1, 'resources': {'memory': 1024, 'disk_size': 20}},
                workers=[{'name': 'w', 'replicas': 1, 'resources': {'memory': 1024, 'disk_size': 20}}])
     site, out = playbook(tmp_path, raw, registry_path)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    # Only the connection given here: a sourced testbed env file also exports the token pair.
+    env = dict((key, value) for key, value in os.environ.items() if not key.startswith('GPVE_PROXMOX_'))
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
                GPVE_PROXMOX_API_URL=pve.url, GPVE_PROXMOX_API_USER=pve.user, GPVE_PROXMOX_API_PASSWORD=pve.password,
                GPVE_PROXMOX_CA_PATH=pve.ca_path, ANSIBLE_HOME=str(tmp_path / 'ansible-home'))
