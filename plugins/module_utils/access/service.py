@@ -117,8 +117,8 @@ class KubeconfigService:
         if method == "ca":
             ca = local_ca.load_ca(self.store.get_credential(cluster.id, local_ca.CA_CREDENTIAL).text)
             issued = local_ca.sign(ca, request.user, request.groups, now, expiry.lifetime(hours))
-            ca_pem = (admin and docs.credentials(admin).ca_pem) or certs.cert_pem(ca.cert)
-            return issued, ca_pem
+            ca_pem = docs.credentials(admin).ca_pem if admin else ""
+            return issued, ca_pem or certs.cert_pem(ca.cert)
         with client_for(admin, timeout=request.timeout) as client:
             try:
                 version = client.version()

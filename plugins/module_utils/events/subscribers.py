@@ -164,7 +164,7 @@ class Subscribers:
         """Store one delivery attempt (a dict with the webhook_deliveries columns but seq and at)."""
         columns = ("id", "subscriber_id", "event_id", "event_type", "attempt", "status_code", "outcome", "error", "details")
         self._write(lambda tx: tx.execute(
-            f"INSERT INTO webhook_deliveries ({', '.join(columns)}, at) VALUES ({', '.join('?' for _ in columns)}, ?)",
+            f"INSERT INTO webhook_deliveries ({', '.join(columns)}, at) VALUES ({', '.join('?' for column in columns)}, ?)",
             [attempt.get(column) if column != "details" else attempt.get(column) or {} for column in columns] + [_now()]))
 
     def deliveries(self, subscriber_id=None, limit=100):

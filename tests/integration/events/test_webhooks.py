@@ -130,8 +130,11 @@ def test_subscriber_lifecycle_is_idempotent(receiver, registry_path, tmp_path):
     assert webhook(registry_path, tmp_path, check_mode=True, **args)["changed"] is True
     assert webhook(registry_path, tmp_path, **args)["changed"] is True
     assert webhook(registry_path, tmp_path, **args)["changed"] is False
-    assert webhook(registry_path, tmp_path, **dict(args, secret="rotated"))["changed"] is True
-    assert webhook(registry_path, tmp_path, **dict(args, secret="rotated", enabled=False))["subscriber"]["enabled"] is False
+    rotated = dict(args)
+    rotated["secret"] = "rotated"
+    assert webhook(registry_path, tmp_path, **rotated)["changed"] is True
+    rotated["enabled"] = False
+    assert webhook(registry_path, tmp_path, **rotated)["subscriber"]["enabled"] is False
     with open_registry(registry_path, environ={}) as store:
         subscribers = Subscribers(store)
         assert subscribers.secret(subscribers.get("life")) == "rotated"

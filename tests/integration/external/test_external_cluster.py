@@ -47,7 +47,7 @@ def what_the_api_says(kube_client):
 
 def registered(registry_path, name):
     with open_registry(registry_path, environ={}) as store:
-        return [c for c in store.query_clusters(name=name, include_deleted=True)]
+        return list(store.query_clusters(name=name, include_deleted=True))
 
 
 def assert_discovered(cluster, kube_client, testbed):
