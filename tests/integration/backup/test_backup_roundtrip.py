@@ -104,8 +104,8 @@ def test_restore_is_non_destructive_by_default_and_update_brings_back_the_backup
     assert core.read_namespaced_config_map("settings", namespace).data == {"level": "1"}
 
 
-def test_check_mode_with_update_policy_tells_changed_from_unchanged(service, registered, kube_client, namespaces,
-                                                                     backup_dir):
+def test_check_mode_with_update_policy_tells_changed_from_unchanged(
+        service, registered, kube_client, namespaces, backup_dir):
     from kubernetes import client
 
     _store, cluster = registered
