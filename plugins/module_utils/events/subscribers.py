@@ -143,6 +143,23 @@ class Subscribers:
 
         return self._write(work)
 
+    def rotate(self):
+        """Rewrap every subscriber secret not yet under the keyring's primary key (one transaction); returns how many."""
+        keyring = self.store.keyring(for_encrypt=True)
+
+        def work(tx):
+            rows = tx.all("SELECT id, secret_encrypted FROM webhook_subscribers WHERE key_id <> ?", (keyring.primary_key_id,))
+            for row in rows:
+                plaintext = keyring.decrypt(bytes(row["secret_encrypted"]), row["id"], SECRET_TYPE)
+                tx.execute("UPDATE webhook_subscribers SET secret_encrypted = ?, key_id = ? WHERE id = ?",
+                           (keyring.encrypt(plaintext, row["id"], SECRET_TYPE), keyring.primary_key_id, row["id"]))
+            if rows:
+                audit.record(tx, self.store.actor, "rotate", "webhook_subscriber", keyring.primary_key_id, None,
+                             {"rewrapped": len(rows)})
+            return len(rows)
+
+        return self._write(work)
+
     def delete(self, subscriber):
         def work(tx):
             tx.execute("DELETE FROM webhook_subscribers WHERE id = ?", (subscriber.id,))

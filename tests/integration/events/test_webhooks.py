@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 
 import pytest
@@ -144,3 +146,16 @@ def test_subscriber_lifecycle_is_idempotent(receiver, registry_path, tmp_path):
         assert b"rotated" not in raw.read()
     assert webhook(registry_path, tmp_path, name="life", state="absent")["changed"] is True
     assert webhook(registry_path, tmp_path, name="life", state="absent")["changed"] is False
+
+
+def test_secrets_follow_a_key_rotation(registry_path, tmp_path):
+    old_key, new_key = base64.b64encode(os.urandom(32)).decode(), base64.b64encode(os.urandom(32)).decode()
+    with open_registry(registry_path, encryption_key=old_key, environ={}) as store:
+        Subscribers(store).create("rotating", "https://hooks.example.com/x", "the-secret", ["*"])
+    with open_registry(registry_path, encryption_key=new_key, retired_keys=[old_key], environ={}) as store:
+        subscribers = Subscribers(store)
+        assert subscribers.rotate() == 1
+        assert subscribers.rotate() == 0
+    with open_registry(registry_path, encryption_key=new_key, environ={}) as store:
+        subscribers = Subscribers(store)
+        assert subscribers.secret(subscribers.get("rotating")) == "the-secret"
