@@ -43,6 +43,10 @@ SIZES = {"full": {"single": 5, "count": 100, "forks": 25}, "tiny": {"single": 2,
 GOAL_SECONDS = 3.0
 # 1Gi claims fit the smallest volumes of the testbed's pool, which has 224.
 STORAGE_SIZE = "1Gi"
+# The stand-in nodes offer 3 x 8 CPUs: 100 control planes fit only with small requests.
+SMALL = {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+RESOURCES = {component: SMALL for component in
+             ("api_server", "controller_manager", "scheduler", "etcd", "syncer", "coredns")}
 PREFIX = "bench-"
 
 
@@ -68,7 +72,8 @@ def write_play(work, names, state):
         f"{name} ansible_connection=local ansible_python_interpreter={interpreter}\n" for name in names))
     playbook = work / f"play-{state}.yml"
     task = {"gpve.cluster.gpve_vcluster": {"name": "{{ inventory_hostname }}", "state": state,
-                                           "storage": {"size": STORAGE_SIZE}, "wait_timeout": 900}}
+                                           "storage": {"size": STORAGE_SIZE}, "resources": RESOURCES,
+                                           "wait_timeout": 900}}
     playbook.write_text(json.dumps([{"hosts": "vclusters", "gather_facts": False, "tasks": [task]}]))
     return inventory, playbook
 

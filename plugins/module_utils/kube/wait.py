@@ -8,14 +8,17 @@ import time
 
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeConnectionError, KubeWaitTimeout
 
-DEFAULT_INTERVAL = 0.5
+FIRST_INTERVAL = 0.1
+MAX_INTERVAL = 1.0
+BACKOFF = 1.5
 
 
-def wait_for(check, timeout, what, interval=DEFAULT_INTERVAL, clock=time.monotonic, sleep=time.sleep):
+def wait_for(check, timeout, what, interval=FIRST_INTERVAL, clock=time.monotonic, sleep=time.sleep):
     """Call check() until it returns (True, detail); raise KubeWaitTimeout naming what and the last detail.
 
     check returns (done, detail): detail says what is still missing ("1/3 replicas ready").
     A connection failure counts as not done: an API server that restarts is waited for too.
+    Polls quickly at first (most waits are short) and backs off to one check a second.
     """
     deadline = clock() + timeout
     detail = "not checked yet"
@@ -28,7 +31,8 @@ def wait_for(check, timeout, what, interval=DEFAULT_INTERVAL, clock=time.monoton
             return detail
         if clock() >= deadline:
             raise KubeWaitTimeout(f"{what}: not done after {timeout:g}s: {detail}")
-        sleep(interval)
+        sleep(min(interval, max(0.0, deadline - clock())))
+        interval = min(interval * BACKOFF, MAX_INTERVAL)
 
 
 def statefulset_ready(statefulset, replicas):
