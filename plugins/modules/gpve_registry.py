@@ -13,7 +13,7 @@ description:
     Every other gpve.cluster module does this on first use too; this module makes it an explicit step, for
     example before a shared PostgreSQL registry is handed to several controllers.
   - With O(rotate_credentials=true), rewraps every stored credential under the current encryption key in one
-    transaction and reports how many. Retire the old key by moving it to O(retired_keys) (or
+    transaction, then every webhook subscriber secret, and reports how many. Retire the old key by moving it to O(retired_keys) (or
     C(GPVE_SECURITY_RETIRED_KEYS)) and setting the new one as O(encryption_key) (or C(GPVE_SECURITY_ENCRYPTION_KEY)).
     A credential that no key in the keyring opens aborts the rotation, changes nothing and names its key id.
 author:
@@ -108,6 +108,10 @@ rotation:
       description: Credentials that were already under the current key.
       type: int
       sample: 0
+    webhook_secrets_rewrapped:
+      description: Webhook subscriber secrets rewrapped by this run.
+      type: int
+      sample: 1
 """
 
 from ansible.module_utils.basic import AnsibleModule

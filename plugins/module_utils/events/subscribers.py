@@ -160,6 +160,10 @@ class Subscribers:
 
         return self._write(work)
 
+    def count_not_under(self, key_id):
+        """How many subscriber secrets rotate() would rewrap (read only, for check mode)."""
+        return self._read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM webhook_subscribers WHERE key_id <> ?", (key_id,))["n"])
+
     def delete(self, subscriber):
         def work(tx):
             tx.execute("DELETE FROM webhook_subscribers WHERE id = ?", (subscriber.id,))

@@ -13,7 +13,6 @@ import os
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.audit import detect_actor
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.keys import KeyringSource, key_file_for
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.postgres_backend import PostgresBackend
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.sqlite_backend import SQLiteBackend
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.store import Store
 
@@ -46,6 +45,8 @@ def open_registry(location=None, encryption_key=None, retired_keys=None, actor=N
     """
     location = resolve_location(location, environ)
     if is_postgres(location):
+        # Imported here: psycopg costs every SQLite user (the inventory, each module run) a noticeable start-up.
+        from ansible_collections.gpve.cluster.plugins.module_utils.registry.postgres_backend import PostgresBackend
         backend = PostgresBackend(location)
         key_file = None
     else:

@@ -8,6 +8,7 @@ are counted by the key id in their envelope, never decrypted or rewritten.
 
 from __future__ import annotations
 
+from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 
 
@@ -21,18 +22,26 @@ def maintain(store, rotate_credentials, check_mode):
         result["registry"]["schema_version"] = store.schema_version()  # opening creates or migrates
     rotation = None
     if rotate_credentials:
-        rotation = _planned_rotation(store, before) if check_mode else store.rotate_credentials().as_dict()
+        rotation = _planned_rotation(store, before) if check_mode else _rotation(store)
         result["rotation"] = rotation
-    result["changed"] = schema_changes or bool(rotation and rotation["rewrapped"])
+    result["changed"] = schema_changes or bool(rotation and (rotation["rewrapped"] or rotation["webhook_secrets_rewrapped"]))
     result["diff"] = dict(before=dict(schema_version=before), after=dict(schema_version=schema.LATEST_VERSION))
     return result
+
+
+def _rotation(store):
+    """Rewrap cluster credentials, then webhook secrets: every secret the registry holds."""
+    rotation = store.rotate_credentials().as_dict()
+    rotation["webhook_secrets_rewrapped"] = Subscribers(store).rotate()
+    return rotation
 
 
 def _planned_rotation(store, stored_version):
     """What a rotation would rewrap, from the envelopes' key ids; nothing is opened for writing."""
     if stored_version != schema.LATEST_VERSION:
-        return dict(key_id=None, rewrapped=None, already_current=None)
+        return dict(key_id=None, rewrapped=None, already_current=None, webhook_secrets_rewrapped=None)
     keyring = store.keyring()
     credentials = store.list_credentials()
     current = sum(1 for credential in credentials if credential.key_id == keyring.primary_key_id)
-    return dict(key_id=keyring.primary_key_id, rewrapped=len(credentials) - current, already_current=current)
+    return dict(key_id=keyring.primary_key_id, rewrapped=len(credentials) - current, already_current=current,
+                webhook_secrets_rewrapped=Subscribers(store).count_not_under(keyring.primary_key_id))

@@ -7,6 +7,7 @@ import os
 import pytest
 from registry_helpers import new_key
 
+from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 from tests.one_view.ansible_cli import run_module
 
@@ -42,6 +43,7 @@ def test_rotation_rewraps_every_credential_once_and_check_mode_only_counts(open_
     for index in range(3):
         cluster = store.create_cluster(f"rot-{index}", "external", spec={"endpoint": "https://127.0.0.1:6443"})
         store.put_credential(cluster.id, "token", f"secret-{index}")
+    Subscribers(store).create("ops", "https://127.0.0.1:9/hook", "hook-secret", ["*"])
     store.close()
     new = new_key()
     args = {"registry": location, "encryption_key": new, "retired_keys": [encryption_key], "rotate_credentials": True}
@@ -49,21 +51,26 @@ def test_rotation_rewraps_every_credential_once_and_check_mode_only_counts(open_
     planned = registry_module(args, tmp_path, check_mode=True)
     assert planned["changed"] is True
     assert planned["rotation"]["rewrapped"] == 3
+    assert planned["rotation"]["webhook_secrets_rewrapped"] == 1
     old_key_ids = {credential.key_id for credential in open_store().list_credentials()}
     assert len(old_key_ids) == 1 and planned["rotation"]["key_id"] not in old_key_ids
 
     rotated = registry_module(args, tmp_path)
     assert rotated["changed"] is True
-    assert rotated["rotation"] == {"key_id": planned["rotation"]["key_id"], "rewrapped": 3, "already_current": 0}
+    assert rotated["rotation"] == {"key_id": planned["rotation"]["key_id"], "rewrapped": 3, "already_current": 0,
+                                   "webhook_secrets_rewrapped": 1}
     assert new not in str(rotated) and encryption_key not in str(rotated)
 
     again = registry_module(args, tmp_path)
     assert again["changed"] is False
     assert again["rotation"]["rewrapped"] == 0 and again["rotation"]["already_current"] == 3
+    assert again["rotation"]["webhook_secrets_rewrapped"] == 0
 
     only_new_key = open_store(encryption_key=new, retired_keys=None)
     assert sorted(only_new_key.get_credential(c.cluster_id, "token").text for c in only_new_key.list_credentials()) == \
         ["secret-0", "secret-1", "secret-2"]
+    subscribers = Subscribers(only_new_key)
+    assert subscribers.secret(subscribers.get("ops")) == "hook-secret"
 
 
 def test_a_credential_no_key_opens_aborts_the_rotation_and_names_its_key(open_store, location, encryption_key, tmp_path):
