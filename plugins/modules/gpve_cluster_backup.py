@@ -376,9 +376,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.filters import
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.request import BackupRequest
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.service import BackupService
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage.s3 import BOTO3_IMPORT_ERROR, HAS_BOTO3
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.stored_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
 FILTER_KEYS = ('include_namespaces', 'exclude_namespaces', 'include_resources', 'exclude_resources',
                'include_cluster_resources', 'include_system_namespaces')
@@ -447,14 +446,7 @@ def main():
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     if (module.params['storage'] or {}).get('type') == 's3' and not HAS_BOTO3:
         module.fail_json(msg=missing_required_lib('boto3'), exception=BOTO3_IMPORT_ERROR)
-    try:
-        with open_registry(module.params['registry']) as store:
-            result = BackupService(store).run(build_request(module.params, module.check_mode))
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: BackupService(store).run(build_request(module.params, module.check_mode)))
 
 
 if __name__ == '__main__':

@@ -296,14 +296,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.service import ClusterInfoService, Request
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch import deliver_pending_quietly
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
 
 def argument_spec():
@@ -355,16 +353,8 @@ def main():
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     if params['drift'] and not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
-    try:
-        with open_registry(params['registry']) as store:
-            result = ClusterInfoService(store, proxmox_factory(params)).run(build_request(params, module.check_mode))
-            if params['update_registry'] and result['changed'] and not module.check_mode:
-                deliver_pending_quietly(store, module.warn)
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: ClusterInfoService(store, proxmox_factory(params)).run(
+        build_request(params, module.check_mode)))
 
 
 if __name__ == '__main__':

@@ -269,11 +269,9 @@ cluster:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch import deliver_pending_quietly
 from ansible_collections.gpve.cluster.plugins.module_utils.external.service import ExternalClusterService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
 
 def argument_spec():
@@ -318,17 +316,7 @@ def main():
                            required_if=[('state', 'present', ('kubeconfig', 'connection'), True)])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
-    try:
-        with open_registry(module.params['registry']) as store:
-            result = ExternalClusterService(store).run(build_request(module.params, module.check_mode))
-            if result['changed'] and not module.check_mode:
-                deliver_pending_quietly(store, module.warn)
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, reason=getattr(exc, 'reason', None),
-                         field=getattr(exc, 'field', None))
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: ExternalClusterService(store).run(build_request(module.params, module.check_mode)))
 
 
 if __name__ == '__main__':

@@ -499,14 +499,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.service import K8sVmService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.planner.plan import Options
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
 SPEC_KEYS = ('name', 'labels', 'distribution', 'kubernetes_version', 'topology', 'control_plane', 'workers', 'network',
              'load_balancer', 'addons', 'ssh')
@@ -594,17 +593,8 @@ def main():
                            required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
-    try:
-        with open_registry(module.params['registry']) as store:
-            service = K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params)))
-            result = service.run(build_request(module.params, module.check_mode))
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
-    if not module._diff:  # pylint: disable=protected-access
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params))).run(
+        build_request(module.params, module.check_mode)))
 
 
 if __name__ == '__main__':

@@ -167,10 +167,8 @@ kubeconfig:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gpve.cluster.plugins.module_utils.access.service import KubeconfigService, Request
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch import deliver_pending_quietly
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
 
 def argument_spec():
@@ -202,16 +200,7 @@ def main():
                            required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        with open_registry(module.params['registry']) as store:
-            result = KubeconfigService(store).run(build_request(module.params, module.check_mode))
-            if not module.check_mode:
-                deliver_pending_quietly(store, module.warn)
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: KubeconfigService(store).run(build_request(module.params, module.check_mode)))
 
 
 if __name__ == '__main__':

@@ -116,8 +116,7 @@ rotation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.maintenance import maintain
 
 
@@ -131,17 +130,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        with open_registry(module.params['registry'], encryption_key=module.params['encryption_key'],
-                           retired_keys=module.params['retired_keys']) as store:
-            result = maintain(store, module.params['rotate_credentials'], module.check_mode)
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__)
-    if not module._diff:  # pylint: disable=protected-access
-        result.pop('diff')
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: maintain(store, module.params['rotate_credentials'], module.check_mode),
+                    deliver_events=False, encryption_key=module.params['encryption_key'],
+                    retired_keys=module.params['retired_keys'])
 
 
 if __name__ == '__main__':

@@ -129,9 +129,8 @@ pending:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.events.manage import Request, WebhookService
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
 
 def argument_spec():
@@ -161,14 +160,9 @@ def build_request(params, check_mode):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[('state', 'present', ('name',)), ('state', 'absent', ('name',))])
-    try:
-        with open_registry(module.params['registry']) as store:
-            result = WebhookService(store).run(build_request(module.params, module.check_mode))
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
-    module.exit_json(**result)
+    # Delivery is this module's own business (state=delivered, deliver=true): no automatic round.
+    run_on_registry(module, lambda store: WebhookService(store).run(build_request(module.params, module.check_mode)),
+                    deliver_events=False)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,43 @@
+# Copyright: (c) 2026, gpve.cluster developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way a gpve.cluster module ends: run its service on the registry, then exit or fail once.
+
+Everything below raises GpveError subclasses; here they become a single ``fail_json`` with
+the message and, where the error has them, ``error_type``, ``field`` and ``reason``.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch import deliver_pending_quietly
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+
+
+def error_details(exc):
+    """The machine-readable parts of a GpveError for the task result."""
+    details = dict(error_type=type(exc).__name__)
+    for attribute in ('field', 'reason'):
+        if getattr(exc, attribute, None) is not None:
+            details[attribute] = getattr(exc, attribute)
+    return details
+
+
+def run_on_registry(module, work, deliver_events=True, **open_options):
+    """Open the registry of module.params['registry'], result = work(store), and end the module.
+
+    Store notices (a generated key file, say) become warnings. When the run changed something
+    outside check mode, the events it wrote are delivered to webhook subscribers (briefly;
+    what does not get through waits for the next run). Diff mode keeps result['diff'].
+    """
+    try:
+        with open_registry(module.params['registry'], **open_options) as store:
+            result = work(store)
+            if deliver_events and result.get('changed') and not module.check_mode:
+                deliver_pending_quietly(store, module.warn)
+            for notice in store.notices:
+                module.warn(notice)
+    except GpveError as exc:
+        module.fail_json(msg=str(exc), **error_details(exc))
+    if not module._diff:  # pylint: disable=protected-access
+        result.pop('diff', None)
+    module.exit_json(**result)
