@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import copy
-import os
-import tempfile
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ansible_collections.gpve.cluster.plugins.module_utils import files
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 
 try:
@@ -129,26 +128,7 @@ def with_server(config, server, context_name=None):
 
 def write_kubeconfig(path, text):
     """Write text to path with mode 0600, atomically; False (and no write) when it is already there."""
-    path = os.path.abspath(os.path.expanduser(path))
-    try:
-        with open(path, encoding="utf-8") as current:
-            if current.read() == text and (os.stat(path).st_mode & 0o777) == FILE_MODE:
-                return False
-    except FileNotFoundError:
-        pass
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), FILE_MODE)
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return True
+    return files.write_atomically(path, text, FILE_MODE, directory_mode=0o700)
 
 
 def _require_yaml():

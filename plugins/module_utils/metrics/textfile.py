@@ -10,8 +10,8 @@ node_exporter reads only ``*.prom`` files, so other names are refused.
 from __future__ import annotations
 
 import os
-import tempfile
 
+from ansible_collections.gpve.cluster.plugins.module_utils import files
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 
 FILE_MODE = 0o644
@@ -27,29 +27,10 @@ def check_destination(path):
 
 
 def unchanged(path, text):
-    try:
-        with open(path, encoding="utf-8") as current:
-            return current.read() == text
-    except FileNotFoundError:
-        return False
+    return files.holds(os.path.abspath(os.path.expanduser(path)), text, FILE_MODE)
 
 
 def write_atomically(path, text, mode=FILE_MODE):
     """Replace path with text; returns False (and writes nothing) when it already holds exactly that."""
-    path = os.path.abspath(os.path.expanduser(path))
     check_destination(path)
-    if unchanged(path, text):
-        return False
-    descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-            os.fchmod(out.fileno(), mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return True
+    return files.write_atomically(path, text, mode)
