@@ -9,16 +9,10 @@ paginated (``limit``/``continue``) so a big namespace never arrives as one respo
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConnectionError
-
-try:
-    from kubernetes.client.rest import ApiException
-    from urllib3.exceptions import HTTPError as Urllib3Error
-except ImportError:  # pragma: no cover - the module reports the missing library first
-    ApiException = Urllib3Error = None
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import call_json
 
 PAGE_SIZE = 500
 DEFAULT_TIMEOUT = 60
@@ -71,15 +65,4 @@ class Rest:
         return self.call("PATCH", path, what, query, body=body, content_type="application/apply-patch+yaml")
 
     def call(self, method, path, what, query=None, body=None, content_type="application/json"):
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        try:
-            response = self.api_client.call_api(
-                path, method, query_params=query or [], header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                _request_timeout=self.timeout)
-        except ApiException as exc:
-            raise KubeApiError.from_exception(exc, what) from None
-        except (Urllib3Error, OSError) as exc:
-            raise KubeConnectionError(f"{what}: the API server could not be reached: {exc}") from None
-        data = response.data
-        return json.loads(data) if data else {}
+        return call_json(self.api_client, method, path, what, query, body, content_type, self.timeout)

@@ -137,15 +137,20 @@ class Resources:
                           content_type="application/json")
 
     def _call(self, method, path, what, query=None, body=None, content_type="application/json"):
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        try:
-            response = self.api_client.call_api(
-                path, method, query_params=query or [], header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                _request_timeout=self.timeout)
-        except ApiException as exc:
-            raise KubeApiError.from_exception(exc, what) from None
-        except (Urllib3Error, OSError) as exc:
-            raise KubeConnectionError(f"{what}: the API server could not be reached: {exc}") from None
-        data = response.data
-        return json.loads(data) if data else {}
+        return call_json(self.api_client, method, path, what, query, body, content_type, self.timeout)
+
+
+def call_json(api_client, method, path, what, query=None, body=None, content_type="application/json", timeout=None):
+    """One JSON request on path; API errors become KubeApiError, network errors KubeConnectionError."""
+    headers = {"Accept": "application/json", "Content-Type": content_type}
+    try:
+        response = api_client.call_api(
+            path, method, query_params=query or [], header_params=headers, body=body,
+            auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+            _request_timeout=timeout)
+    except ApiException as exc:
+        raise KubeApiError.from_exception(exc, what) from None
+    except (Urllib3Error, OSError) as exc:
+        raise KubeConnectionError(f"{what}: the API server could not be reached: {exc}") from None
+    data = response.data
+    return json.loads(data) if data else {}
