@@ -15,7 +15,7 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: test setup system-deps venv kube-binaries collection lint sanity pytest bench \
-        testbed-up testbed-down build clean
+        testbed-up testbed-down build clean demo
 
 test: setup lint sanity pytest
 
@@ -65,6 +65,11 @@ testbed-up: setup
 
 testbed-down:
 	$(PY) -m tests.testbed down
+
+# The collection end to end on the testbed (tests/demo/README.md): reuses a running testbed, else starts one and
+# stops it at the end; KEEP=1 leaves the testbed and the demo cluster running.
+demo: setup
+	$(PY) -m tests.demo $(if $(KEEP),--keep)
 
 build: venv
 	mkdir -p .build/dist

@@ -26,7 +26,6 @@ a faster time scale (what tests/integration/test_bench_provision.py runs).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
