@@ -9,6 +9,11 @@ exactly whether anything would change, defaults and normalised quantities includ
 Only then is it applied for real. Check mode stops after the comparison. Before/after
 are kept for diff mode with Secret values replaced by a digest: a diff shows which key
 changed, never its content.
+
+A real pass that follows a check-mode pass over the same desired objects reuses what
+that pass learnt (``previous``): unchanged objects cost no request, changed or missing
+ones go straight to the apply. Objects known to be absent (their namespace does not
+exist yet) are not read at all.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class Change:
     before: dict = field(default=None, repr=False)
     after: dict = field(default=None, repr=False)
     live: dict = field(default=None, repr=False)
+    desired: dict = field(default=None, repr=False)
 
     @property
     def changed(self):
@@ -48,25 +54,50 @@ class Change:
         return {"kind": self.kind, "name": self.name, "namespace": self.namespace or None, "action": self.action}
 
 
-def apply_object(resources, desired, check_mode=False):
-    """Create or update one object as needed; returns its Change (live: the object as stored now)."""
+def apply_object(resources, desired, check_mode=False, previous=None, known_absent=False):
+    """Create or update one object as needed; returns its Change (live: the object as stored now).
+
+    previous: the Change a check-mode pass found for this very desired object; known_absent:
+    the caller knows the object does not exist (no read).
+    """
     metadata = desired["metadata"]
     kind, name, namespace = desired["kind"], metadata["name"], metadata.get("namespace", "")
-    live = resources.get(kind, name, namespace or None)
+    if previous is not None and previous.desired == desired and not check_mode:
+        if previous.action == UNCHANGED:
+            return previous
+        stored = resources.apply(desired)
+        return Change(kind, name, namespace, previous.action, previous.before, comparable(stored), stored, desired)
+    live = None if known_absent else resources.get(kind, name, namespace or None)
     if live is None:
         stored = desired if check_mode else resources.apply(desired)
-        return Change(kind, name, namespace, CREATED, None, comparable(stored), stored)
+        return Change(kind, name, namespace, CREATED, None, comparable(stored), stored, desired)
     would_be = resources.apply(desired, dry_run=True)
     before, after = comparable(live), comparable(would_be)
     if before == after:
-        return Change(kind, name, namespace, UNCHANGED, before, after, live)
+        return Change(kind, name, namespace, UNCHANGED, before, after, live, desired)
     stored = would_be if check_mode else resources.apply(desired)
-    return Change(kind, name, namespace, UPDATED, before, after, stored)
+    return Change(kind, name, namespace, UPDATED, before, after, stored, desired)
 
 
-def apply_objects(resources, desired_objects, check_mode=False):
-    """apply_object for each, in order (namespace first, workloads last); the list of Changes."""
-    return [apply_object(resources, desired, check_mode) for desired in desired_objects]
+def apply_objects(resources, desired_objects, check_mode=False, previous=None, absent_namespace=None):
+    """apply_object for each, in order (namespace first, workloads last); the list of Changes.
+
+    previous: Changes of a check-mode pass (any order); absent_namespace: a namespace known
+    not to exist, so it and every object in it are absent.
+    """
+    earlier = {_key(change.kind, change.name, change.namespace): change for change in previous or []}
+    changes = []
+    for desired in desired_objects:
+        metadata = desired["metadata"]
+        key = _key(desired["kind"], metadata["name"], metadata.get("namespace", ""))
+        absent = absent_namespace is not None and (metadata.get("namespace") == absent_namespace or
+                                                   (desired["kind"] == "Namespace" and metadata["name"] == absent_namespace))
+        changes.append(apply_object(resources, desired, check_mode, earlier.get(key), absent))
+    return changes
+
+
+def _key(kind, name, namespace):
+    return (kind, namespace or "", name)
 
 
 def delete_object(resources, kind, name, namespace=None, check_mode=False):

@@ -14,7 +14,7 @@ import base64
 import json
 
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import isolation, names
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import claims, render_statefulset
 
 HTTPS_PORT = 443
 API_TARGET_PORT = 6443
@@ -48,7 +48,7 @@ def render(spec, certs_data, kubeconfig_data, cluster_id=None, replicas=None, ma
 
 
 def base_objects(spec, cluster_id=None, manage_namespace=True):
-    """What exists before the PKI: namespace, accounts, RBAC, Services, exposure, isolation objects.
+    """What exists before the PKI: namespace, accounts, RBAC, Services, exposure, isolation objects, data claims.
 
     manage_namespace False leaves a namespace gpve did not create alone (only the isolation
     labels are applied to it).
@@ -61,6 +61,7 @@ def base_objects(spec, cluster_id=None, manage_namespace=True):
         objects.append(ingress(spec))
     if spec["isolation_mode"] == "container":
         objects += isolation.render_isolation(spec)
+    objects += claims(spec)
     return [obj for obj in objects if obj is not None]
 
 

@@ -127,14 +127,15 @@ class VClusterRun:
             return self._outcome(planned, changed=not nothing_to_do)
         self.route = ROUTES[phase]
         self._record()
-        done = self._guarded(lambda: self._bring_up(replicas))
+        done = self._guarded(lambda: self._bring_up(replicas, planned))
         return self._outcome(done, changed=True)
 
-    def _bring_up(self, replicas):
+    def _bring_up(self, replicas, planned):
         self._enter("base")
-        plan = self._reconcile(check_mode=False, replicas=replicas, until="secrets")
+        plan = self._reconcile(check_mode=False, replicas=replicas, until="secrets", previous=planned)
+        self._record_pki(plan.pki)
         self._enter("workload")
-        plan.changes += reconcile.apply_objects(self.resources, [self._statefulset(replicas)])
+        plan.changes += reconcile.apply_objects(self.resources, [self._statefulset(replicas)], previous=planned.changes)
         self._enter("wait")
         target = replicas if replicas is not None else self.spec["control_plane"]["replicas"]
         if self.options.wait:
@@ -166,11 +167,11 @@ class VClusterRun:
             return self._outcome(planned, changed=True)
         self.route = SUSPEND_ROUTE if phase != L.SUSPENDING else {"done": [L.SUSPENDED]}
         self._record()
-        return self._outcome(self._guarded(lambda: self._scale_down(recorded)), changed=True)
+        return self._outcome(self._guarded(lambda: self._scale_down(recorded, planned)), changed=True)
 
-    def _scale_down(self, recorded):
+    def _scale_down(self, recorded, planned):
         self._enter("base")
-        plan = self._reconcile(check_mode=False, replicas=0, annotations=recorded)
+        plan = self._reconcile(check_mode=False, replicas=0, annotations=recorded, previous=planned)
         for pod in self._synced_pods():
             reconcile.delete_object(self.resources, "Pod", pod["metadata"]["name"], self.spec["namespace"])
         if self.options.wait:
@@ -230,34 +231,39 @@ class VClusterRun:
 
     # one reconciliation pass --------------------------------------------------------------
 
-    def _reconcile(self, check_mode, replicas=None, annotations=None, until=None):
+    def _reconcile(self, check_mode, replicas=None, annotations=None, until=None, previous=None):
+        """One pass over every object; previous: the check-mode Plan this real pass follows."""
         spec, resources = self.spec, self.resources
         plan = Plan()
         exists, ours = host.namespace_state(resources, spec["namespace"])
         cluster_id = self.cluster.id if self.cluster else None
         base = manifests.base_objects(spec, cluster_id, manage_namespace=ours or not exists)
-        plan.changes = reconcile.apply_objects(resources, base, check_mode)
+        earlier = previous.changes if previous else None
+        absent = None if exists else spec["namespace"]
+        plan.changes = reconcile.apply_objects(resources, base, check_mode, earlier, absent)
         if not check_mode:
             self._check_host_range()
         client_service = _live_of(plan.changes, "Service", names.client_service(spec["name"]))
         node_address = host.first_node_address(resources) if spec["networking"]["expose"]["type"] == "NodePort" else None
         plan.endpoint = endpoints.resolve(spec, client_service, node_address, self.options.kubeconfig_server)
-        plan.pki = self._pki(plan.endpoint)
+        plan.pki = self._pki(plan.endpoint, known_absent=absent is not None)
         certs_data = bundles.secret_data(plan.pki.bundle)
         cluster_name = names.context(spec["name"])
         vc_data = bundles.vcluster_kubeconfig_data(plan.pki.bundle, plan.endpoint.server, cluster_name)
         plan.admin_kubeconfig = vc_data[bundles.VCLUSTER_CONFIG]
-        plan.changes += reconcile.apply_objects(resources, manifests.secret_objects(spec, certs_data, vc_data), check_mode)
+        plan.changes += reconcile.apply_objects(resources, manifests.secret_objects(spec, certs_data, vc_data), check_mode,
+                                                earlier, absent)
         if until != "secrets":
-            plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode)
+            plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode,
+                                                    earlier, absent)
         return plan
 
     def _statefulset(self, replicas=None, annotations=None):
         return render_statefulset(self.spec, replicas, annotations)
 
-    def _pki(self, endpoint):
+    def _pki(self, endpoint, known_absent=False):
         spec = self.spec
-        live = self.resources.get("Secret", names.certs_secret(spec["name"]), spec["namespace"])
+        live = None if known_absent else self.resources.get("Secret", names.certs_secret(spec["name"]), spec["namespace"])
         data = _decoded_secret(live)
         params = layout.PkiParams(
             name=spec["name"], namespace=spec["namespace"], service_cidr=spec["networking"]["service_cidr"],
@@ -360,6 +366,17 @@ class VClusterRun:
                 self._transition(L.FAILED, f"an earlier run stopped while {current}; taking over")
             fields = status_fields if stage == "done" else {}
             self._transition(phase, f"{phase} ({stage})", **fields)
+
+    def _record_pki(self, outcome):
+        """An event when the PKI was created or leaves were renewed (names and reasons, nothing else)."""
+        if outcome.created:
+            self.store.add_event(self.cluster.id, "Normal", "CertificatesCreated", "the vCluster PKI was generated")
+        elif outcome.renewed:
+            message = "; ".join(f"{name}: {reason}" for name, reason in outcome.renewed.items())
+            self.store.add_event(self.cluster.id, "Normal", "CertificatesRenewed", message,
+                                 metadata={"renewed": dict(outcome.renewed)})
+        for warning in outcome.warnings:
+            self.store.add_event(self.cluster.id, "Warning", "CertificateAuthorityExpiring", warning)
 
     def _transition(self, phase, message, **status_fields):
         self.cluster.status, _event = lifecycle.transition(self.store, self.cluster.id, phase,

@@ -186,6 +186,22 @@ def _anti_affinity(name):
         {"weight": 100, "podAffinityTerm": term}]}}
 
 
+def claims(spec, replicas=None):
+    """The data claims the StatefulSet will use (data-<name>-<i>), as it would create them.
+
+    Made before the StatefulSet so a volume is bound by the time its pod reaches the
+    scheduler, which otherwise backs off on a pod whose claim is still unbound. The
+    StatefulSet controller uses a claim of the expected name that already exists.
+    """
+    name = spec["name"]
+    count = spec["control_plane"]["replicas"] if not replicas else replicas
+    template = _claim_template(spec["storage"])
+    return [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": f"{DATA_VOLUME}-{names.statefulset(name)}-{index}", "namespace": spec["namespace"],
+                          "labels": names.selector_labels(name)},
+             "spec": template["spec"]} for index in range(count)]
+
+
 def _claim_template(storage):
     claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage["size"]}}}
     if storage["storage_class"]:

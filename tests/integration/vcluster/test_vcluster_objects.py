@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs
+from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout
 
 pytestmark = pytest.mark.vcluster
 
@@ -138,3 +139,33 @@ def test_host_dependent_refusals_leave_host_and_registry_as_they_were(run_vclust
         assert len(store.list_audit(limit=1000)) == audit_rows
     assert {ns["metadata"]["name"] for ns in host_resources.list("Namespace")} == namespaces
     assert host_resources.get("StatefulSet", "base", "vc-base")["metadata"]["resourceVersion"] == live
+
+
+def test_a_leaf_close_to_expiry_is_renewed_by_a_rerun_and_the_ca_is_kept(
+        run_vcluster, host_resources, open_store, testbed):
+    options = dict(storage={"storage_class": testbed.storage_class})
+    created = run_vcluster("renew", **options)
+    stored = {key: base64.b64decode(value).decode()
+              for key, value in host_resources.get("Secret", "renew-certs", "vc-renew")["data"].items()}
+    front_proxy_ca = certs.load_issued(stored["front-proxy-ca.crt"], stored["front-proxy-ca.key"], "front-proxy-ca")
+    spec = {leaf.name: leaf for leaf in layout.leaves(layout.PkiParams(name="renew", namespace="vc-renew"))}
+    short = certs.issue(spec["front-proxy-client"].spec, front_proxy_ca, certs.utcnow(), datetime.timedelta(days=5))
+    tampered = dict(stored, **{"front-proxy-client.crt": certs.cert_pem(short.cert),
+                               "front-proxy-client.key": keys.private_key_pem(short.key)})
+    host_resources.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "renew-certs",
+                                                                             "namespace": "vc-renew"},
+                          "data": {k: base64.b64encode(v.encode()).decode() for k, v in tampered.items()}})
+
+    renewed = run_vcluster("renew", **options)
+
+    assert renewed["changed"] and renewed["pki"]["renewed"] == {"front-proxy-client": "expires soon"}
+    after = {key: base64.b64decode(value).decode()
+             for key, value in host_resources.get("Secret", "renew-certs", "vc-renew")["data"].items()}
+    assert {key for key in after if after[key] != stored[key]} == {"front-proxy-client.crt", "front-proxy-client.key"}
+    leaf = certs.load_cert(after["front-proxy-client.crt"], "front-proxy-client.crt")
+    assert certs.is_signed_by(leaf, front_proxy_ca.cert)
+    assert certs.remaining(leaf, certs.utcnow()) > datetime.timedelta(days=300)
+    with open_store() as store:
+        events = store.list_events(created["cluster"]["id"], limit=50)
+    assert any(e.reason == "CertificatesRenewed" and "front-proxy-client: expires soon" in e.message for e in events)
+    assert not run_vcluster("renew", **options)["changed"]

@@ -65,6 +65,9 @@ def test_statefulset_has_the_claim_template_anti_affinity_and_selector(pki):
     assert statefulset["replicas"] == 3 and statefulset["serviceName"] == "demo-headless"
     assert statefulset["volumeClaimTemplates"][0]["spec"] == {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
                                                               "resources": {"requests": {"storage": "8Gi"}}}
+    claims = [objects[("PersistentVolumeClaim", f"data-demo-{index}")] for index in range(3)]
+    assert all(claim["spec"] == statefulset["volumeClaimTemplates"][0]["spec"] for claim in claims)
+    assert all(claim["metadata"]["labels"] == statefulset["selector"]["matchLabels"] for claim in claims)
     template = statefulset["template"]["spec"]
     assert template["nodeSelector"] == {"disk": "ssd"} and template["tolerations"][0]["key"] == "cp"
     term = template["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
