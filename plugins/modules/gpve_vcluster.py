@@ -327,7 +327,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
@@ -399,8 +399,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
                            mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
+    if not HAS_URLLIB3:
+        module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
     try:

@@ -43,12 +43,17 @@ class KubeApiError(KubeError):
     @classmethod
     def from_exception(cls, exc, what):
         """Build from a kubernetes ApiException (its body is a Status object when the server sent one)."""
-        reason, message = getattr(exc, "reason", None), ""
+        return cls.from_status(exc.status, getattr(exc, "reason", None), exc.body, what)
+
+    @classmethod
+    def from_status(cls, status, reason, body, what):
+        """Build from an HTTP status, its reason phrase and the body (a Status object when the server sent one)."""
+        message = ""
         try:
-            body = json.loads(exc.body or "{}")
+            document = json.loads(body or "{}")
         except (TypeError, ValueError):
-            body = {}
-        if isinstance(body, dict):
-            reason = body.get("reason") or reason
-            message = body.get("message") or ""
-        return cls(exc.status, reason, message or str(exc.reason or ""), what)
+            document = {}
+        if isinstance(document, dict):
+            reason = document.get("reason") or reason
+            message = document.get("message") or ""
+        return cls(status, reason, message or str(reason or ""), what)

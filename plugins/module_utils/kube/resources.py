@@ -18,10 +18,9 @@ from urllib.parse import quote
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConnectionError
 
 try:
-    from kubernetes.client.rest import ApiException
     from urllib3.exceptions import HTTPError as Urllib3Error
 except ImportError:  # pragma: no cover - client.host_api_client() reports the missing library first
-    ApiException = Urllib3Error = None
+    Urllib3Error = OSError
 
 FIELD_MANAGER = "gpve"
 DEFAULT_TIMEOUT = 30
@@ -87,7 +86,7 @@ def describe_object(obj):
 
 
 class Resources:
-    """The kinds of KINDS on one API server, through a kubernetes ApiClient."""
+    """The kinds of KINDS on one API server, through a transport.Transport or a kubernetes ApiClient."""
 
     def __init__(self, api_client, field_manager=FIELD_MANAGER, timeout=DEFAULT_TIMEOUT):
         self.api_client = api_client
@@ -141,7 +140,25 @@ class Resources:
 
 
 def call_json(api_client, method, path, what, query=None, body=None, content_type="application/json", timeout=None):
-    """One JSON request on path; API errors become KubeApiError, network errors KubeConnectionError."""
+    """One JSON request on path; API errors become KubeApiError, network errors KubeConnectionError.
+
+    api_client is a transport.Transport or a kubernetes ApiClient (anything with call_api).
+    """
+    if hasattr(api_client, "call_api"):
+        return _call_library(api_client, method, path, what, query, body, content_type, timeout)
+    payload = None if body is None else json.dumps(body)
+    try:
+        response = api_client.request(method, path, query or [], payload, content_type, timeout)
+    except KubeConnectionError as exc:
+        raise KubeConnectionError(f"{what}: {exc}") from None
+    if response.status >= 400:
+        raise KubeApiError.from_status(response.status, response.reason, response.data, what)
+    return json.loads(response.data) if response.data else {}
+
+
+def _call_library(api_client, method, path, what, query, body, content_type, timeout):
+    """Through a kubernetes ApiClient (the library is imported by whoever built the client)."""
+    from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
     headers = {"Accept": "application/json", "Content-Type": content_type}
     try:
         response = api_client.call_api(
