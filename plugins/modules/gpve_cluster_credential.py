@@ -15,7 +15,7 @@ description:
     join token as type V(join-token).
   - Secrets are never logged. Use C(no_log) on a task that sets O(return_content=true).
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
   - gpve.cluster.registry

@@ -15,7 +15,7 @@ description:
     through the lifecycle table; a move the table does not allow fails before anything is written.
   - The K8s-on-VM playbooks use it for every stage; with only O(name) it only reads.
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
   - gpve.cluster.registry
@@ -46,7 +46,7 @@ options:
   reason:
     description: Trigger recorded with the phase transition. Defaults to V(PlaybookStage).
     type: str
-  message:
+  status_message:
     description: Message of the phase transition; it becomes the status message.
     type: str
   event:
@@ -62,8 +62,8 @@ options:
         description: Short CamelCase reason, such as V(StageStarted).
         type: str
         required: true
-      message:
-        description: Human readable message.
+      text:
+        description: Human readable message of the event.
         type: str
       metadata:
         description: Structured details (stage, node, batch, ...). Never put secrets here.
@@ -91,7 +91,7 @@ EXAMPLES = r"""
     reason: StageStarted
     event:
       reason: StageStarted
-      message: installing the CNI
+      text: installing the CNI
       metadata: {stage: cni}
 
 - name: A stage failed
@@ -99,7 +99,7 @@ EXAMPLES = r"""
     name: prod-eu1
     phase: Failed
     reason: StageFailed
-    message: "stage cni failed: ..."
+    status_message: "stage cni failed: ..."
 """
 
 RETURN = r"""
@@ -140,11 +140,11 @@ def argument_spec():
         phase=dict(type='str'),
         only_from=dict(type='list', elements='str'),
         reason=dict(type='str'),
-        message=dict(type='str'),
+        status_message=dict(type='str'),
         event=dict(type='dict', options=dict(
             type=dict(type='str', choices=['Normal', 'Warning'], default='Normal'),
             reason=dict(type='str', required=True),
-            message=dict(type='str'),
+            text=dict(type='str'),
             metadata=dict(type='dict'))),
         version=dict(type='str'),
         registry=dict(type='str'),
@@ -155,7 +155,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     request = StageRequest(name=params['name'], phase=params['phase'], reason=params['reason'],
-                           message=params['message'], only_from=params['only_from'], event=params['event'],
+                           message=params['status_message'], only_from=params['only_from'], event=params['event'],
                            status={'version': params['version']} if params['version'] else {},
                            check_mode=module.check_mode)
     try:

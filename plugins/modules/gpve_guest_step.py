@@ -15,9 +15,9 @@ description:
     received.
   - The record serves for a preview of a run on real VMs and for the tests that drive the playbooks without VMs.
   - Appends hold an exclusive lock, so hosts may record at the same time. The file is created 0600.
-  - Pass no secret in O(data): the roles record that a token is set, never the token.
+  - Pass no secret in O(data); the roles record that a token is set, never the token.
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
 attributes:

@@ -15,7 +15,7 @@ description:
     then the workers in batches of O(max_unavailable).
   - Reads only.
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
   - gpve.cluster.registry

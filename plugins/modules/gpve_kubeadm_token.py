@@ -14,7 +14,7 @@ description:
   - The token lives for O(ttl) only; the token cleaner of the controller manager removes it afterwards.
   - The token is a secret. Put C(no_log) on the task and hand it only to the join step.
 author:
-  - gpve.cluster developers
+  - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
 attributes:

@@ -80,7 +80,7 @@ def apply(store, request):
         result['cluster'] = view
         return result
     if event:
-        store.add_event(cluster.id, event['type'], event['reason'], event.get('message'), event.get('metadata'))
+        store.add_event(cluster.id, event['type'], event['reason'], event.get('text'), event.get('metadata'))
     if move:
         lifecycle.transition(store, cluster.id, move, request.reason or 'PlaybookStage', request.message, **status_changes)
     elif status_changes:
