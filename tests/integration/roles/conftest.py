@@ -1,0 +1,107 @@
+"""Fixtures of the roles and playbooks tests (marker ``roles``).
+
+``k8s_vm_run`` gives a fresh working directory with its own SQLite registry and guest step
+record, the testbed's fakepve reset, the VM node stand-in following the record, and a
+teardown that removes from the shared API server everything the playbooks applied there.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from kubernetes import client, dynamic
+from kubernetes.client.rest import ApiException
+from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, ansible_env, read_record, run_playbook, yaml_docs
+from vm_nodes import VmNodes
+
+from tests.testbed.processes import wait_until
+
+# Namespaces the shipped manifests create; removed after each run.
+MANIFEST_NAMESPACES = ("kube-flannel", "ingress-nginx", "cert-manager", "local-path-storage", "monitoring")
+
+
+@pytest.fixture(scope="session")
+def rendered_manifests(tmp_path_factory, testbed):
+    """Every shipped CNI and add-on manifest, rendered by the roles (render-only): {file stem: documents}."""
+    out = tmp_path_factory.mktemp("manifests")
+    result = run_playbook(TEST_PLAYBOOKS / "render_manifests.yml", {"render_dir": str(out)}, ansible_env(),
+                          out / "render.log")
+    assert result.returncode == 0, result.stdout[-3000:]
+    return dict((path.stem, yaml_docs(path.read_text())) for path in sorted(out.glob("*.yaml")))
+
+
+def remove_objects(api_client, documents) -> None:
+    """Delete every object of documents (last first), then wait for the namespaces to go."""
+    dyn = dynamic.DynamicClient(api_client)
+    # Aggregated APIs and webhooks first: left behind, they would block namespace deletion and admission.
+    first = ("APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+    ordered = [d for d in documents if d["kind"] in first] + [d for d in reversed(documents) if d["kind"] not in first]
+    for doc in ordered:
+        try:
+            resource = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
+            resource.delete(name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"))
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        except dynamic.exceptions.ResourceNotFoundError:
+            continue
+    core = client.CoreV1Api(api_client)
+
+    def namespaces_gone():
+        names = {ns.metadata.name for ns in core.list_namespace().items}
+        return not names.intersection(MANIFEST_NAMESPACES)
+    wait_until(namespaces_gone, 300, "the manifests' namespaces to be deleted")
+
+
+def remove_bootstrap_tokens(api_client) -> None:
+    core = client.CoreV1Api(api_client)
+    for secret in core.list_namespaced_secret("kube-system", label_selector="app.kubernetes.io/managed-by=gpve.cluster").items:
+        core.delete_namespaced_secret(secret.metadata.name, "kube-system")
+
+
+class K8sVmRun:
+    """One cluster's worth of playbook runs against the testbed."""
+
+    def __init__(self, tmp_path: Path, testbed, pve):
+        self.dir = tmp_path
+        self.testbed = testbed
+        self.registry_path = tmp_path / "registry.db"
+        self.record = tmp_path / "guest-steps.jsonl"
+        self.registry = Registry(self.registry_path)
+        self.env = ansible_env({"GPVE_REGISTRY": str(self.registry_path), "GPVE_PROXMOX_API_URL": pve.url,
+                                "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
+                                "GPVE_PROXMOX_CA_PATH": pve.ca_path})
+        self.count = 0
+        self.nodes = VmNodes(testbed.kubeconfig, self.record)
+
+    def base_vars(self, name: str) -> dict:
+        return {"gpve_cluster_name": name, "gpve_skip_guest_steps": True, "gpve_guest_record": str(self.record),
+                "gpve_guest_kubeconfig": self.testbed.kubeconfig, "gpve_work_dir": str(self.dir / "work"),
+                "gpve_node_wait_timeout": 120}
+
+    def play(self, playbook: str, name: str, **extra_vars):
+        """Run playbooks/k8s_vm/<playbook>.yml; returns the CompletedProcess (output in <n>-<playbook>.log)."""
+        self.count += 1
+        log = self.dir / f"{self.count:02d}-{playbook}.log"
+        return run_playbook(PLAYBOOKS / f"{playbook}.yml", dict(self.base_vars(name), **extra_vars), self.env, log)
+
+    def records(self) -> list[dict]:
+        return read_record(self.record)
+
+
+@pytest.fixture
+def k8s_vm_run(tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests):
+    pve_control.reset()
+    run = K8sVmRun(tmp_path, testbed, pve)
+    run.nodes.start()
+    try:
+        yield run
+    finally:
+        run.nodes.stop(delete_nodes=True)
+        everything = [doc for docs in rendered_manifests.values() for doc in docs]
+        remove_objects(kube_client, everything)
+        remove_bootstrap_tokens(kube_client)
+        pve_control.reset()
+        shutil.rmtree(tmp_path / "work", ignore_errors=True)

@@ -1,0 +1,105 @@
+"""Helpers of the roles and playbooks tests: run ansible-playbook, read what a run left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+
+REPO = Path(__file__).resolve().parents[3]
+COLLECTIONS = REPO / ".build" / "collections"
+VENV_BIN = Path(sys.executable).parent
+PLAYBOOKS = REPO / "playbooks" / "k8s_vm"
+TEST_PLAYBOOKS = Path(__file__).parent / "playbooks"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3RiZWQta2V5LWZvci1ncHZlLWs4cy12bQ roles@testbed"
+
+
+def ansible_env(extra: dict | None = None) -> dict:
+    """The environment of an ansible-playbook child: this collection, this venv, no user config."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GPVE_", "ANSIBLE_"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+               PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}")
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(playbook: Path, extra_vars: dict, env: dict, log: Path, check: bool = False,
+                 timeout: int = 1500) -> subprocess.CompletedProcess:
+    """ansible-playbook with extra vars from a 0600 file; its output goes to log (and is returned)."""
+    vars_file = log.with_suffix(".vars.json")
+    vars_file.write_text(json.dumps(extra_vars))
+    os.chmod(vars_file, 0o600)
+    argv = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-e", f"@{vars_file}"] + (["--check"] if check else [])
+    with open(log, "w", encoding="utf-8") as output:     # written as it runs: tail it to follow a long run
+        process = subprocess.run(argv, env=env, cwd=str(log.parent), stdout=output, stderr=subprocess.STDOUT,
+                                 text=True, timeout=timeout)
+    return subprocess.CompletedProcess(argv, process.returncode, stdout=log.read_text())
+
+
+def read_record(path: Path) -> list[dict]:
+    if not Path(path).exists():
+        return []
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def steps(records: list[dict], step: str | None = None, prefix: str | None = None) -> list[dict]:
+    return [r for r in records if (step is None or r["step"] == step) and (prefix is None or r["step"].startswith(prefix))]
+
+
+def hosts_of(records: list[dict], step: str) -> list[str]:
+    return [r["host"] for r in records if r["step"] == step]
+
+
+def yaml_docs(text: str) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+class Registry:
+    """Reads of the registry a run wrote (a SQLite file)."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def open(self):
+        return open_registry(self.path, actor="roles-tests")
+
+    def cluster(self, name: str, include_deleted: bool = False):
+        with self.open() as store:
+            if include_deleted:
+                found = [c for c in store.bulk_snapshot(include_deleted=True).clusters if c.name == name]
+                return found[-1] if found else None
+            return store.find_cluster(name)
+
+    def events(self, cluster_id: str) -> list:
+        """Oldest first."""
+        with self.open() as store:
+            return list(reversed(store.list_events(cluster_id=cluster_id, limit=2000)))
+
+    def nodes(self, cluster_id: str) -> list:
+        with self.open() as store:
+            return store.list_nodes(cluster_id)
+
+    def credential(self, cluster_id: str, kind: str):
+        with self.open() as store:
+            return store.get_credential(cluster_id, kind)
+
+    def credential_types(self, cluster_id: str) -> list[str]:
+        with self.open() as store:
+            return sorted(info.type for info in store.list_credentials(cluster_id=cluster_id))
+
+
+def stage_events(events: list) -> list[tuple[str, str]]:
+    """(stage, reason) of the StageStarted/StageDone/StageFailed events, in order."""
+    return [(e.metadata.get("stage"), e.reason) for e in events
+            if e.type in ("Normal", "Warning") and e.reason in ("StageStarted", "StageDone", "StageFailed")]
+
+
+def transitions(events: list) -> list[tuple[str, str]]:
+    return [(e.metadata.get("from"), e.metadata.get("to")) for e in events if e.type == "Transition"]

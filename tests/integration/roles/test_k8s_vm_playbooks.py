@@ -1,0 +1,269 @@
+"""The K8s-on-VM playbooks end to end on the testbed, kubeadm: create, refused upgrades, upgrade,
+scale, delete. VMs on fakepve through gpve_k8s_vm; every Kubernetes-side step for real against
+the testbed's API server; the guest steps recorded (gpve_skip_guest_steps) and checked here."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from kubernetes import client
+from roles_support import SSH_KEY, hosts_of, stage_events, steps, transitions, yaml_docs
+
+from tests.testbed.processes import wait_until
+
+pytestmark = pytest.mark.roles
+
+NAME = "life"
+CONTROL_PLANES = ["life-cp-1", "life-cp-2", "life-cp-3"]
+WORKERS = ["life-general-1", "life-general-2", "life-storage-1"]
+
+
+def spec():
+    return {
+        "distribution": {"type": "kubeadm"},
+        "kubernetes_version": "1.28.9",
+        "control_plane": {"replicas": 3, "resources": {"memory": 1024, "disk_size": 20}},
+        "workers": [
+            {"name": "general", "replicas": 2, "resources": {"cores": 2, "memory": 1024, "disk_size": 20},
+             "labels": {"tier": "general"}},
+            {"name": "storage", "replicas": 1, "resources": {"memory": 1024, "disk_size": 20},
+             "labels": {"disk": "ssd"}, "taints": [{"key": "dedicated", "value": "storage", "effect": "NoSchedule"}]},
+        ],
+        "network": {"pod_cidr": "10.244.0.0/16", "cni": {"type": "cilium"},
+                    "vm_network": {"ip_allocation": "static", "ip_range": {"start": "10.20.0.10", "end": "10.20.0.40"},
+                                   "prefix": 24, "gateway": "10.20.0.1", "dns": ["10.20.0.2"]}},
+        "load_balancer": {"type": "keepalived", "virtual_ip": "10.20.0.5", "resources": {"memory": 1024}},
+        "addons": {"metrics_server": {"enabled": True}, "ingress": {"enabled": True}, "cert_manager": {"enabled": True},
+                   "storage_provisioner": {"enabled": True, "default_class": False}, "monitoring": {"enabled": True}},
+        "ssh": {"public_keys": [SSH_KEY]},
+    }
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout[-6000:]
+
+
+def node(api, name):
+    return client.CoreV1Api(api).read_node(name)
+
+
+# ---------------------------------------------------------------------------- create
+
+def check_created(run, api, testbed):
+    cluster = run.registry.cluster(NAME)
+    assert cluster.status.phase == "Running"
+    assert cluster.status.version == "1.28.9"
+    assert cluster.status.endpoint == "https://10.20.0.5:6443"
+    events = run.registry.events(cluster.id)
+    assert transitions(events) == [(None, "Pending"), ("Pending", "Provisioning"), ("Provisioning", "Bootstrapping"),
+                                   ("Bootstrapping", "Installing"), ("Installing", "Running")]
+    started = [stage for stage, reason in stage_events(events) if reason == "StageStarted"]
+    assert started == ["node_prep", "loadbalancer", "bootstrap", "nodes", "cni", "addons"]
+    done = [stage for stage, reason in stage_events(events) if reason == "StageDone"]
+    assert done == ["provision", "node_prep", "loadbalancer", "bootstrap", "nodes", "cni", "addons", "kubeconfig"]
+    # The admin kubeconfig is in the registry, encrypted: the one the skipped init stands for.
+    assert "kubeconfig" in run.registry.credential_types(cluster.id)
+    with open(testbed.kubeconfig, encoding="utf-8") as handle:
+        assert run.registry.credential(cluster.id, "kubeconfig").text == handle.read()
+    return cluster
+
+
+def check_create_record(run, kube_client):
+    records = run.records()
+    ips = dict((n.name, n.ip_address) for n in run.registry.nodes(run.registry.cluster(NAME).id))
+    assert sorted(hosts_of(records, "node-prep")) == sorted(CONTROL_PLANES + WORKERS + ["life-lb"])
+    prep = dict((r["host"], r["data"]) for r in steps(records, "node-prep"))
+    assert prep["life-lb"]["containerd_config"] is None and prep["life-lb"]["kernel_modules"] == []
+    assert "SystemdCgroup = true" in prep["life-cp-1"]["containerd_config"]
+    assert {"port": "6443", "proto": "tcp"} in prep["life-cp-1"]["ports"]
+    assert {"port": "30000:32767", "proto": "tcp"} in prep["life-general-1"]["ports"]
+    lb = steps(records, "loadbalancer-haproxy")
+    assert [r["host"] for r in lb] == ["life-lb"]
+    assert lb[0]["data"]["type"] == "keepalived" and lb[0]["data"]["vip"] == "10.20.0.5"
+    for name in CONTROL_PLANES:
+        assert f"server {name} {ips[name]}:6443" in lb[0]["data"]["haproxy_config"]
+    assert "10.20.0.5/32 dev eth0" in lb[0]["data"]["keepalived_config"]
+    assert sorted(hosts_of(records, "kubeadm-install")) == sorted(CONTROL_PLANES + WORKERS)
+    assert hosts_of(records, "kubeadm-init") == ["life-cp-1"]
+    assert hosts_of(records, "kubeadm-upload-certs") == ["life-cp-1"]
+    assert hosts_of(records, "kubeadm-join-control-plane") == ["life-cp-2", "life-cp-3"]   # serial: 1, in order
+    assert sorted(hosts_of(records, "kubeadm-join-worker")) == sorted(WORKERS)
+    init = dict((d["kind"], d) for d in yaml_docs(steps(records, "kubeadm-init")[0]["data"]["config"]))
+    assert init["ClusterConfiguration"]["apiVersion"] == "kubeadm.k8s.io/v1beta3"
+    assert init["ClusterConfiguration"]["controlPlaneEndpoint"] == "10.20.0.5:6443"
+    assert init["ClusterConfiguration"]["kubernetesVersion"] == "v1.28.9"
+    assert init["ClusterConfiguration"]["networking"]["podSubnet"] == "10.244.0.0/16"
+    assert init["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == ips["life-cp-1"]
+    assert init["KubeletConfiguration"]["cgroupDriver"] == "systemd"
+    storage_join = next(r for r in records if r["step"] == "kubeadm-join-worker" and r["host"] == "life-storage-1")
+    join = yaml_docs(storage_join["data"]["config"])[0]
+    assert join["nodeRegistration"]["taints"] == [{"key": "dedicated", "value": "storage", "effect": "NoSchedule"}]
+    assert join["nodeRegistration"]["kubeletExtraArgs"]["node-labels"] == "disk=ssd"
+    assert join["discovery"]["bootstrapToken"]["token"] == "__GPVE_JOIN_TOKEN__"
+    assert all(r["data"]["token_set"] for r in steps(records, prefix="kubeadm-join"))
+    # The token was made through the API, and is in neither the record nor the playbook output.
+    core = client.CoreV1Api(kube_client)
+    tokens = [core.read_namespaced_secret(s.metadata.name, "kube-system") for s in core.list_namespaced_secret(
+        "kube-system", label_selector="app.kubernetes.io/managed-by=gpve.cluster").items]
+    ours = [t for t in tokens if base64.b64decode(t.data["description"]).decode() == f"gpve.cluster create of {NAME}"]
+    assert len(ours) == 1 and ours[0].type == "bootstrap.kubernetes.io/token"
+    secret_part = base64.b64decode(ours[0].data["token-secret"]).decode()
+    assert secret_part not in run.record.read_text()
+    assert all(secret_part not in log.read_text() for log in run.dir.glob("*.log"))
+
+def check_nodes_configured(api):
+    for name in CONTROL_PLANES:
+        found = node(api, name)
+        assert found.metadata.labels["node-role.kubernetes.io/control-plane"] == ""
+        assert found.metadata.labels["gpve.io/cluster"] == NAME
+    storage = node(api, "life-storage-1")
+    assert storage.metadata.labels["disk"] == "ssd" and storage.metadata.labels["gpve.io/pool"] == "storage"
+    assert storage.metadata.labels["node-role.kubernetes.io/worker"] == ""
+    assert [(t.key, t.value, t.effect) for t in storage.spec.taints] == [("dedicated", "storage", "NoSchedule")]
+    assert node(api, "life-general-1").metadata.labels["tier"] == "general"
+
+
+def check_network_and_addons(api):
+    apps = client.AppsV1Api(api)
+    cilium = apps.read_namespaced_daemon_set("cilium", "kube-system")
+    assert cilium.status.desired_number_scheduled >= 6 and cilium.status.number_ready == cilium.status.desired_number_scheduled
+    config = client.CoreV1Api(api).read_namespaced_config_map("cilium-config", "kube-system")
+    assert config.data["cluster-pool-ipv4-cidr"] == "10.244.0.0/16"
+    for namespace, name in (("kube-system", "metrics-server"), ("ingress-nginx", "ingress-nginx-controller"),
+                            ("cert-manager", "cert-manager-webhook"), ("local-path-storage", "local-path-provisioner"),
+                            ("monitoring", "prometheus"), ("monitoring", "kube-state-metrics")):
+        deployment = apps.read_namespaced_deployment(name, namespace)
+        assert deployment.status.available_replicas == deployment.spec.replicas, name
+
+
+# --------------------------------------------------------------------------- upgrade
+
+def check_refusals(run):
+    before = len(run.records())
+    cluster = run.registry.cluster(NAME)
+    events_before = len(run.registry.events(cluster.id))
+    for target, words in (("1.30.0", "one minor version at a time"), ("1.27.3", "downgrades are not supported"),
+                          ("1.31.0", "is not supported")):
+        result = run.play("upgrade", NAME, gpve_target_version=target)
+        assert result.returncode != 0 and words in result.stdout, (target, result.stdout[-2000:])
+    assert run.registry.cluster(NAME).status.phase == "Running"
+    assert len(run.registry.events(cluster.id)) == events_before      # nothing touched, not even the registry
+    assert len(run.records()) == before
+
+
+def check_upgraded(run, api):
+    cluster = run.registry.cluster(NAME)
+    assert cluster.status.phase == "Running" and cluster.status.version == "1.29.4"
+    assert cluster.spec["kubernetes_version"] == "1.29.4"
+    events = run.registry.events(cluster.id)
+    upgrade = [e for e in events if e.reason in ("NodeUpgradeStarted", "NodeUpgraded")]
+    started = [e.metadata["node"] for e in upgrade if e.reason == "NodeUpgradeStarted"]
+    assert started[:3] == CONTROL_PLANES                     # the first control plane first, then one by one
+    for index, name in enumerate(CONTROL_PLANES):            # each control plane done before the next starts
+        assert [e.reason for e in upgrade[2 * index:2 * index + 2]] == ["NodeUpgradeStarted", "NodeUpgraded"]
+        assert upgrade[2 * index].metadata["node"] == upgrade[2 * index + 1].metadata["node"] == name
+    worker_events = upgrade[6:]
+    batches = [e.metadata["batch"] for e in worker_events if e.reason == "NodeUpgradeStarted"]
+    assert batches == sorted(batches) and set(batches) == {1, 2}      # max_unavailable 2: batches of 2 and 1
+    first_batch = [e.metadata["node"] for e in worker_events if e.reason == "NodeUpgradeStarted" and e.metadata["batch"] == 1]
+    assert sorted(first_batch) == ["life-general-1", "life-general-2"]
+    last_of_batch_one = max(i for i, e in enumerate(worker_events) if e.reason == "NodeUpgraded" and e.metadata["batch"] == 1)
+    first_of_batch_two = min(i for i, e in enumerate(worker_events) if e.reason == "NodeUpgradeStarted" and e.metadata["batch"] == 2)
+    assert last_of_batch_one < first_of_batch_two
+    assert ("Running", "Upgrading") in transitions(events) and transitions(events)[-1] == ("Upgrading", "Running")
+    records = run.records()
+    assert hosts_of(records, "kubeadm-upgrade-apply") == ["life-cp-1"]
+    assert hosts_of(records, "kubeadm-upgrade-node")[:2] == ["life-cp-2", "life-cp-3"]
+    apply = steps(records, "kubeadm-upgrade-apply")[0]
+    assert apply["data"]["command"] == "kubeadm upgrade apply --yes v1.29.4"
+    assert "v1.29" in apply["data"]["repository"]
+    for name in CONTROL_PLANES + WORKERS:
+        found = node(api, name)
+        assert found.status.node_info.kubelet_version == "v1.29.4"
+        assert not found.spec.unschedulable                       # uncordoned again
+
+
+# ----------------------------------------------------------------------------- scale
+
+def pin_workload(api, namespace):
+    """A Deployment whose pod can only run on life-storage-1, to see the drain evict it."""
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "pinned", "namespace": namespace},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "pinned"}},
+                     "template": {"metadata": {"labels": {"app": "pinned"}},
+                                  "spec": {"nodeSelector": {"kubernetes.io/hostname": "life-storage-1"},
+                                           "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+                                           "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9"}]}}}}
+    client.AppsV1Api(api).create_namespaced_deployment(namespace, body)
+    core = client.CoreV1Api(api)
+
+    def running_pod():
+        pods = core.list_namespaced_pod(namespace, label_selector="app=pinned").items
+        return pods[0] if pods and pods[0].status.phase == "Running" else None
+    wait_until(running_pod, 120, "the pinned pod running on life-storage-1")
+    return running_pod().metadata.uid
+
+
+def check_scaled(run, api, pve_control, namespace, pinned_uid):
+    cluster = run.registry.cluster(NAME)
+    assert cluster.status.phase == "Running"
+    events = run.registry.events(cluster.id)
+    reasons = [(e.reason, (e.metadata or {}).get("node") or (e.metadata or {}).get("vm")) for e in events]
+    removing = reasons.index(("NodeRemoving", "life-storage-1"))
+    removed = reasons.index(("NodeRemoved", "life-storage-1"))
+    deleted = reasons.index(("VMDeleted", "life-storage-1"))
+    assert removing < removed < deleted                         # out of Kubernetes before its VM goes
+    assert ("Running", "Scaling") in transitions(events) and transitions(events)[-1] == ("Scaling", "Running")
+    names = [n.metadata.name for n in client.CoreV1Api(api).list_node().items]
+    assert "life-storage-1" not in names and "life-general-3" in names
+    vms = [vm["name"] for vm in pve_control.state()["vms"]]
+    assert "life-storage-1" not in vms and "life-general-3" in vms
+    records = run.records()
+    assert hosts_of(records, "kubeadm-join-worker")[-1] == "life-general-3"
+    assert hosts_of(records, "node-prep")[-1] == "life-general-3"
+    assert node(api, "life-general-3").metadata.labels["gpve.io/pool"] == "general"
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="app=pinned").items
+    assert all(pod.metadata.uid != pinned_uid for pod in pods)     # evicted by the drain
+    assert all(pod.spec.node_name != "life-storage-1" for pod in pods)
+
+
+# ---------------------------------------------------------------------------- delete
+
+def check_deleted(run, pve_control):
+    cluster = run.registry.cluster(NAME, include_deleted=True)
+    assert cluster.status.phase == "Deleted"
+    assert run.registry.credential_types(cluster.id) == []
+    assert not [vm for vm in pve_control.state()["vms"] if vm["name"].startswith("life-")]
+    snapshot = steps(run.records(), "etcd-snapshot")
+    assert [r["host"] for r in snapshot] == ["life-cp-1"]
+    assert snapshot[0]["data"]["distribution"] == "kubeadm"
+    assert snapshot[0]["data"]["dest"].startswith(str(run.dir / "snapshots"))
+
+
+def test_kubeadm_cluster_lifecycle(k8s_vm_run, kube_client, testbed, pve_control, kube_namespace):
+    run = k8s_vm_run
+    ok(run.play("create", NAME, gpve_cluster_spec=spec()))
+    check_created(run, kube_client, testbed)
+    check_create_record(run, kube_client)
+    check_nodes_configured(kube_client)
+    check_network_and_addons(kube_client)
+
+    # create again, from the spec the registry holds: the same steps converge, no phase moves.
+    first_run = [(r["step"], r["host"]) for r in run.records()]
+    moves = transitions(run.registry.events(run.registry.cluster(NAME).id))
+    ok(run.play("create", NAME))
+    second_run = [(r["step"], r["host"]) for r in run.records()][len(first_run):]
+    assert sorted(second_run) == sorted(first_run)
+    assert transitions(run.registry.events(run.registry.cluster(NAME).id)) == moves
+    assert run.registry.cluster(NAME).status.phase == "Running"
+
+    check_refusals(run)
+    ok(run.play("upgrade", NAME, gpve_target_version="1.29.4", gpve_max_unavailable=2))
+    check_upgraded(run, kube_client)
+
+    pinned = pin_workload(kube_client, kube_namespace)
+    ok(run.play("scale", NAME, gpve_worker_replicas={"general": 3, "storage": 0}))
+    check_scaled(run, kube_client, pve_control, kube_namespace, pinned)
+
+    ok(run.play("delete", NAME, gpve_etcd_snapshot=True, gpve_etcd_snapshot_dir=str(run.dir / "snapshots")))
+    check_deleted(run, pve_control)
