@@ -39,7 +39,7 @@ def run_playbook(playbook: Path, extra_vars: dict, env: dict, log: Path, check: 
     argv = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-e", f"@{vars_file}"] + (["--check"] if check else [])
     with open(log, "w", encoding="utf-8") as output:     # written as it runs: tail it to follow a long run
         process = subprocess.run(argv, env=env, cwd=str(log.parent), stdout=output, stderr=subprocess.STDOUT,
-                                 text=True, timeout=timeout)
+                                 text=True, timeout=timeout, check=False)
     return subprocess.CompletedProcess(argv, process.returncode, stdout=log.read_text())
 
 

@@ -112,6 +112,7 @@ def check_create_record(run, kube_client):
     assert secret_part not in run.record.read_text()
     assert all(secret_part not in log.read_text() for log in run.dir.glob("*.log"))
 
+
 def check_nodes_configured(api):
     for name in CONTROL_PLANES:
         found = node(api, name)
