@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
-import os
 import traceback
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.connection import ProcessConnection
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import (
     ConstraintViolation, MissingDependency, RegistryUnavailable, SchemaTooNew, UniqueViolation)
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import Json, Transaction, backoff, utcnow
@@ -36,7 +36,6 @@ else:
 MAX_ATTEMPTS = 12
 CONNECT_TIMEOUT_S = 10
 _MIGRATION_LOCK = 7242851902  # advisory lock id: "gpve registry schema"
-_INHERITED = []  # connections inherited through fork(): never used nor closed in the child
 
 
 def redact(dsn):
@@ -84,17 +83,7 @@ class PostgresBackend:
             raise MissingDependency("psycopg", f"a PostgreSQL registry ({PSYCOPG_IMPORT_ERROR.strip().splitlines()[-1]})")
         self.dsn = dsn
         self.location = redact(dsn)
-        self._conn = None
-        self._pid = None
-
-    def _connection(self):
-        if self._conn is not None and self._pid != os.getpid():
-            _INHERITED.append(self._conn)  # the parent's session: closing it here would end it there
-            self._conn = None
-        if self._conn is None or self._conn.closed:
-            self._conn = self._open()
-            self._pid = os.getpid()
-        return self._conn
+        self._connection = ProcessConnection(self._open, is_closed=lambda conn: conn.closed)
 
     def _open(self):
         try:
@@ -142,12 +131,7 @@ class PostgresBackend:
             raise RegistryUnavailable(self.location, _first_line(exc)) from None
 
     def close(self):
-        if self._conn is not None:
-            if self._pid == os.getpid():
-                self._conn.close()
-            else:
-                _INHERITED.append(self._conn)
-        self._conn = None
+        self._connection.close()
 
     def write(self, work):
         return self._retry(work, read_only=False)
@@ -156,7 +140,7 @@ class PostgresBackend:
         return self._retry(work, read_only=True, snapshot=snapshot)
 
     def _run(self, work, read_only, snapshot):
-        conn = self._connection()
+        conn = self._connection.get()
         tx = PostgresTransaction(conn.cursor())
         try:
             with conn.transaction():
@@ -167,7 +151,7 @@ class PostgresBackend:
                 return work(tx)
         except psycopg.OperationalError:
             if conn.broken or conn.closed:
-                self._conn = None
+                self._connection.forget()
                 if tx.statements == 0:
                     raise _Reconnect() from None
             raise

@@ -21,16 +21,14 @@ import os
 import sqlite3
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.connection import ProcessConnection
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import (
     ConstraintViolation, RegistryUnavailable, SchemaTooNew, UniqueViolation)
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import Json, Transaction, as_utc, backoff, utcnow
 
 BUSY_TIMEOUT_S = 15.0
 MAX_ATTEMPTS = 12
-_BUSY_CODES = (5, 6)
-# Connections inherited through fork(): kept referenced so they are never closed (or used)
-# in the child, where closing could disturb the parent's locks and WAL.
-_INHERITED = []  # SQLITE_BUSY, SQLITE_LOCKED (low byte of the extended code)
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (low byte of the extended code)
 
 
 def encode_time(value):
@@ -112,19 +110,9 @@ class SQLiteBackend:
     def __init__(self, path):
         self.path = os.path.abspath(os.path.expanduser(path))
         self.location = self.path
-        self._conn = None
-        self._pid = None
+        self._connection = ProcessConnection(lambda: self._retry(self._open, writing=False))
 
     # Connection -------------------------------------------------------------------------
-
-    def _connection(self):
-        if self._conn is not None and self._pid != os.getpid():
-            _INHERITED.append(self._conn)  # the parent's: never use or close it here
-            self._conn = None
-        if self._conn is None:
-            self._conn = self._retry(self._open, writing=False)
-            self._pid = os.getpid()
-        return self._conn
 
     def _open(self):
         self._prepare_file()
@@ -200,12 +188,7 @@ class SQLiteBackend:
             conn.close()
 
     def close(self):
-        if self._conn is not None:
-            if self._pid == os.getpid():
-                self._conn.close()
-            else:
-                _INHERITED.append(self._conn)
-        self._conn = None
+        self._connection.close()
 
     # Transactions -----------------------------------------------------------------------
 
@@ -218,7 +201,7 @@ class SQLiteBackend:
         return self._retry(lambda: self._run(work, "BEGIN"), writing=False)
 
     def _run(self, work, begin):
-        conn = self._connection()
+        conn = self._connection.get()
         conn.execute(begin)
         try:
             result = work(SQLiteTransaction(conn.cursor()))
