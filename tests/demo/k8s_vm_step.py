@@ -5,7 +5,7 @@ agent addresses) and records them. fakepve's VMs are API objects with no operati
 so nothing can SSH into them: create.yml runs with its documented switch
 ``gpve_skip_guest_steps=true``, under which the bootstrap roles record each in-VM step
 instead of running it, the testbed's API server stands in for the cluster's own
-(``gpve_guest_kubeconfig``), and a kubelet stand-in (``tests/integration/roles/vm_nodes.py``)
+(``gpve_guest_kubeconfig``), and the node stand-in (``tests/testbed/node_standin.py``)
 registers each VM as a Node when a recorded kubeadm init/join would have started its
 kubelet. Everything else (registry, phases, events, CNI on the API, node labels, the admin
 kubeconfig stored encrypted) runs for real.
@@ -17,8 +17,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from tests.integration.roles.vm_nodes import VmNodes
 from tests.testbed.layout import REPO_ROOT
+from tests.testbed.node_standin import NodeStandin
 
 from .api_leftovers import ApiLeftovers
 
@@ -68,7 +68,7 @@ def create_cluster(demo) -> None:
         "gpve_guest_record": str(record), "gpve_work_dir": str(demo.workdir / "work")})
     leftovers = ApiLeftovers(demo.testbed.kubeconfig)
     leftovers.note()
-    kubelets = VmNodes(demo.testbed.kubeconfig, record).start()
+    kubelets = NodeStandin(demo.testbed.kubeconfig).follow_record(record).start()
     demo.closing.append(lambda: kubelets.stop(delete_nodes=demo.undoing))
     demo.closing.append(leftovers.close)
     demo.undo.append(lambda: _remove(demo, settings, leftovers))
@@ -81,7 +81,7 @@ def create_cluster(demo) -> None:
     steps = _skipped_steps(record)
     print(f"Guest steps recorded instead of run ({sum(steps.values())}, in {record}): "
           + ", ".join(f"{name} x{count}" for name, count in sorted(steps.items())))
-    print(f"Nodes the kubelet stand-in registered: {', '.join(kubelets.names())} (on the testbed's API server, "
+    print(f"Nodes the kubelet stand-in registered: {', '.join(kubelets.names)} (on the testbed's API server, "
           f"beside its own {len(demo.testbed.node_names)} stand-in nodes)")
 
 

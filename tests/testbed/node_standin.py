@@ -1,28 +1,44 @@
 """The node stand-in: the testbed's one fake, in place of kubelets and a container runtime.
 
 There is no container runtime on the testbed machine, so no real kubelet can run. This
-process plays the kubelet's part towards the API server, and nothing more:
+code plays the kubelet's part towards the API server, and nothing more. It serves two
+kinds of Nodes, with the same behaviour:
 
-What it fakes
-  * Node registration: a few Nodes (``testbed-node-1`` .. ``-N``) with capacity, Ready
-    condition, a podCIDR (10.244.<i>.0/24) and an InternalIP of 127.0.1.<i> (loopback, so
-    anything dialing a "kubelet" is refused at once instead of hanging).
+  * the testbed's own Nodes (``testbed-node-1`` .. ``-N``), registered at start by the
+    ``node-standin`` component (its own process, started by the testbed):
+    podCIDR 10.244.<i>.0/24, InternalIP 127.0.1.<i>, label ``gpve.io/node-standin=true``;
+  * the VMs of a K8s-on-VM cluster under test (``follow_record``, used in-process by
+    tests/integration/roles and tests/demo/k8s_vm_step.py). With ``gpve_skip_guest_steps`` the
+    roles record each in-VM step instead of running it; a record whose data carries
+    ``kubelet: {node, version}`` (kubeadm init/join/upgrade, k3s/rke2/k0s install, Talos
+    apply-config) stands for a kubelet that (re)starts on that VM at that version. The
+    stand-in then registers a Node named after the planned VM (podCIDR 10.245.<i>.0/24,
+    InternalIP the given address or 127.0.2.<i>), and a later record with another version
+    changes its kubeletVersion (an upgraded kubelet). A VM Node deleted from the API
+    (scale down, delete) is no longer served: its kubelet went with its VM.
+
+What it fakes, for every Node it serves
+  * Node registration: capacity, the Ready condition, a podCIDR, an InternalIP on loopback
+    (anything dialing a "kubelet" is refused at once instead of hanging), kubeletVersion.
   * Heartbeats: renews each Node's Lease in ``kube-node-lease`` every 10s and refreshes the
     Node conditions every minute, as a kubelet does; the real node lifecycle controller
-    therefore keeps the Nodes Ready (stop this process and it marks them NotReady/taints
+    therefore keeps the Nodes Ready (stop the stand-in and it marks them NotReady/taints
     them after its 40s grace period, as for a dead kubelet).
   * Pods: every Pod the real scheduler binds to one of these Nodes is reported Running and
     Ready at once (conditions, container statuses, a podIP from the node's podCIDR; host
     IP for hostNetwork pods). No container runs, no image is pulled, probes are not run,
     init containers are reported Completed, and pods never finish (Jobs do not complete).
   * Deletion: a Pod with a deletionTimestamp on these Nodes is removed (grace period 0),
-    as a kubelet does once its containers stopped; namespace deletion therefore finishes.
+    as a kubelet does once its containers stopped; namespace deletion and drains therefore
+    finish.
 
 Everything else is real: scheduling (including waiting for bound volume claims),
-controllers, admission, RBAC. It authenticates as an admin (``system:masters``): one
-process serves several Nodes, which the per-node ``system:node:<name>`` identities cannot.
+controllers, admission, RBAC, cordon/drain/eviction. It authenticates as an admin
+(``system:masters``): one stand-in serves several Nodes, which the per-node
+``system:node:<name>`` identities cannot. Nothing runs in a container.
 
     python -m tests.testbed.node_standin --kubeconfig K --nodes 3 --ready-file F
+    NodeStandin(kubeconfig).follow_record(path).start() ... .stop(delete_nodes=True)
 """
 
 from __future__ import annotations
@@ -30,12 +46,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import ipaddress
+import json
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubernetes import client, config, watch
@@ -52,6 +70,7 @@ LEASE_SECONDS = 40
 LEASE_RENEW_SECONDS = 10
 STATUS_REFRESH_SECONDS = 60
 CAPACITY = {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+VM_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "50Gi"}
 STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
 
@@ -68,38 +87,62 @@ def _now_micro() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _index(node: str) -> int:
-    return int(node[len(NODE_PREFIX):])
+@dataclass
+class ServedNode:
+    """One Node the stand-in plays the kubelet for."""
+
+    name: str
+    address: str
+    cidr: str
+    version: str = KUBELET_VERSION
+    labels: dict = field(default_factory=dict)
+    capacity: dict = field(default_factory=lambda: dict(CAPACITY))
+    os_image: str = "gpve testbed node stand-in"
+    fixed: bool = True          # a testbed Node: kept when the API server is away or the Node deleted
+    since: str = field(default_factory=_now)
 
 
-def node_object(name: str) -> dict:
-    cidr = f"10.244.{_index(name)}.0/24"
-    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-              "gpve.io/node-standin": "true"}
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
-            "spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}
+def testbed_node(name: str) -> ServedNode:
+    index = int(name[len(NODE_PREFIX):])
+    return ServedNode(name=name, address=f"127.0.1.{index}", cidr=f"10.244.{index}.0/24",
+                      labels={"gpve.io/node-standin": "true"})
 
 
-def node_status(name: str, transition: str) -> dict:
-    """The status a healthy kubelet reports; transition is when Ready became True."""
+def vm_node(name: str, index: int, version: str, address: str | None = None) -> ServedNode:
+    """A K8s-on-VM cluster's VM (index from 1, in the order they appear)."""
+    return ServedNode(name=name, address=address or f"127.0.2.{index}", cidr=f"10.245.{index}.0/24",
+                      version=version, capacity=dict(VM_CAPACITY), os_image="Ubuntu 22.04 (node stand-in)",
+                      fixed=False)
+
+
+def node_object(node: ServedNode) -> dict:
+    labels = {"kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+    labels.update(node.labels)
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node.name, "labels": labels},
+            "spec": {"podCIDR": node.cidr, "podCIDRs": [node.cidr]}}
+
+
+def node_status(node: ServedNode) -> dict:
+    """The status a healthy kubelet reports; node.since is when Ready became True."""
     beat = _now()
+    kubelet = "v" + node.version.lstrip("v")
 
     def condition(kind: str, status: str, reason: str) -> dict:
         return {"type": kind, "status": status, "reason": reason, "message": "node stand-in",
-                "lastHeartbeatTime": beat, "lastTransitionTime": transition}
+                "lastHeartbeatTime": beat, "lastTransitionTime": node.since}
     return {"status": {
-        "capacity": CAPACITY, "allocatable": CAPACITY,
+        "capacity": node.capacity, "allocatable": node.capacity,
         "conditions": [condition("MemoryPressure", "False", "KubeletHasSufficientMemory"),
                        condition("DiskPressure", "False", "KubeletHasNoDiskPressure"),
                        condition("PIDPressure", "False", "KubeletHasSufficientPID"),
                        condition("Ready", "True", "KubeletReady")],
-        "addresses": [{"type": "InternalIP", "address": f"127.0.1.{_index(name)}"},
-                      {"type": "Hostname", "address": name}],
+        "addresses": [{"type": "InternalIP", "address": node.address},
+                      {"type": "Hostname", "address": node.name}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-        "nodeInfo": {"machineID": name, "systemUUID": name, "bootID": name, "kernelVersion": os.uname().release,
-                     "osImage": "gpve testbed node stand-in", "containerRuntimeVersion": "standin://0",
-                     "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
-                     "operatingSystem": "linux", "architecture": "amd64"},
+        "nodeInfo": {"machineID": node.name, "systemUUID": node.name, "bootID": node.name,
+                     "kernelVersion": os.uname().release, "osImage": node.os_image,
+                     "containerRuntimeVersion": "standin://0", "kubeletVersion": kubelet,
+                     "kubeProxyVersion": kubelet, "operatingSystem": "linux", "architecture": "amd64"},
     }}
 
 
@@ -140,15 +183,15 @@ class PodAddresses:
     def __init__(self):
         self._taken: dict[str, str] = {}
 
-    def take(self, node: str, uid: str) -> str:
+    def take(self, cidr: str, uid: str) -> str:
         if uid in self._taken:
             return self._taken[uid]
         used = set(self._taken.values())
-        for host in ipaddress.ip_network(f"10.244.{_index(node)}.0/24").hosts():
+        for host in ipaddress.ip_network(cidr).hosts():
             if str(host) not in used and not str(host).endswith(".1"):
                 self._taken[uid] = str(host)
                 return str(host)
-        raise RuntimeError(f"no pod address left on {node}")
+        raise RuntimeError(f"no pod address left in {cidr}")
 
     def keep(self, uid: str, address: str) -> None:
         self._taken[uid] = address
@@ -158,12 +201,28 @@ class PodAddresses:
 
 
 class NodeStandin:
-    def __init__(self, kubeconfig: str, names: list[str]):
+    """Plays the kubelet for the Nodes in self.nodes (the testbed's names given here, VMs added by kubelet())."""
+
+    def __init__(self, kubeconfig: str, names: list[str] = (), addresses: dict[str, str] | None = None):
         self.kubeconfig = kubeconfig
-        self.names = names
+        self.nodes: dict[str, ServedNode] = {name: testbed_node(name) for name in names}
+        self.vm_addresses = dict(addresses or {})
+        self.served: dict[str, int] = {}    # every VM Node ever registered -> its index (stop(delete_nodes=True))
         self.addresses = PodAddresses()
-        self.ready_since: dict[str, str] = {}
+        self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.record_path: Path | None = None
+        self._record_lines = 0
+
+    @property
+    def names(self) -> list[str]:
+        with self.lock:
+            return sorted(self.nodes)
+
+    def _node(self, name: str) -> ServedNode | None:
+        with self.lock:
+            return self.nodes.get(name)
 
     def _core(self) -> client.CoreV1Api:
         # One ApiClient per thread: the client's connection pool is not shared across threads here.
@@ -171,19 +230,35 @@ class NodeStandin:
 
     # ------------------------------------------------------------ nodes
 
+    def _publish(self, core: client.CoreV1Api, node: ServedNode) -> None:
+        """Create the Node (or find it), report its status and renew its Lease."""
+        try:
+            created = core.create_node(node_object(node))
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            created = core.read_node(node.name)
+        core.patch_node_status(node.name, node_status(node), _content_type=STRATEGIC)
+        self._renew_lease(client.CoordinationV1Api(core.api_client), node.name, created.metadata.uid)
+
     def register(self) -> None:
+        """Register the testbed's Nodes (the component's start)."""
         core = self._core()
-        leases = client.CoordinationV1Api(core.api_client)
         for name in self.names:
-            try:
-                node = core.create_node(node_object(name))
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise
-                node = core.read_node(name)
-            self.ready_since[name] = _now()
-            core.patch_node_status(name, node_status(name, self.ready_since[name]), _content_type=STRATEGIC)
-            self._renew_lease(leases, name, node.metadata.uid)
+            node = self._node(name)
+            node.since = _now()
+            self._publish(core, node)
+
+    def kubelet(self, name: str, version: str) -> None:
+        """A kubelet (re)starts on VM name at version: register its Node, or report the new version."""
+        with self.lock:
+            known = self.nodes.get(name)
+            if known is None:
+                index = self.served.setdefault(name, len(self.served) + 1)
+                known = vm_node(name, index, version, self.vm_addresses.get(name))
+                self.nodes[name] = known
+            known.version = version
+        self._publish(self._core(), known)
 
     @staticmethod
     def _renew_lease(leases: client.CoordinationV1Api, name: str, node_uid: str) -> None:
@@ -204,22 +279,52 @@ class NodeStandin:
         while not self.stopping.wait(LEASE_RENEW_SECONDS):
             refresh = time.monotonic() - last_status >= STATUS_REFRESH_SECONDS
             for name in self.names:
+                node = self._node(name)
+                if node is None:
+                    continue
                 try:
                     uid = core.read_node(name).metadata.uid
                     self._renew_lease(leases, name, uid)
                     if refresh:
-                        core.patch_node_status(name, node_status(name, self.ready_since[name]),
-                                               _content_type=STRATEGIC)
+                        core.patch_node_status(name, node_status(node), _content_type=STRATEGIC)
+                except ApiException as exc:
+                    if exc.status == 404 and not node.fixed:   # a VM Node deleted: its kubelet went with its VM
+                        with self.lock:
+                            self.nodes.pop(name, None)
+                        continue
+                    LOG.warning("heartbeat for %s failed: %s", name, exc)
                 except Exception as exc:  # noqa: BLE001 - the API server may be down on purpose (health tests)
                     LOG.warning("heartbeat for %s failed: %s", name, exc)
             if refresh:
                 last_status = time.monotonic()
 
+    # ---------------------------------------------------- guest step record
+
+    def follow_record(self, record_path: Path) -> "NodeStandin":
+        """Serve the VM Nodes named by a guest step record's ``kubelet`` entries (see the module docstring)."""
+        self.record_path = Path(record_path)
+        return self
+
+    def read_record(self) -> None:
+        """Start or upgrade the kubelets of the record's new lines."""
+        while not self.stopping.wait(0.3):
+            if not self.record_path.exists():
+                continue
+            for line in self.record_path.read_text().splitlines()[self._record_lines:]:
+                kubelet = (json.loads(line).get("data") or {}).get("kubelet")
+                if kubelet and kubelet.get("node") and kubelet.get("version"):
+                    try:
+                        self.kubelet(kubelet["node"], kubelet["version"])
+                    except Exception as exc:  # noqa: BLE001 - the same line is tried again next round
+                        LOG.warning("registering %s failed: %s", kubelet["node"], exc)
+                        break
+                self._record_lines += 1
+
     # ------------------------------------------------------------- pods
 
     def handle(self, core: client.CoreV1Api, event: str, pod: client.V1Pod) -> None:
-        node = pod.spec.node_name
-        if node not in self.names:
+        node = self._node(pod.spec.node_name)
+        if node is None:
             return
         uid = pod.metadata.uid
         if event == "DELETED":
@@ -231,10 +336,9 @@ class NodeStandin:
         if pod.status and pod.status.phase == "Running" and pod.status.pod_ip:
             self.addresses.keep(uid, pod.status.pod_ip)
             return
-        host_ip = f"127.0.1.{_index(node)}"
-        pod_ip = host_ip if pod.spec.host_network else self.addresses.take(node, uid)
+        pod_ip = node.address if pod.spec.host_network else self.addresses.take(node.cidr, uid)
         core.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace,
-                                         running_status(pod, pod_ip, host_ip), _content_type=STRATEGIC)
+                                         running_status(pod, pod_ip, node.address), _content_type=STRATEGIC)
 
     @staticmethod
     def _finish_deletion(core: client.CoreV1Api, pod: client.V1Pod) -> None:
@@ -254,7 +358,7 @@ class NodeStandin:
             self.handle(core, "ADDED", pod)
         return pods.metadata.resource_version
 
-    def serve_pods(self, synced: threading.Event) -> None:
+    def serve_pods(self, synced: threading.Event, watch_seconds: int = 300) -> None:
         """List, then watch; relist after any error (a 410, or the API server being restarted)."""
         core = self._core()
         while not self.stopping.is_set():
@@ -262,12 +366,42 @@ class NodeStandin:
                 version = self._sync(core)
                 synced.set()
                 for change in watch.Watch().stream(core.list_pod_for_all_namespaces, resource_version=version,
-                                                   timeout_seconds=300, allow_watch_bookmarks=True):
+                                                   timeout_seconds=watch_seconds, allow_watch_bookmarks=True):
+                    if self.stopping.is_set():
+                        break
                     if change["type"] in ("ADDED", "MODIFIED", "DELETED"):
                         self.handle(core, change["type"], change["object"])
             except Exception as exc:  # noqa: BLE001 - keep serving across API server restarts
                 LOG.warning("pod watch interrupted: %s", exc)
                 self.stopping.wait(1.0)
+
+    # ------------------------------------------------------ in-process use
+
+    def start(self) -> "NodeStandin":
+        """Serve in threads of this process (the VM Nodes of a test or the demo); stop with stop()."""
+        synced = threading.Event()
+        targets = [(self.serve_pods, (synced, 5), "pods"), (self.heartbeat, (), "heartbeat")]
+        if self.record_path is not None:
+            targets.append((self.read_record, (), "record"))
+        for target, args, name in targets:
+            thread = threading.Thread(target=target, args=args, name=f"node-standin-{name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self, delete_nodes: bool = True) -> None:
+        """Stop serving; with delete_nodes, delete every VM Node it registered (never the testbed's)."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        if delete_nodes:
+            core = self._core()
+            for name in sorted(self.served):
+                try:
+                    core.delete_node(name)
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise
 
 
 def _retry(action, stopping: threading.Event) -> None:

@@ -1,7 +1,8 @@
 """Fixtures of the roles and playbooks tests (marker ``roles``).
 
 ``k8s_vm_run`` gives a fresh working directory with its own SQLite registry and guest step
-record, the testbed's fakepve reset, the VM node stand-in following the record, and a
+record, the testbed's fakepve reset, the node stand-in (tests/testbed/node_standin.py) following
+the record for the VMs' Nodes, and a
 teardown that removes from the shared API server everything the playbooks applied there.
 """
 
@@ -14,8 +15,8 @@ import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, ansible_env, read_record, run_playbook, yaml_docs
-from vm_nodes import VmNodes
 
+from tests.testbed.node_standin import NodeStandin
 from tests.testbed.processes import wait_until
 
 # Namespaces the shipped manifests create; removed after each run.
@@ -74,7 +75,7 @@ class K8sVmRun:
                                 "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
                                 "GPVE_PROXMOX_CA_PATH": pve.ca_path})
         self.count = 0
-        self.nodes = VmNodes(testbed.kubeconfig, self.record)
+        self.nodes = NodeStandin(testbed.kubeconfig).follow_record(self.record)
 
     def base_vars(self, name: str) -> dict:
         return {"gpve_cluster_name": name, "gpve_skip_guest_steps": True, "gpve_guest_record": str(self.record),
