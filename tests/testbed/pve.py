@@ -9,8 +9,10 @@ from the command line:
     python -m tests.testbed.pve --config <state>/pve/config.json
 
 Additions to fakepve, all test infrastructure: ``fail_task`` (a request answers a UPID
-whose task ends in ``TASK ERROR``, optionally only for given body parameters) and
-``expire_tickets``.
+whose task ends in ``TASK ERROR``, optionally only for given body parameters),
+``expire_tickets``, and ``PUT /nodes/{node}/qemu/{vmid}/resize`` (fakepve 0.5.0 answers it
+from the schema without changing the VM; here it grows the drive's ``size=`` as qemu-server's
+resize does, so gpve_k8s_vm's resize and gpve_cluster_info's drift see real sizes).
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def prepare(layout: Layout, ca: CertificateAuthority, time_scale: float = DEFAUL
 def _testbed_pve_class():
     """TestbedPve, built on first use so importing this module does not import fakepve."""
     from fakepve import FakePve
+    from fakepve.lxc import format_size, parse_size
+    from fakepve.model import PveError
+    from fakepve.qemu import join_drive, split_drive
     from fakepve.server import API, ok, params
 
     from .pve_agent import CloudInitAgent
@@ -98,6 +103,30 @@ def _testbed_pve_class():
         def expire_tickets(self):
             for session in self.tickets.values():
                 session["expires"] = time.time() - 1
+
+        def _routes_testbed_qemu(self):
+            return [("PUT", "/nodes/{node}/qemu/{vmid}/resize", self._qm_resize)]
+
+        async def _qm_resize(self, values, user):
+            """qemu-server's resize: size is absolute or +increment; the drive's size= grows, never shrinks."""
+            vm = self.find(values["node"], values["vmid"])
+            self._check_lock(vm)
+            disk, text = values["disk"], str(values["size"])
+            if disk not in vm.config:
+                raise PveError(500, f"disk '{disk}' does not exist")
+            volume, props = split_drive(vm.config[disk])
+            current = parse_size(props.get("size", "0")) or 0
+            wanted = parse_size(text.lstrip("+"))
+            if wanted is None:
+                raise PveError(400, f"Parameter verification failed. (size: unable to parse size '{text}')")
+            new = current + wanted if text.startswith("+") else wanted
+            if new < current:
+                raise PveError(500, "shrinking disks is not supported")
+
+            async def body():
+                props["size"] = format_size(new)
+                vm.config[disk] = join_drive(volume, props)
+            return await self.task(vm.node, "resize", vm.vmid, user, body, vm=vm)
 
         async def _task_failure(self, request):
             for rule in list(self.task_failures):
