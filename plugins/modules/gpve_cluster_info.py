@@ -19,8 +19,9 @@ description:
     V(unhealthy) or V(unknown) with the seed design's failure threshold.
   - With O(update_registry=true) writes the result back to the registry (the C(Healthy) status condition with the
     consecutive failure count, the heartbeat, version and counts) and records an event when the overall status changes.
-  - With O(drift=true) compares K8s-on-VM clusters with Proxmox VE in one bulk read (VMs missing, extra, stopped,
-    resized or moved).
+  - With O(drift=true) compares K8s-on-VM clusters with Proxmox VE (VMs missing, extra, stopped, resized or moved):
+    one bulk read finds the VMs, then each selected cluster's VMs' configurations (pending changes applied; at most
+    8 reads at a time) give CPUs, memory and disk sizes, compared with the registry's planned nodes.
   - With O(format=prometheus) returns the Prometheus text exposition and, with O(dest), writes it atomically for
     node_exporter's textfile collector.
   - Never returns key material.
@@ -274,7 +275,10 @@ clusters:
         C(pods_by_phase).
       type: dict
     drift:
-      description: With O(drift=true), for K8s-on-VM clusters - C(missing), C(extra), C(stopped), C(resized), C(moved), C(in_sync).
+      description:
+        - With O(drift=true), for K8s-on-VM clusters - C(missing), C(extra), C(stopped), C(resized), C(moved), C(in_sync).
+        - Each C(resized) entry has C(name), C(vmid) and C(differences), a dict of C(cpus), C(memory_mb), C(disk_gb)
+          (boot disk) or C(disk_gb.<key>) (additional disk) to C(registry) (expected) and C(proxmox) (actual).
       type: dict
   sample:
     - {id: 3f2a9c, name: prod-eu1, type: k8s-vm, phase: Running, endpoint: "https://10.20.0.5:6443", node_count: 6}

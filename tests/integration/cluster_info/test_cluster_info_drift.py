@@ -1,11 +1,15 @@
 """gpve_cluster_info drift: a K8s-on-VM cluster built by gpve_k8s_vm on the testbed's fakepve, then changed
-behind the registry's back (a VM deleted, one stopped, one resized)."""
+behind the registry's back (a VM deleted, one stopped and given more CPUs and memory, one given a bigger disk and
+more memory while running)."""
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import urlsplit
 
-from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import vm_ops
+import pytest
+from proxmoxer import ProxmoxAPI
+
+from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import ConnectionOptions, ProxmoxClient
 from tests.one_view import ansible_cli
 
@@ -28,6 +32,11 @@ def proxmox(pve, pve_control):
     pve_control.reset()
     yield ProxmoxClient(ConnectionOptions(api_url=pve.url, api_user=pve.user, api_password=pve.password, ca_path=pve.ca_path))
     pve_control.reset()
+
+
+def proxmoxer_api(pve):
+    url = urlsplit(pve.url)
+    return ProxmoxAPI(url.hostname, port=url.port, user=pve.user, password=pve.password, verify_ssl=pve.ca_path)
 
 
 def proxmox_args(pve):
@@ -53,6 +62,12 @@ def test_drift_after_changes_behind_the_registrys_back(pve, proxmox, tmp_path):
     # Stopped, then given more CPUs and memory while down (a running VM would only get pending changes).
     vm_ops.stop(proxmox, settings, stopped["proxmox_node"], stopped["vmid"])
     vm_ops.configure(proxmox, settings, stopped["proxmox_node"], stopped["vmid"], {"memory": 2048, "cores": 4})
+    # The control plane, running: its boot disk grown by 12 GB (qm resize) and its memory raised in its config.
+    grown = nodes["drifty-cp-1"]
+    api = proxmoxer_api(pve).nodes(grown["proxmox_node"]).qemu(grown["vmid"])
+    boot_disk = api.config.get()["boot"].split("=", 1)[1].split(";")[0]
+    tasks.wait_for_task(proxmox, api.resize.put(disk=boot_disk, size="+12G"), timeout=120)
+    api.config.put(memory=1536)
 
     result = ansible_cli.run_module("gpve_cluster_info", dict(registry=registry, type=["k8s-vm"], drift=True,
                                                               **proxmox_args(pve)), tmp_path)
@@ -61,8 +76,11 @@ def test_drift_after_changes_behind_the_registrys_back(pve, proxmox, tmp_path):
     assert drift["in_sync"] is False
     assert drift["missing"] == [{"name": "drifty-general-2", "vmid": gone["vmid"], "role": "worker", "registry_status": "Running"}]
     assert drift["stopped"] == [{"name": "drifty-general-1", "vmid": stopped["vmid"], "status": "stopped"}]
-    assert drift["resized"] == [{"name": "drifty-general-1", "vmid": stopped["vmid"], "differences": {
-        "cpus": {"registry": 2, "proxmox": 4}, "memory_mb": {"registry": 1024, "proxmox": 2048}}}]
+    assert drift["resized"] == [
+        {"name": "drifty-cp-1", "vmid": grown["vmid"], "differences": {
+            "memory_mb": {"registry": 1024, "proxmox": 1536}, "disk_gb": {"registry": 20, "proxmox": 32}}},
+        {"name": "drifty-general-1", "vmid": stopped["vmid"], "differences": {
+            "cpus": {"registry": 2, "proxmox": 4}, "memory_mb": {"registry": 1024, "proxmox": 2048}}}]
     assert drift["extra"] == [] and drift["moved"] == []
     assert cluster_id == result["clusters"][0]["id"]
 
