@@ -1,0 +1,72 @@
+"""Air-gap installs for every distribution that installs over SSH (kubeadm, k3s, rke2, k0s): the
+artifact directory is checked on the controller before anything is written on a node, and the
+node receives the distribution's own files plus the shared image archives (images/*.tar: CNI,
+add-ons, custom charts). Talos installs nothing over SSH; its air-gap is registry mirrors
+(checked in test_rendered_configs). Also: k3s refuses an even server count with embedded etcd.
+
+The guest steps are recorded (gpve_skip_guest_steps): copying to a node and importing images
+need a real VM (docs/real-proxmox.md)."""
+
+from __future__ import annotations
+
+import pytest
+from roles_support import TEST_PLAYBOOKS, ansible_env, read_record, run_playbook
+
+pytestmark = pytest.mark.roles
+
+ARTIFACTS = {
+    "kubeadm": ["kubeadm/kubeadm_1.29.4-1.1_amd64.deb", "kubeadm/kubelet_1.29.4-1.1_amd64.deb",
+                "kubeadm/images/kube-apiserver.tar"],
+    "k3s": ["k3s/k3s", "k3s/install.sh", "k3s/k3s-airgap-images-amd64.tar.zst"],
+    "rke2": ["rke2/install.sh", "rke2/rke2.linux-amd64.tar.gz", "rke2/sha256sum-amd64.txt",
+             "rke2/rke2-images.linux-amd64.tar.zst"],
+    "k0s": ["k0s/k0s", "k0s/k0s-airgap-bundle-amd64"],
+}
+SHARED = ["images/calico.tar", "images/ingress-nginx.tar"]
+STEP = {"kubeadm": "kubeadm-install", "k3s": "k3s-server", "rke2": "rke2-server", "k0s": "k0s-controller"}
+
+
+def artifact_dir(root, files):
+    for name in files:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"artifact")
+    return root
+
+
+def install(tmp_path, distribution, airgap, **extra):
+    record = tmp_path / "record.jsonl"
+    result = run_playbook(TEST_PLAYBOOKS / "airgap_install.yml",
+                          dict({"gpve_skip_guest_steps": True, "gpve_guest_record": str(record),
+                                "airgap_distribution": distribution, "airgap_dir": str(airgap)}, **extra),
+                          ansible_env(), tmp_path / "install.log")
+    return result, read_record(record) if record.exists() else []
+
+
+@pytest.mark.parametrize("distribution", sorted(ARTIFACTS))
+def test_the_node_gets_the_distributions_artifacts_and_the_shared_images(tmp_path, distribution):
+    airgap = artifact_dir(tmp_path / "airgap", ARTIFACTS[distribution] + SHARED + ["unrelated/readme.txt"])
+    result, records = install(tmp_path, distribution, airgap)
+    assert result.returncode == 0, result.stdout[-3000:]
+    [step] = [r for r in records if r["step"] == STEP[distribution]]
+    assert step["data"]["airgap"] is True
+    assert sorted(step["data"]["airgap_artifacts"]) == sorted(ARTIFACTS[distribution] + SHARED)
+
+
+@pytest.mark.parametrize("distribution", sorted(ARTIFACTS))
+def test_a_missing_artifact_stops_before_the_node_is_touched(tmp_path, distribution):
+    present = ARTIFACTS[distribution][1:] if distribution != "kubeadm" else ["kubeadm/images/kube-apiserver.tar"]
+    airgap = artifact_dir(tmp_path / "airgap", present + SHARED)
+    result, records = install(tmp_path, distribution, airgap)
+    missing = ARTIFACTS[distribution][0] if distribution != "kubeadm" else "kubeadm/*.deb"
+    assert result.returncode != 0
+    assert f"gpve_airgap_dir {airgap} lacks {missing} for {distribution}" in result.stdout, result.stdout[-3000:]
+    assert records == []                                    # no guest step started
+
+
+def test_k3s_refuses_an_even_server_count_with_embedded_etcd(tmp_path):
+    airgap = artifact_dir(tmp_path / "airgap", ARTIFACTS["k3s"])
+    result, records = install(tmp_path, "k3s", airgap, airgap_server_count=2)
+    assert result.returncode != 0 and "k3s_server_count 2: with embedded etcd" in result.stdout, result.stdout[-3000:]
+    assert "use 1 or 3 servers" in result.stdout.replace("\n", " ")
+    assert records == []
