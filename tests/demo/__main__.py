@@ -1,12 +1,15 @@
 """``make demo`` / ``python -m tests.demo [--keep]``: the collection end to end on the testbed.
 
 Steps (STEPS below, in order; each takes the Demo): a K8s-on-VM cluster through
-playbooks/k8s_vm/create.yml, the registry's view of every cluster, the dynamic inventory.
+playbooks/k8s_vm/create.yml, the testbed's own cluster imported as an external cluster through
+playbooks/external/import.yml (which prints gpve_cluster_info's clusters as a table), the
+registry's view of every cluster, the dynamic inventory.
 
 At the end the demo leaves things as it found them: a testbed it started is stopped (its
 state, the demo registry with it, removed: ``make testbed-down``); on a testbed that was
 already running, what the demo made is removed (the cluster's VMs destroyed and its
-registry row kept as Deleted, the Nodes and API objects it added deleted). ``--keep``
+registry row kept as Deleted, the external cluster disconnected, the Nodes and API objects it
+added deleted). ``--keep``
 (``make demo KEEP=1``) leaves everything running and prints how to look and how to stop.
 """
 
@@ -16,10 +19,10 @@ import argparse
 import sys
 import time
 
-from . import k8s_vm_step, views
+from . import external_step, k8s_vm_step, views
 from .environment import Demo, open_testbed, stop_testbed
 
-STEPS = (k8s_vm_step.create_cluster, views.print_registry, views.print_inventory)
+STEPS = (k8s_vm_step.create_cluster, external_step.import_testbed, views.print_registry, views.print_inventory)
 
 
 def _finish(demo: Demo) -> None:

@@ -1,6 +1,7 @@
 """`make demo` end to end on the session's testbed: python -m tests.demo reuses it (GPVE_TESTBED_ENV), creates the
-demo cluster through playbooks/k8s_vm/create.yml, prints the registry's view and the inventory, and gives the testbed
-back as it found it."""
+demo cluster through playbooks/k8s_vm/create.yml, imports the testbed's own cluster as an external cluster and prints
+gpve_cluster_info's clusters as a table (playbooks/external/import.yml), prints the registry's view and the inventory,
+and gives the testbed back as it found it."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def test_demo_runs_end_to_end_and_gives_a_reused_testbed_back(testbed, kube_clie
     assert 'drift against Proxmox: in sync (6 VMs as recorded)' in out
     assert 'credentials (encrypted): kubeconfig' in out
     assert re.search(r'Bootstrapping +Installing .*\n.*Installing +Running +ClusterReady', out), out
+    # The external import: the testbed's API server with what it had during the demo (its own stand-in nodes and the
+    # demo's), all Ready, in the table of every cluster, with live health.
+    demo_nodes = re.search(r"Nodes the kubelet stand-in registered: (.+) \(on the testbed", out).group(1).split(", ")
+    total = len(testbed.node_names) + len(demo_nodes)
+    version = client.VersionApi(kube_client).get_code().git_version
+    table = out[out.index('== External cluster'):out.index("== The registry's view")]
+    assert re.search(r"^  NAME +TYPE +PHASE +VERSION +ENDPOINT +NODES +HEALTH +PODS$", table, re.M), table
+    assert re.search(r"^  testbed +external +Running +{0} +{1} +{2}/{2} +healthy +\d+$".format(
+        re.escape(version), re.escape(testbed.api_url), total), table, re.M), (total, table)
+    assert re.search(r"^  demo +k8s-vm +Running +", table, re.M), table
     graph = out[out.index('== The dynamic inventory'):]
     assert '@demo_control_plane:' in graph and '|--demo-general-2' in graph and '@gpve_phase_running:' in graph
 
@@ -53,4 +64,8 @@ def test_demo_runs_end_to_end_and_gives_a_reused_testbed_back(testbed, kube_clie
     with open_registry(str(testbed.state_dir / 'registry.db'), environ={}) as store:
         phases = [c.status.phase for c in store.bulk_snapshot(include_deleted=True).clusters if c.name == 'demo']
     assert phases and set(phases) == {'Deleted'}
+    with open_registry(str(testbed.state_dir / 'registry.db'), environ={}) as store:
+        external = [c for c in store.bulk_snapshot(include_deleted=True).clusters if c.name == 'testbed']
+        assert external and {c.status.phase for c in external} == {'Deleted'}
+        assert not [c for c in store.list_credentials() if c.cluster_id in {e.id for e in external}]
     assert _api_names(kube_client) == (namespaces_before, nodes_before)
