@@ -9,18 +9,24 @@ module: gpve_kubeconfig
 short_description: A short-lived kubeconfig for any cluster in the gpve registry
 version_added: 0.1.0
 description:
-  - Mints a client certificate valid for O(expiry_hours) (24 by default, at most 168, the seed design's security
-    settings) for any registered cluster, and writes a kubeconfig (mode 0600) to O(dest) or returns it.
+  - Mints a short-lived user credential valid for O(expiry_hours) (24 by default, at most 168, the seed design's
+    security settings) for any registered cluster - a client certificate, or on Kubernetes before 1.22 without a stored
+    CA a ServiceAccount token - and writes a kubeconfig (mode 0600) to O(dest) or returns it.
   - The kubeconfig embeds the cluster CA, names its context O(context_name), and points at O(server) or the cluster's
     endpoint.
   - The certificate is signed locally with the cluster CA when the registry stores it (credential C(ca), as for
     virtual clusters), else through the cluster's CertificateSigningRequest API with the stored admin kubeconfig (the
-    request is approved by gpve, signed by the controller manager, and deleted). A certificate that would outlive
-    O(expiry_hours) is never handed out - Kubernetes before 1.22 ignores the requested duration, so such clusters need
-    their CA in the registry.
-  - The private key is generated on the controller and never stored. Each issued certificate is recorded in the
-    registry with its expiry (credential C(issued-<serial>), metadata only) together with a C(KubeconfigIssued) event
-    naming the user, groups, method and expiry.
+    request is approved by gpve, signed by the controller manager, and deleted) on Kubernetes 1.22 and later.
+  - Kubernetes before 1.22 ignores a CSR's requested duration (its signer applies C(--cluster-signing-duration), a
+    year by default). There, without a stored CA, V(auto) uses the TokenRequest API instead (V(token)) - a token of a
+    ServiceAccount gpve manages in C(kube-system) (named after O(user)), whose C(exp) claim is O(expiry_hours) ahead
+    and which the API server stops accepting then. With O(groups) unset that ServiceAccount is bound to
+    C(cluster-admin) by a ClusterRoleBinding C(gpve:sa:<name>) created when missing. Deleting the ServiceAccount
+    revokes its tokens.
+  - A credential that would outlive O(expiry_hours) is never handed out (a longer certificate or token is discarded).
+  - The private key is generated on the controller and never stored. Each issued credential is recorded in the
+    registry with its expiry (credential C(issued-<serial>), metadata only, never the key or token) together with a
+    C(KubeconfigIssued) event naming the user, groups, method and expiry.
 author:
   - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
@@ -29,7 +35,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Says which method would mint and until when; nothing is minted, written or recorded.
+    details: Says which method would mint and until when (V(auto) without a stored CA reads the cluster's version);
+      nothing is minted, created in the cluster, written or recorded.
   diff_mode:
     support: none
   idempotent:
@@ -58,11 +65,13 @@ options:
     type: bool
     default: true
   expiry_hours:
-    description: Hours the certificate is valid, from 1 to 168.
+    description: Hours the certificate or token is valid, from 1 to 168.
     type: int
     default: 24
   user:
-    description: User name in the certificate (its common name).
+    description:
+      - User name in the certificate (its common name).
+      - With V(token), the ServiceAccount's name is derived from it (lower case, other characters as dashes).
     type: str
     default: gpve-admin
   groups:
@@ -71,22 +80,25 @@ options:
       - Unset gives an admin - V(system:masters) when signing with the CA; with the CSR API, which refuses
         V(system:masters), V(gpve:cluster-admins), bound to C(cluster-admin) by a ClusterRoleBinding of that name that
         the module creates when missing.
+      - With V(token) a ServiceAccount has its own groups, so only unset (bound to C(cluster-admin)) or V([]) (no
+        binding; bind roles to the ServiceAccount yourself) are accepted.
     type: list
     elements: str
   method:
     description:
-      - V(ca) signs with the CA in the registry; V(csr) uses the CertificateSigningRequest API; V(auto) picks V(ca) when the
-        registry has the CA, else V(csr) on Kubernetes 1.22 and later.
+      - V(ca) signs with the CA in the registry; V(csr) uses the CertificateSigningRequest API; V(token) asks the
+        TokenRequest API for a ServiceAccount token; V(auto) picks V(ca) when the registry has the CA, else V(csr) on
+        Kubernetes 1.22 and later, else V(token).
     type: str
-    choices: [auto, csr, ca]
+    choices: [auto, csr, ca, token]
     default: auto
   timeout:
-    description: Seconds to wait for one answer of the API server (CSR method).
+    description: Seconds to wait for one answer of the API server (CSR and token methods).
     type: float
     default: 10
 requirements:
   - cryptography
-  - kubernetes (CSR method)
+  - kubernetes (CSR and token methods)
 notes:
   - Without O(dest) the kubeconfig, private key included, is in the task result; prefer O(dest) and C(no_log) otherwise.
 seealso:
@@ -112,6 +124,13 @@ EXAMPLES = r"""
     method: csr
     dest: /tmp/prod-eu1-auditor.yaml
 
+- name: A one-hour admin kubeconfig for an imported Kubernetes 1.20 cluster (a ServiceAccount token)
+  gpve.cluster.gpve_kubeconfig:
+    name: legacy-lab
+    expiry_hours: 1
+    dest: ~/.kube/legacy-lab.yaml
+  register: legacy
+
 - name: A kubeconfig for each cluster host of the gpve.cluster.gpve inventory
   gpve.cluster.gpve_kubeconfig:
     name: "{{ gpve_kubeconfig.name }}"
@@ -126,7 +145,7 @@ cluster:
   returned: always
   type: dict
 method:
-  description: How the certificate was (or would be) signed, V(ca) or V(csr).
+  description: How the credential was (or would be) minted, V(ca), V(csr) or V(token).
   returned: always
   type: str
 context:
@@ -138,20 +157,29 @@ server:
   returned: always
   type: str
 expires_at:
-  description: When the certificate expires (ISO 8601, UTC).
+  description: When the certificate or token expires (ISO 8601, UTC; a token's C(exp) claim).
   returned: always
   type: str
 user:
-  description: User name in the certificate.
+  description: User name in the certificate; for V(token), C(system:serviceaccount:kube-system:<name>).
   returned: always
   type: str
+service_account:
+  description: The ServiceAccount (C(namespace/name)) the token belongs to.
+  returned: when O(method) is or resolves to V(token)
+  type: str
+bound_role:
+  description: The ClusterRole the ServiceAccount is bound to by gpve (C(cluster-admin)), or null when O(groups) is V([]).
+  returned: when O(method) is or resolves to V(token)
+  type: str
 groups:
-  description: Groups in the certificate.
+  description: Groups in the certificate; for V(token), the ServiceAccount's groups.
   returned: always
   type: list
   elements: str
 serial:
-  description: Serial number of the certificate (hex), as recorded in the registry.
+  description: Serial number of the certificate (hex), or the token's id (its C(jti) claim, else a SHA-256 prefix of
+    it), as recorded in the registry.
   returned: when minted
   type: str
 dest:
@@ -159,7 +187,7 @@ dest:
   returned: when O(dest) is set and not in check mode
   type: str
 kubeconfig:
-  description: The kubeconfig (YAML), private key included.
+  description: The kubeconfig (YAML), private key or token included.
   returned: when O(dest) is not set and not in check mode
   type: str
 """
@@ -182,7 +210,7 @@ def argument_spec():
         expiry_hours=dict(type='int', default=24),
         user=dict(type='str', default='gpve-admin'),
         groups=dict(type='list', elements='str'),
-        method=dict(type='str', choices=['auto', 'csr', 'ca'], default='auto'),
+        method=dict(type='str', choices=['auto', 'csr', 'ca', 'token'], default='auto'),
         timeout=dict(type='float', default=10),
         registry=dict(type='str'),
     )

@@ -4,12 +4,13 @@
 
 The way (``method``): ``ca`` signs locally with the cluster CA the registry stores
 (credential ``ca``: virtual clusters, or any cluster whose CA was stored); ``csr`` asks the
-cluster's CertificateSigningRequest API with the stored admin kubeconfig; ``auto`` takes
-``ca`` when there is one, else ``csr`` when the cluster honours a CSR's requested expiry
-(Kubernetes 1.22 and later). A certificate that would outlive ``expiry_hours`` is never
-handed out. Each issued certificate is recorded (credential ``issued-<serial>`` holding
-its metadata, with its expiry) and gets a ``KubeconfigIssued`` event; expired records of
-the cluster are pruned then.
+cluster's CertificateSigningRequest API with the stored admin kubeconfig; ``token`` asks
+its TokenRequest API for a ServiceAccount token (token.py); ``auto`` takes ``ca`` when
+there is one, else ``csr`` when the cluster honours a CSR's requested expiry (Kubernetes
+1.22 and later), else ``token``. A credential that would outlive ``expiry_hours`` is never
+handed out. Each issued credential is recorded (credential ``issued-<serial>`` holding its
+metadata, with its expiry) and gets a ``KubeconfigIssued`` event; expired records of the
+cluster are pruned then.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 from typing import List, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as docs
-from ansible_collections.gpve.cluster.plugins.module_utils.access import csr, expiry, local_ca
+from ansible_collections.gpve.cluster.plugins.module_utils.access import csr, expiry, local_ca, token
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeError
@@ -30,7 +31,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, key
 
 KUBECONFIG = "kubeconfig"
 ISSUED_PREFIX = "issued-"
-METHODS = ("auto", "csr", "ca")
+METHODS = ("auto", "csr", "ca", "token")
 MASTERS = "system:masters"
 # The CSR API refuses system:masters for client certificates: admins minted that way get this group,
 # bound to cluster-admin by a ClusterRoleBinding of the same name that gpve creates when missing.
@@ -68,34 +69,44 @@ class KubeconfigService:
             raise ValidationError("embed_certs", "false writes the certificates as files beside dest: set dest")
         cluster = self.store.get_cluster(request.id) if request.id else self.store.get_cluster_by_name(request.name)
         present = {info.type for info in self.store.list_credentials(cluster_id=cluster.id)}
-        method = self._method(request.method, present)
         admin = self._admin_kubeconfig(present, cluster)
+        method = self._method(request, present, admin, cluster)
         server = request.server or cluster.status.endpoint or (admin and docs.credentials(admin).server)
         if not server:
             raise ValidationError("server", f"cluster {cluster.name} has no known endpoint: give server")
         context = request.context_name or f"gpve_{cluster.name}"
         request = dataclasses.replace(request, groups=_groups(request.groups, method))
         summary = {"id": cluster.id, "name": cluster.name, "type": cluster.type}
+        identity = _identity(request, method)
         if request.check_mode:
             expires = _utcnow() + expiry.lifetime(hours)
-            return {"changed": True, "cluster": summary, "method": method, "context": context, "server": server,
-                    "expires_at": expires.isoformat(), "user": request.user, "groups": list(request.groups)}
-        issued, ca_pem = self._mint(method, cluster, admin, request, hours)
-        config = docs.build_kubeconfig(server, context, f"{request.user}@{cluster.name}", ca_pem=ca_pem,
-                                       client_cert_pem=certs.cert_pem(issued.cert),
-                                       client_key_pem=keys.private_key_pem(issued.key), context_name=context)
-        result = {"changed": True, "cluster": summary, "method": method, "context": context, "server": server,
-                  "expires_at": certs.not_after(issued.cert).isoformat(), "user": request.user, "groups": list(request.groups),
-                  "serial": format(issued.cert.serial_number, "x")}
+            return dict(identity, changed=True, cluster=summary, method=method, context=context, server=server,
+                        expires_at=expires.isoformat())
+        if method == "token":
+            minted = self._mint_token(cluster, admin, request, hours)
+            config = docs.build_kubeconfig(server, context, f"{request.user}@{cluster.name}",
+                                           ca_pem=docs.credentials(admin).ca_pem or None, token=minted.token,
+                                           context_name=context)
+            expires_at, serial = minted.expires_at, minted.id
+        else:
+            issued, ca_pem = self._mint(method, cluster, admin, request, hours)
+            config = docs.build_kubeconfig(server, context, f"{request.user}@{cluster.name}", ca_pem=ca_pem,
+                                           client_cert_pem=certs.cert_pem(issued.cert),
+                                           client_key_pem=keys.private_key_pem(issued.key), context_name=context)
+            expires_at, serial = certs.not_after(issued.cert), format(issued.cert.serial_number, "x")
+        result = dict(identity, changed=True, cluster=summary, method=method, context=context, server=server,
+                      expires_at=expires_at.isoformat(), serial=serial)
         if request.dest:
             result["dest"] = self._write(request, config, context)
         else:
             result["kubeconfig"] = docs.dump_kubeconfig(config)
-        self._record(cluster, issued, request, method, context)
+        self._record(cluster, result, request)
         return result
 
     @staticmethod
-    def _method(wanted, present):
+    def _method(request, present, admin, cluster):
+        """The method that mints: ca, csr or token (auto asks the cluster's version when there is no stored CA)."""
+        wanted = request.method
         if wanted not in METHODS:
             raise ValidationError("method", f"must be one of {', '.join(METHODS)}")
         if wanted == "ca" or (wanted == "auto" and local_ca.CA_CREDENTIAL in present):
@@ -105,7 +116,15 @@ class KubeconfigService:
         if KUBECONFIG not in present:
             raise ValidationError("method", "the registry holds neither the cluster CA (credential 'ca') nor an admin "
                                             "kubeconfig (credential 'kubeconfig') for this cluster: nothing can mint a credential")
-        return "csr"
+        if wanted != "auto":
+            return wanted
+        with client_for(admin, timeout=request.timeout) as client:
+            try:
+                version = client.version()
+            except KubeError as exc:
+                raise csr.CsrError(f"cannot ask cluster {cluster.name} for its version to choose how to mint: {exc}") from None
+        # Before 1.22 the CSR signer ignores the requested expiry; TokenRequest honours it there.
+        return "csr" if csr.honours_expiration(version) else "token"
 
     def _admin_kubeconfig(self, present, cluster):
         if KUBECONFIG not in present:
@@ -120,15 +139,6 @@ class KubeconfigService:
             ca_pem = docs.credentials(admin).ca_pem if admin else ""
             return issued, ca_pem or certs.cert_pem(ca.cert)
         with client_for(admin, timeout=request.timeout) as client:
-            try:
-                version = client.version()
-            except KubeError as exc:
-                raise csr.CsrError(f"cannot mint through the CSR API: {exc}") from None
-            if request.method == "auto" and not csr.honours_expiration(version):
-                raise csr.CsrError(
-                    f"cluster {cluster.name} runs Kubernetes {version.get('gitVersion')}, whose CSR signer ignores the requested "
-                    f"expiry (honoured from 1.22): store the cluster CA in the registry (credential 'ca') to sign "
-                    f"{hours}h certificates locally, or use method=csr on a cluster whose signing duration is short enough")
             if request.groups == [CSR_ADMIN_GROUP]:
                 csr.ensure_admin_binding(client, CSR_ADMIN_GROUP)
             issued = csr.mint(client, request.user, request.groups, hours * 3600, approver=self.store.actor)
@@ -138,6 +148,17 @@ class KubeconfigService:
                                "its key was discarded and nothing was written or recorded")
         return issued, docs.credentials(admin).ca_pem or None
 
+    def _mint_token(self, cluster, admin, request, hours):
+        now = _utcnow()
+        account = token.account_name(request.user)
+        with client_for(admin, timeout=request.timeout) as client:
+            token.ensure_account(client, account, admin=request.groups is None)
+            minted = token.mint(client, account, hours * 3600)
+        if expiry.too_long(minted.expires_at, now, hours):
+            raise token.TokenError(f"cluster {cluster.name} issued a token valid until {minted.expires_at.isoformat()}, longer "
+                                   f"than the {hours}h asked for: it was discarded and nothing was written or recorded")
+        return minted
+
     @staticmethod
     def _write(request, config, context):
         dest = os.path.abspath(os.path.expanduser(request.dest))
@@ -146,22 +167,41 @@ class KubeconfigService:
         docs.write_kubeconfig(dest, docs.dump_kubeconfig(config))
         return dest
 
-    def _record(self, cluster, issued, request, method, context):
-        not_after = certs.not_after(issued.cert)
-        serial = format(issued.cert.serial_number, "x")
-        details = {"serial": serial, "user": request.user, "groups": list(request.groups), "method": method, "context": context,
-                   "expires_at": not_after.isoformat(), "dest": request.dest}
+    def _record(self, cluster, result, request):
+        not_after = datetime.datetime.fromisoformat(result["expires_at"])
+        serial, method = result["serial"], result["method"]
+        details = {"serial": serial, "user": result["user"], "groups": list(result["groups"]), "method": method,
+                   "context": result["context"], "expires_at": result["expires_at"], "dest": request.dest}
+        if result.get("service_account"):
+            details.update(service_account=result["service_account"], bound_role=result.get("bound_role"))
         now = _utcnow()
         for info in self.store.list_credentials(cluster_id=cluster.id):
             if info.type.startswith(ISSUED_PREFIX) and info.expires_at and info.expires_at < now:
                 self.store.delete_credential(cluster.id, info.type)
         self.store.put_credential(cluster.id, (ISSUED_PREFIX + serial)[:32], json.dumps(details), expires_at=not_after)
         self.store.add_event(cluster.id, "Normal", EVENT_REASON,
-                             f"kubeconfig for {request.user} ({', '.join(request.groups) or 'no groups'}) issued by {method}, "
-                             f"valid until {not_after.isoformat()}", details)
+                             f"kubeconfig for {details['user']} ({', '.join(details['groups']) or 'no groups'}) issued by "
+                             f"{method}, valid until {not_after.isoformat()}", details)
+
+
+def _identity(request, method):
+    """Who the credential authenticates as: user and groups (and, for a token, its ServiceAccount and bound role)."""
+    if method != "token":
+        return {"user": request.user, "groups": list(request.groups)}
+    account = token.account_name(request.user)
+    return {"user": f"system:serviceaccount:{token.NAMESPACE}:{account}",
+            "groups": ["system:serviceaccounts", f"system:serviceaccounts:{token.NAMESPACE}"],
+            "service_account": f"{token.NAMESPACE}/{account}",
+            "bound_role": token.ADMIN_ROLE if request.groups is None else None}
 
 
 def _groups(groups, method):
+    if method == "token":
+        if groups:
+            raise ValidationError("groups", "a ServiceAccount token (method token) carries the ServiceAccount's groups, not "
+                                            "chosen ones: leave groups unset for cluster-admin, or set groups: [] and bind "
+                                            f"roles to ServiceAccount {token.NAMESPACE}/<user> yourself")
+        return groups
     if groups is None:
         return [MASTERS] if method == "ca" else [CSR_ADMIN_GROUP]
     if method == "csr" and MASTERS in groups:

@@ -1,5 +1,6 @@
-"""gpve_kubeconfig against the testbed: a one-hour kubeconfig signed with the stored CA works and says so; the
-CSR API path is driven for real and refuses the testbed signer's year-long certificate; records and events."""
+"""gpve_kubeconfig against the testbed: a one-hour kubeconfig signed with the stored CA works and says so; on the
+testbed's Kubernetes 1.20 without a stored CA, a one-hour ServiceAccount token (TokenRequest) works and its exp says
+so; the CSR API path is driven for real and refuses the testbed signer's year-long certificate; records and events."""
 
 from __future__ import annotations
 
@@ -56,6 +57,17 @@ def external_without_ca(testbed, registry_path):
         return _register(store, testbed, "ext-tb", "external", with_ca=False)
 
 
+def issued_record(registry_path, cluster_id):
+    """(the cluster's one issued-* credential, its text, its KubeconfigIssued events); the issue is audited."""
+    with open_registry(registry_path, environ={}) as store:
+        issued = [info for info in store.list_credentials(cluster_id=cluster_id) if info.type.startswith("issued-")]
+        assert len(issued) == 1, issued
+        text = store.get_credential(cluster_id, issued[0].type).text
+        events = [e for e in store.list_events(cluster_id=cluster_id) if e.reason == "KubeconfigIssued"]
+        assert any(a.entity == "credential" and a.entity_id.endswith(issued[0].type) for a in store.list_audit(cluster_id=cluster_id))
+    return issued[0], text, events
+
+
 def kubeconfig(registry_path, tmp_path, check_mode=False, **args):
     return ansible_cli.run_module("gpve_kubeconfig", dict(args, registry=registry_path), tmp_path, check_mode=check_mode)
 
@@ -93,14 +105,11 @@ def test_one_hour_kubeconfig_works_and_its_certificate_says_so(testbed, vcluster
     finally:
         api.close()
 
-    with open_registry(registry_path, environ={}) as store:
-        issued = [info for info in store.list_credentials(cluster_id=vcluster_with_ca) if info.type.startswith("issued-")]
-        assert len(issued) == 1 and issued[0].expires_at == not_after
-        record = json.loads(store.get_credential(vcluster_with_ca, issued[0].type).text)
-        assert (record["user"], record["groups"], record["method"]) == ("gpve-admin", ["system:masters"], "ca")
-        events = [e for e in store.list_events(cluster_id=vcluster_with_ca) if e.reason == "KubeconfigIssued"]
-        assert len(events) == 1 and events[0].metadata["serial"] == result["serial"]
-        assert any(a.entity == "credential" and a.entity_id.endswith(issued[0].type) for a in store.list_audit(cluster_id=vcluster_with_ca))
+    issued, text, events = issued_record(registry_path, vcluster_with_ca)
+    record = json.loads(text)
+    assert issued.expires_at == not_after
+    assert (record["user"], record["groups"], record["method"]) == ("gpve-admin", ["system:masters"], "ca")
+    assert len(events) == 1 and events[0].metadata["serial"] == result["serial"]
 
 
 def test_returned_kubeconfig_with_custom_user_and_context(testbed, vcluster_with_ca, registry_path, tmp_path):
@@ -160,12 +169,92 @@ def test_csr_path_refuses_a_signer_that_ignores_the_expiry(testbed, kube_client,
     assert masters["failed"] is True and "the CSR API refuses client certificates for system:masters" in masters["msg"]
 
 
-def test_auto_without_a_stored_ca_on_kubernetes_1_20_fails_before_asking(
-        testbed, kube_client, external_without_ca, registry_path, tmp_path):
-    result = kubeconfig(registry_path, tmp_path, name="ext-tb")
-    assert result["failed"] is True
-    assert "runs Kubernetes v1.20.2, whose CSR signer ignores the requested expiry (honoured from 1.22)" in result["msg"]
-    assert _gpve_csrs(kube_client) == []
+def token_of(path):
+    return yaml.safe_load(Path(path).read_text())["users"][0]["user"]["token"]
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+@pytest.fixture
+def gpve_accounts(kube_client):
+    """Removes the ServiceAccounts and bindings the token method created (the testbed is shared)."""
+    names = []
+    yield names
+    core, rbac = client.CoreV1Api(kube_client), client.RbacAuthorizationV1Api(kube_client)
+    for name in names:
+        for delete in (lambda: rbac.delete_cluster_role_binding(f"gpve:sa:{name}"),
+                       lambda: core.delete_namespaced_service_account(name, "kube-system")):
+            try:
+                delete()
+            except client.ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+
+def test_one_hour_kubeconfig_on_kubernetes_1_20_without_a_ca_is_a_service_account_token(
+        testbed, kube_client, external_without_ca, registry_path, tmp_path, gpve_accounts):
+    """auto on 1.20 (the CSR signer ignores the expiry there) and no stored CA: TokenRequest, whose exp is one hour."""
+    gpve_accounts.append("gpve-admin")
+    dest = tmp_path / "token.yaml"
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = kubeconfig(registry_path, tmp_path, name="ext-tb", expiry_hours=1, dest=str(dest))
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert not result.get("failed"), result.get("msg")
+    assert (result["method"], result["service_account"], result["bound_role"]) == ("token", "kube-system/gpve-admin",
+                                                                                   "cluster-admin")
+    assert result["user"] == "system:serviceaccount:kube-system:gpve-admin"
+    assert token_of(dest) not in json.dumps(result), "the token is in dest only"
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    assert _gpve_csrs(kube_client) == [], "no CertificateSigningRequest on a cluster that would ignore its expiry"
+
+    claims = jwt_claims(token_of(dest))
+    expires = datetime.datetime.fromtimestamp(claims["exp"], datetime.timezone.utc)
+    assert before.replace(microsecond=0) + datetime.timedelta(hours=1) - datetime.timedelta(seconds=1) <= expires
+    assert expires <= after + datetime.timedelta(hours=1)
+    assert claims["exp"] - claims["iat"] == 3600
+    assert claims["sub"] == "system:serviceaccount:kube-system:gpve-admin"
+    assert result["expires_at"] == expires.isoformat()
+
+    api = config.new_client_from_config(str(dest))
+    try:
+        assert "kube-system" in [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
+    finally:
+        api.close()
+
+    issued, text, events = issued_record(registry_path, external_without_ca)
+    record = json.loads(text)
+    assert issued.expires_at == expires and token_of(dest) not in text
+    assert (record["method"], record["service_account"], record["serial"]) == ("token", "kube-system/gpve-admin", result["serial"])
+    assert len(events) == 1 and "issued by token" in events[0].message
+
+
+def test_token_without_binding_and_chosen_groups_refused(
+        testbed, kube_client, external_without_ca, registry_path, tmp_path, gpve_accounts):
+    gpve_accounts.append("reader")
+    refused = kubeconfig(registry_path, tmp_path, name="ext-tb", method="token", user="reader", groups=["auditors"])
+    assert refused["failed"] is True and "groups: a ServiceAccount token (method token) carries" in refused["msg"]
+    dest = tmp_path / "reader.yaml"
+    result = kubeconfig(registry_path, tmp_path, name="ext-tb", method="token", user="reader", groups=[], dest=str(dest))
+    assert not result.get("failed"), result.get("msg")
+    assert result["bound_role"] is None
+    api = config.new_client_from_config(str(dest))
+    try:
+        with pytest.raises(client.ApiException) as denied:
+            client.CoreV1Api(api).list_namespace()
+        assert denied.value.status == 403 and "system:serviceaccount:kube-system:reader" in denied.value.body
+    finally:
+        api.close()
+
+
+def test_check_mode_on_kubernetes_1_20_creates_nothing(testbed, kube_client, external_without_ca, registry_path, tmp_path):
+    result = kubeconfig(registry_path, tmp_path, check_mode=True, name="ext-tb", user="never-made")
+    assert result["changed"] is True and result["method"] == "token"
+    with pytest.raises(client.ApiException) as missing:
+        client.CoreV1Api(kube_client).read_namespaced_service_account("never-made", "kube-system")
+    assert missing.value.status == 404
 
 
 @pytest.mark.parametrize("hours", [0, 169])
