@@ -4,6 +4,7 @@
 
 expiry.py     the seed's security settings: 24 hours by default, at most 168
 local_ca.py   a client certificate signed with the cluster CA the registry stores (credential ``ca``)
-csr.py        a client certificate through the cluster's CertificateSigningRequest API
+csr.py        a client certificate through the cluster's CertificateSigningRequest API (expiry honoured from 1.22)
+token.py      a ServiceAccount token through the TokenRequest API (before 1.22, where a CSR's expiry is ignored)
 service.py    choose the way, mint, build the kubeconfig, write it 0600, record the issued credential and an event
 """
