@@ -500,6 +500,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.service import K8sVmService, Request
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.planner.plan import Options
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
@@ -523,8 +524,7 @@ def _nodes():
     return dict(type='list', elements='str')
 
 
-RESOURCES = _dict(cores=dict(type='int'), sockets=dict(type='int'), memory=dict(type='int'),
-                  disk_size=dict(type='int'), cpu_type=dict(type='str'), numa=dict(type='bool'))
+RESOURCES = vm_arguments.resources_spec()
 DISKS = _list(size=dict(type='int', required=True), storage=dict(type='str'))
 TAINTS = _list(key=dict(type='str', required=True, no_log=False), value=dict(type='str'),
                effect=dict(type='str', choices=['NoSchedule', 'PreferNoSchedule', 'NoExecute'], default='NoSchedule'))
@@ -552,11 +552,7 @@ def argument_spec():
         network=_dict(pod_cidr=dict(type='str'), service_cidr=dict(type='str'), dns_domain=dict(type='str'),
                       cni=_dict(type=dict(type='str', choices=['calico', 'cilium', 'flannel', 'weave', 'custom']),
                                 version=dict(type='str'), config=dict(type='dict')),
-                      vm_network=_dict(bridge=dict(type='str'), vlan=dict(type='int'),
-                                       ip_allocation=dict(type='str', choices=['dhcp', 'static', 'cloud-init']),
-                                       ip_range=_dict(start=dict(type='str'), end=dict(type='str')),
-                                       prefix=dict(type='int'), gateway=dict(type='str'), dns=_nodes(),
-                                       search_domain=dict(type='str'))),
+                      vm_network=vm_arguments.vm_network_spec()),
         load_balancer=_dict(type=dict(type='str', choices=['haproxy', 'keepalived', 'kube-vip', 'metallb', 'external']),
                             virtual_ip=dict(type='str'), external_address=dict(type='str'),
                             api_server_port=dict(type='int'), template=dict(type='str'), resources=RESOURCES),

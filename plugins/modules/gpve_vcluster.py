@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - gpve.cluster.attributes
   - gpve.cluster.registry
   - gpve.cluster.host_cluster
+  - gpve.cluster.proxmox_auth
 attributes:
   check_mode:
     support: full
@@ -79,7 +80,12 @@ options:
       - V(namespace) the objects above; V(container) adds Pod Security C(restricted) labels, a restricted security
         context, a ResourceQuota, a LimitRange and a NetworkPolicy isolating the namespace; V(microvm) runs the
         control plane and the synced pods with a RuntimeClass (Kata by default) and refuses when the host lacks it;
-        V(vm) is not available yet.
+        V(vm) runs the control plane as a single-node k3s server on a Proxmox VE VM (see O(vm)), built by the
+        machinery of M(gpve.cluster.gpve_k8s_vm): no host cluster is involved, the Proxmox connection options apply.
+      - With V(vm), the VM's first boot installs and starts k3s by itself from cloud-init user-data the module
+        writes (no SSH), with the module's CAs in k3s's custom-CA files, so the admin kubeconfig is minted by the
+        module. The endpoint is C(https://<VM address>:6443). V(suspended) shuts the VM down, V(present) starts it
+        again, V(absent) destroys it.
       - Falls back to C(GPVE_VCLUSTER_DEFAULT_ISOLATION).
     type: str
     choices: [namespace, container, microvm, vm]
@@ -228,6 +234,128 @@ options:
       renew_before_days:
         description: Renew a leaf certificate that expires within this many days (default 30).
         type: int
+  vm:
+    description:
+      - The Proxmox VE VM of a vCluster with O(isolation_mode=vm) (ignored otherwise). One VM named
+        C(<name>-cp-1), cloned from a template with cloud-init and the QEMU guest agent, tagged
+        C(gpve-cluster-<id>) and recorded as the vCluster's node.
+    type: dict
+    suboptions:
+      template:
+        description: Template (name or VMID) to clone (default C(ubuntu-22.04-k8s), as M(gpve.cluster.gpve_k8s_vm)).
+        type: str
+      node:
+        description:
+          - Proxmox node for the VM; unset, the node with the most free memory that holds the template.
+          - Falls back to C(GPVE_PROXMOX_NODE).
+        type: str
+      storage:
+        description:
+          - Storage of the full clone; unset, the template's.
+          - Falls back to C(GPVE_PROXMOX_STORAGE).
+        type: str
+      resources:
+        description: CPU, memory (MB) and root disk (GB) of the VM; default 2 cores, 2048 MB, 20 GB.
+        type: dict
+        suboptions:
+          cores:
+            description: CPU cores per socket.
+            type: int
+          sockets:
+            description: CPU sockets (default 1).
+            type: int
+          memory:
+            description: Memory in MB (at least 512).
+            type: int
+          disk_size:
+            description: Root disk in GB (the template's disk is grown to it, never shrunk).
+            type: int
+          cpu_type:
+            description: QEMU CPU type, such as C(host).
+            type: str
+          numa:
+            description: Enable NUMA.
+            type: bool
+      network:
+        description:
+          - The VM's network, as M(gpve.cluster.gpve_k8s_vm)'s C(network.vm_network). With V(static) the address
+            comes from C(ip_range), never one another registered cluster holds.
+          - The bridge falls back to C(GPVE_PROXMOX_NETWORK_BRIDGE) (default C(vmbr0)).
+        type: dict
+        suboptions:
+          bridge:
+            description: Linux bridge of the NIC.
+            type: str
+          vlan:
+            description: VLAN tag.
+            type: int
+          ip_allocation:
+            description: V(dhcp) (default), V(static) from O(vm.network.ip_range), or V(cloud-init) (the template's own).
+            type: str
+            choices: [dhcp, static, cloud-init]
+          ip_range:
+            description: First and last address for V(static).
+            type: dict
+            suboptions:
+              start:
+                description: First address.
+                type: str
+              end:
+                description: Last address.
+                type: str
+          prefix:
+            description: Prefix length of the subnet.
+            type: int
+          gateway:
+            description: Default gateway.
+            type: str
+          dns:
+            description: DNS servers.
+            type: list
+            elements: str
+          search_domain:
+            description: DNS search domain.
+            type: str
+      full_clone:
+        description: Full clone (default) or linked clone of the template.
+        type: bool
+      vmid_start:
+        description: Lowest VMID to give the VM (default 1000).
+        type: int
+      snippets_storage:
+        description: Proxmox storage with content C(snippets) that holds the user-data (default C(local)).
+        type: str
+      snippets_dir:
+        description:
+          - Local directory that is O(vm.snippets_storage)'s C(snippets/) folder (C(/var/lib/vz/snippets) on the
+            Proxmox node for C(local), or a shared storage mounted on the controller). Required with V(vm).
+          - The Proxmox API cannot upload snippets, so the module writes C(gpve-vcluster-<name>-user-data.yaml) here
+            (mode 0600: it holds the CA keys) and attaches it with C(cicustom).
+        type: path
+      k3s_version:
+        description: k3s release to install, such as C(v1.29.0+k3s1); default C(v<kubernetes_version>+k3s1).
+        type: str
+      artifact_url:
+        description:
+          - Air-gap. An http(s) URL the VM downloads from, laid out as the k3s role's C(k3s_airgap_dir)
+            (C(k3s/k3s), C(k3s/install.sh), C(k3s/k3s-airgap-images-amd64.tar.zst)); nothing is fetched from the
+            internet then. Serve the role's artifact directory over HTTP: without SSH the module cannot copy files
+            into the VM.
+        type: str
+      install_script_url:
+        description: Where the VM downloads the k3s install script when not air-gapped (default C(https://get.k3s.io)).
+        type: str
+  api_url:
+    description:
+      - Address of the Proxmox VE API, C(https://host:port). Required with O(isolation_mode=vm), unused otherwise.
+      - Falls back to the C(GPVE_PROXMOX_API_URL) environment variable.
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificate of the API the run talks to, the host cluster's or, with O(isolation_mode=vm),
+        Proxmox VE's. Unset, C(GPVE_HOST_CLUSTER_VALIDATE_CERTS) (host cluster) or C(GPVE_PROXMOX_VALIDATE_CERTS)
+        (Proxmox) decides, else V(true).
+    type: bool
   kubeconfig_dest:
     description: Write the admin kubeconfig here (mode 0600). Context and cluster are named C(gpve_<name>).
     type: path
@@ -237,7 +365,9 @@ options:
         and node port) or the in-cluster Service name. Its host is added to the API server certificate.
     type: str
   wait:
-    description: Wait until the control plane is ready (or gone).
+    description:
+      - Wait until the control plane is ready (or gone). With O(isolation_mode=vm), until the VM's C(/readyz)
+        answers the admin credentials.
     type: bool
     default: true
   wait_timeout:
@@ -280,6 +410,27 @@ EXAMPLES = r"""
   gpve.cluster.gpve_vcluster:
     name: ci
     state: suspended
+
+- name: A vCluster on its own Proxmox VM (single-node k3s), static address
+  gpve.cluster.gpve_vcluster:
+    name: lab
+    isolation_mode: vm
+    api_url: https://pve1.example.com:8006
+    api_token_id: ansible@pve!gpve
+    api_token_secret: "{{ vault_pve_token }}"
+    vm:
+      template: ubuntu-22.04-k8s
+      node: pve1
+      snippets_storage: local
+      snippets_dir: /mnt/pve-local/snippets
+      resources: {cores: 2, memory: 4096, disk_size: 30}
+      network:
+        ip_allocation: static
+        ip_range: {start: 10.20.0.70, end: 10.20.0.79}
+        prefix: 24
+        gateway: 10.20.0.1
+        dns: [10.20.0.2]
+    kubeconfig_dest: ~/.kube/lab.yaml
 
 - name: Gone, data included
   gpve.cluster.gpve_vcluster:
@@ -329,6 +480,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveErr
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
+from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec as proxmox_auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
 
@@ -390,15 +543,37 @@ def argument_spec():
         wait_timeout=dict(type='int', default=300, fallback=_env('GPVE_VCLUSTER_WAIT_TIMEOUT')),
         keep_pvc=dict(type='bool', default=False),
         registry=dict(type='str'),
+        vm=dict(type='dict', options=dict(
+            template=dict(type='str'),
+            node=dict(type='str', fallback=_env('GPVE_PROXMOX_NODE')),
+            storage=dict(type='str', fallback=_env('GPVE_PROXMOX_STORAGE')),
+            resources=vm_arguments.resources_spec(),
+            network=vm_arguments.vm_network_spec(),
+            full_clone=dict(type='bool'),
+            vmid_start=dict(type='int'),
+            snippets_storage=dict(type='str'),
+            snippets_dir=dict(type='path'),
+            k3s_version=dict(type='str'),
+            artifact_url=dict(type='str'),
+            install_script_url=dict(type='str'),
+        )),
     )
     spec.update(auth_spec.host_cluster_argument_spec())
+    spec.update(proxmox_auth_spec.proxmox_auth_argument_spec(required=False))
+    # One option for whichever API the run talks to; runner.validate_certs resolves it per connection.
+    spec['validate_certs'] = dict(type='bool')
     return spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
-                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE)
+                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER
+                           + proxmox_auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
+                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
+                           + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
+                           required_if=[('isolation_mode', 'vm', ('api_url',)),
+                                        ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)],
+                           required_by=proxmox_auth_spec.PROXMOX_AUTH_REQUIRED_BY)
     if not HAS_URLLIB3:
         module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:

@@ -48,6 +48,11 @@ def read(store, name):
     if cluster is not None and cluster.type != CLUSTER_TYPE:
         raise ValidationError('name', 'a {0} cluster named {1!r} is already registered; choose another name'.format(
             cluster.type, name))
+    return read_for(store, cluster)
+
+
+def read_for(store, cluster):
+    """The registry's side of a plan for a cluster record of any type (None: not registered yet)."""
     own_id = cluster.id if cluster else None
     snapshot = store.bulk_snapshot()
     taken = set(a.ip_address for a in store.allocated_ips() if a.cluster_id != own_id)

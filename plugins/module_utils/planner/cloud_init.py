@@ -23,8 +23,12 @@ def ipconfig(vm_network, address):
     return None
 
 
-def settings(spec, address):
-    """{PVE key: value} for one VM; keys that would be empty are left out."""
+def settings(spec, address, cicustom=None):
+    """{PVE key: value} for one VM; keys that would be empty are left out.
+
+    cicustom: a user-data snippet that replaces PVE's generated user part (the network
+    config and meta-data still come from the keys here).
+    """
     vm_network = spec['network']['vm_network']
     keys = spec['ssh']['public_keys']
     values = {
@@ -33,5 +37,6 @@ def settings(spec, address):
         'ipconfig0': ipconfig(vm_network, address),
         'nameserver': ' '.join(vm_network['dns']) if vm_network['dns'] else None,
         'searchdomain': vm_network.get('search_domain'),
+        'cicustom': cicustom,
     }
     return dict((key, value) for key, value in values.items() if value)

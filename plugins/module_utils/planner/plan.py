@@ -28,6 +28,8 @@ class Options:
     storage: Optional[str] = None
     full_clone: bool = True
     vmid_start: int = vmids.DEFAULT_START
+    # PVE's cicustom value (user-data from a snippet, "user=<storage>:snippets/<file>"); None: PVE's own.
+    cicustom: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -225,7 +227,7 @@ def _planned_vm(spec, cluster_id, member, node, vmid, address, env, options):
         root_storage=clone_storage or template.disks()[root].split(':', 1)[0], resources=dict(member.section['resources']),
         root_disk=root, disk_size=size, additional_disks=added,
         network={'bridge': vm_network['bridge'], 'vlan': vm_network['vlan']},
-        cloud_init=cloud_init.settings(spec, address), tags=naming.vm_tags(cluster_id, member.role, member.pool))
+        cloud_init=cloud_init.settings(spec, address, options.cicustom), tags=naming.vm_tags(cluster_id, member.role, member.pool))
 
 
 def endpoint(spec, vms):

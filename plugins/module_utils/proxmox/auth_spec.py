@@ -16,10 +16,10 @@ def _env(*names):
     return (env_fallback, list(names))
 
 
-def proxmox_auth_argument_spec():
-    """How to reach and log in to the Proxmox VE API."""
+def proxmox_auth_argument_spec(required=True):
+    """How to reach and log in to the Proxmox VE API; required=False where only some runs talk to Proxmox."""
     return dict(
-        api_url=dict(type='str', required=True, fallback=_env('GPVE_PROXMOX_API_URL')),
+        api_url=dict(type='str', required=required, fallback=_env('GPVE_PROXMOX_API_URL')),
         api_user=dict(type='str', fallback=_env('GPVE_PROXMOX_API_USER')),
         api_password=dict(type='str', no_log=True, fallback=_env('GPVE_PROXMOX_API_PASSWORD')),
         # The token id names the token, it is not the secret.

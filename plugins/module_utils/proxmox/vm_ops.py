@@ -111,6 +111,12 @@ def stop(client, settings, node, vmid):
     return tasks.run(client, lambda: client.post(_qemu(node, vmid, 'status', 'stop')), settings.timeout, settings.retry)
 
 
+def shutdown(client, settings, node, vmid, timeout=180):
+    """Graceful shutdown (ACPI or the guest agent), a hard stop after timeout seconds; waits for the task."""
+    return tasks.run(client, lambda: client.post(_qemu(node, vmid, 'status', 'shutdown'), timeout=timeout, forceStop=1),
+                     settings.timeout, settings.retry)
+
+
 def destroy(client, settings, node, vmid):
     """Stop if running, then destroy with its disks and every reference (HA, jobs, pools)."""
     if get_status(client, node, vmid).get('status') == 'running':

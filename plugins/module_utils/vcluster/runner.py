@@ -1,18 +1,26 @@
 # Copyright: (c) 2026, gpve.cluster developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""From the module's parameters to a finished run: spec, host client, run, the module's result dict."""
+"""From the module's parameters to a finished run: spec, host client (or Proxmox for vm isolation), run, the
+module's result dict."""
 
 from __future__ import annotations
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
+import os
+
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
 
 SPEC_OPTIONS = ("name", "namespace", "labels", "annotations", "kubernetes_version", "distro", "isolation_mode",
-                "control_plane", "networking", "storage", "resources", "sync", "plugins", "image_registry", "pki")
+                "control_plane", "networking", "storage", "resources", "sync", "plugins", "image_registry", "pki", "vm")
 HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "validate_certs", "ca_cert")
+PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret", "validate_certs",
+                   "ca_path", "api_timeout")
+# validate_certs serves the connection the run makes: the host cluster's, or Proxmox's with isolation_mode vm.
+VALIDATE_CERTS_ENV = {"host": "GPVE_HOST_CLUSTER_VALIDATE_CERTS", "proxmox": "GPVE_PROXMOX_VALIDATE_CERTS"}
+TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
 
 
 def run_options(params, check_mode):
@@ -26,20 +34,34 @@ def build_spec(params, environ=None):
     options = {key: params.get(key) for key in SPEC_OPTIONS}
     validation.validate_free_form(options)
     spec = specs.normalize(options, environ)
+    vm_mode = spec["isolation_mode"] == "vm" and params.get("state") != "absent"
+    if vm_mode:
+        from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_spec
+        vm_spec.validate_mode(spec)
     validation.validate_spec(spec)
+    if vm_mode:
+        vm_spec.validate(spec)
     return spec
+
+
+def validate_certs(params, connection, environ=None):
+    """The explicit validate_certs, else the connection's environment variable, else true."""
+    if params.get("validate_certs") is not None:
+        return bool(params["validate_certs"])
+    value = (os.environ if environ is None else environ).get(VALIDATE_CERTS_ENV[connection])
+    return True if value is None else value.strip().lower() in TRUE_WORDS
 
 
 def run_module(params, store, check_mode, api_client=None):
     """One module run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
     spec = build_spec(params)
     options = run_options(params, check_mode)
-    client = api_client or host_api_client(**{key: params.get(key) for key in HOST_OPTIONS})
-    try:
-        outcome = VClusterRun(spec, options, Resources(client), store).run()
-    finally:
-        if api_client is None:
-            client.close()
+    registered = registration.find(store, spec["name"])
+    recorded_vm = registered is not None and (registered.spec or {}).get("isolation_mode") == "vm"
+    if spec["isolation_mode"] == "vm" or (recorded_vm and options.state == "absent"):
+        outcome = _vm_run(params, spec, options, store, registered)
+    else:
+        outcome = _host_run(params, spec, options, store, api_client)
     result = {"changed": outcome.changed, "cluster": outcome.cluster, "objects": outcome.objects,
               "diff": outcome.diff, "warnings": outcome.warnings}
     if options.state != "absent":
@@ -47,3 +69,32 @@ def run_module(params, store, check_mode, api_client=None):
     if outcome.kubeconfig_path:
         result["kubeconfig_path"] = outcome.kubeconfig_path
     return result
+
+
+def _host_run(params, spec, options, store, api_client):
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
+    connection = {key: params.get(key) for key in HOST_OPTIONS}
+    connection["validate_certs"] = validate_certs(params, "host")
+    client = api_client or host_api_client(**connection)
+    try:
+        return VClusterRun(spec, options, Resources(client), store).run()
+    finally:
+        if api_client is None:
+            client.close()
+
+
+def _vm_run(params, spec, options, store, registered):
+    """isolation_mode vm: the Proxmox machinery (imported only here: proxmoxer is not needed otherwise)."""
+    from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
+        HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient)
+    from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.tasks import DEFAULT_TASK_TIMEOUT
+    from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.vm_run import VmVClusterRun
+    if options.state == "absent" and registered is not None:
+        spec = registration.spec_from_registry(registered)
+    connection = {key: params.get(key) for key in PROXMOX_OPTIONS}
+    connection["validate_certs"] = validate_certs(params, "proxmox")
+    if not HAS_PROXMOXER:
+        raise GpveError(f"isolation_mode vm needs the proxmoxer Python library on the controller: {PROXMOXER_IMPORT_ERROR}")
+    return VmVClusterRun(spec, options, store, lambda: ProxmoxClient(ConnectionOptions(**connection)),
+                         task_timeout=DEFAULT_TASK_TIMEOUT).run()

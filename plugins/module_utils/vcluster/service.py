@@ -114,8 +114,7 @@ class VClusterRun:
 
     def _present(self):
         phase = self._phase()
-        if phase == L.DELETING:
-            raise ValidationError("state", f"vCluster {self.spec['name']} is being deleted; finish with state=absent")
+        self._refuse_while_deleting(phase)
         resuming = phase in (L.SUSPENDED, L.SUSPENDING, L.RESUMING)
         replicas = self._resume_replicas() if resuming else None
         planned = self._reconcile(check_mode=True, replicas=replicas)
@@ -129,6 +128,10 @@ class VClusterRun:
         self._record()
         done = self._guarded(lambda: self._bring_up(replicas, planned))
         return self._outcome(done, changed=True)
+
+    def _refuse_while_deleting(self, phase):
+        if phase == L.DELETING:
+            raise ValidationError("state", f"vCluster {self.spec['name']} is being deleted; finish with state=absent")
 
     def _bring_up(self, replicas, planned):
         self._enter("base")
@@ -278,9 +281,6 @@ class VClusterRun:
 
     def _check_host(self):
         mode = self.spec["isolation_mode"]
-        if mode == "vm":
-            raise ValidationError("isolation_mode", "vm isolation (a single-node k3s on a Proxmox VM through "
-                                  "gpve_k8s_vm) is not available yet: the K8s-on-VM module has not landed")
         if mode == "microvm":
             host.require_runtime_class(self.resources, self.spec["control_plane"]["runtime_class_name"])
         self._check_host_range()
@@ -405,7 +405,7 @@ class VClusterRun:
                    "endpoint": endpoint}
         warnings = list(self.warnings) + (plan.endpoint.warnings if plan.endpoint else [])
         outcome = Outcome(changed=changed, cluster=summary, objects=[c.summary() for c in plan.changes],
-                          pki=_pki_summary(plan.pki), warnings=warnings, diff=reconcile.diff_of(plan.changes))
+                          pki=pki_summary(plan.pki), warnings=warnings, diff=reconcile.diff_of(plan.changes))
         if self.options.kubeconfig_dest and self.options.state == PRESENT:
             outcome.kubeconfig_path = self.options.kubeconfig_dest
         return outcome
@@ -464,7 +464,7 @@ def _decoded_secret(secret):
     return {key: base64.b64decode(value).decode("utf-8") for key, value in (secret.get("data") or {}).items()}
 
 
-def _pki_summary(outcome):
+def pki_summary(outcome):
     if outcome is None:
         return {}
     return {"created": outcome.created, "renewed": dict(outcome.renewed), "algorithm": keys.algorithm_of(

@@ -71,7 +71,7 @@ def normalize(options, environ=None):
         "labels": dict(options.get("labels") or {}),
         "annotations": dict(options.get("annotations") or {}),
         "kubernetes_version": str(options.get("kubernetes_version") or DEFAULT_KUBERNETES_VERSION).lstrip("v"),
-        "distro": options.get("distro") or "k8s",
+        "distro": options.get("distro") or ("k3s" if options.get("isolation_mode") == "vm" else "k8s"),
         "isolation_mode": options.get("isolation_mode") or "namespace",
         "control_plane": {
             "replicas": _given(control_plane.get("replicas"), 1),
@@ -104,6 +104,11 @@ def normalize(options, environ=None):
         "pki": {"extra_sans": list(pki.get("extra_sans") or []), "algorithm": pki.get("algorithm") or "ecdsa-p256",
                 "renew_before_days": _given(pki.get("renew_before_days"), 30)},
     }
+    if spec["isolation_mode"] == "vm":
+        # Only vm-mode specs carry the section: the registry spec of other vClusters stays as it was.
+        # Imported here: the planner is not needed (nor loaded) by runs on a host cluster.
+        from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_spec
+        spec["vm"] = vm_spec.normalize(options.get("vm"), environ)
     if spec["isolation_mode"] == "microvm" and not spec["control_plane"]["runtime_class_name"]:
         spec["control_plane"]["runtime_class_name"] = DEFAULT_KATA_RUNTIME_CLASS
     return spec

@@ -76,6 +76,10 @@ def validate_change(spec, deployed):
     if after[1] - before[1] > 1:
         raise ValidationError("kubernetes_version", f"upgrade one minor version at a time: from "
                               f"{deployed['kubernetes_version']} the next step is 1.{before[1] + 1}.x")
+    if (spec["isolation_mode"] == "vm") != (deployed["isolation_mode"] == "vm"):
+        raise ValidationError("isolation_mode", f"the vCluster runs with isolation_mode {deployed['isolation_mode']}; "
+                              "moving between a Proxmox VM and the host cluster is not supported: delete it and "
+                              "create it again")
     for field in ("distro",):
         if spec[field] != deployed[field]:
             raise ValidationError(field, f"cannot change from {deployed[field]} to {spec[field]} on an existing vCluster")

@@ -28,6 +28,24 @@ def group(listing, name):
     return listing.get(name, {})
 
 
+def string_paths(value, path=()):
+    """Paths of every string in value (nested dicts and lists)."""
+    if isinstance(value, str):
+        return {path}
+    if isinstance(value, dict):
+        return set().union(*(string_paths(item, path + (key,)) for key, item in value.items()))
+    if isinstance(value, list):
+        return set().union(*(string_paths(item, path + (index,)) for index, item in enumerate(value)))
+    return set()
+
+
+def assert_every_string_unsafe(listing, unsafe):
+    """Every string among the host variables reached ansible-inventory marked unsafe (ansible-core 2.19 shows them all so)."""
+    plugin_paths = {path for path in string_paths(listing["_meta"]["hostvars"], ("_meta", "hostvars"))
+                    if path[3] not in ("inventory_file", "inventory_dir")}
+    assert plugin_paths and plugin_paths <= unsafe, sorted(plugin_paths - unsafe)[:5]
+
+
 def test_list_shows_clusters_and_nodes_with_their_variables(inventory_file, tmp_path, seeded, registry_path):
     listing, unsafe = ansible_cli.inventory_list(inventory_file(), tmp_path)
     hostvars = listing["_meta"]["hostvars"]
@@ -52,6 +70,7 @@ def test_list_shows_clusters_and_nodes_with_their_variables(inventory_file, tmp_
     # Registry strings are never templated, and no key material reaches the inventory.
     assert hostvars["cluster_team-a"]["gpve_cluster_labels"]["note"] == TEMPLATE_LABEL
     assert ("_meta", "hostvars", "cluster_team-a", "gpve_cluster_labels", "note") in unsafe
+    assert_every_string_unsafe(listing, unsafe)
     assert CANARY_SECRET not in ansible_cli.run(["ansible-inventory", "-i", str(inventory_file()), "--list"], tmp_path).stdout
 
 
@@ -148,8 +167,9 @@ def test_cache_serves_the_last_read_until_flushed(inventory_file, tmp_path, regi
     with open_registry(str(registry_path), actor="test", environ={}) as store:
         store.create_cluster("late", "external", spec={"endpoint": "https://10.1.1.1:6443"})
 
-    cached, _unsafe = ansible_cli.inventory_list(source, tmp_path)
+    cached, unsafe = ansible_cli.inventory_list(source, tmp_path)
     assert hosts_of(cached) == hosts_of(first)
+    assert_every_string_unsafe(cached, unsafe)
     assert cached["_meta"]["hostvars"]["cluster_prod-eu1"] == first["_meta"]["hostvars"]["cluster_prod-eu1"]
     refreshed, _unsafe = ansible_cli.inventory_list(source, tmp_path, "--flush-cache")
     assert hosts_of(refreshed) == hosts_of(first) | {"cluster_late"}
@@ -239,7 +259,7 @@ def _statements_of_one_read(path):
     statements = []
     with open_registry(str(path), actor="test", environ={}) as store:
         store.schema_version()  # open and migrate first: only the inventory read is counted
-        store._backend._connection().set_trace_callback(statements.append)  # pylint: disable=protected-access
+        store._backend._connection.get().set_trace_callback(statements.append)  # pylint: disable=protected-access
         clusters, nodes = model.read_snapshot(store, model.Filters())
         built = model.build(clusters, nodes, store.location)
     return [s for s in statements if s.lstrip().upper().startswith("SELECT")], built
