@@ -4,7 +4,9 @@ A registry of CLUSTERS K8s-on-VM clusters with NODES VMs each (full: 1000 and 10
 listed three ways, in one run:
 
 - floor: the same hosts, groups and variables served as pre-built JSON by an inventory
-  script (``cat`` of a file): what Ansible itself needs to take in that inventory;
+  script (``cat`` of a file): what Ansible itself needs to take in that inventory. Its
+  strings are marked unsafe (``__ansible_unsafe``) as the plugin's are, so both runs print
+  the very same listing (checked: equal in full, variables included);
 - ours: the ``gpve.cluster.gpve`` plugin reading the registry (SQLite);
 - community.proxmox: ``community.proxmox.proxmox`` with ``want_facts: true`` over a fakepve
   process serving the same VMs (running, guest agent enabled, tagged as gpve tags them).
@@ -15,8 +17,12 @@ The last line is ``ratio=`` ours / floor (at most 1.2 meets the goal).
 Floor and ours are compared on CPU seconds (user + system of ``ansible-inventory`` and
 everything it ran): on a shared machine wall-clock time mostly measures the neighbours.
 Wall-clock times are printed beside them. community.proxmox is compared on wall-clock
-time, since most of its cost is waiting for thousands of API answers (the fake's own CPU
-included).
+time against our wall-clock time (the whole ``ansible-inventory --list`` command, what a
+user waits for), since most of its cost is waiting for thousands of API answers (the fake's
+own CPU included). One more run of ours, not counted, splits its CPU time into phases:
+start-up, the plugin's parse (registry read, model, hosts and groups), Ansible's
+per-host variables, and Ansible's JSON output; all but the parse is Ansible's own work
+for any inventory source of this size. The load average is printed before and after.
 
     python bench/inventory.py [--size tiny|full] [--repeat N] [--skip-proxmox]
 
@@ -84,12 +90,24 @@ def seed_registry(path, size):
     return clusters
 
 
+def marked_unsafe(value):
+    """value with every string in the inventory script's unsafe form, as the plugin's values are unsafe."""
+    if isinstance(value, str):
+        return {"__ansible_unsafe": value}
+    if isinstance(value, dict):
+        return {key: marked_unsafe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [marked_unsafe(item) for item in value]
+    return value
+
+
 def floor_inventory(registry, workdir):
-    """The inventory script serving our exact hosts, groups and variables as pre-built JSON."""
+    """The inventory script serving our exact hosts, groups and variables (strings unsafe) as pre-built JSON."""
     with open_registry(str(registry), environ={}) as store:
         clusters, nodes = model.read_snapshot(store, model.Filters())
         built = model.build(clusters, nodes, store.location)
-    document = {"_meta": {"hostvars": built["hosts"]}}
+    hostvars = {host: {name: marked_unsafe(value) for name, value in variables.items()} for host, variables in built["hosts"].items()}
+    document = {"_meta": {"hostvars": hostvars}}
     for group, members in built["groups"].items():
         document[group] = {"hosts": members["hosts"], "children": members["children"]}
     data = workdir / "floor.json"
@@ -138,11 +156,51 @@ def best_of(repeat, source, env, workdir):
     return min(walls), min(cpus), listing
 
 
-def shape(listing):
-    """Hosts and group memberships of an ansible-inventory --list answer."""
-    groups = {name: (sorted(value.get("hosts", [])), sorted(value.get("children", [])))
-              for name, value in listing.items() if name != "_meta"}
-    return sorted(listing["_meta"]["hostvars"]), groups
+PHASES = r"""
+import atexit, sys, time
+from ansible.cli.inventory import InventoryCLI, main
+from ansible.inventory.manager import InventoryManager
+
+spent = {}
+
+
+def timed(owner, name, label):
+    original = owner.__dict__[name]
+    function = original.__func__ if isinstance(original, staticmethod) else original
+
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - started
+    setattr(owner, name, staticmethod(wrapper) if isinstance(original, staticmethod) else wrapper)
+
+
+spent["start-up"] = time.process_time()
+timed(InventoryManager, "parse_sources", "plugin parse")
+timed(InventoryCLI, "json_inventory", "Ansible per-host vars")
+timed(InventoryCLI, "dump", "Ansible JSON output")
+atexit.register(lambda: print(" ".join(f"{label}={seconds:.2f}" for label, seconds in spent.items())
+                              + f" total={time.process_time():.2f}", file=sys.stderr))
+sys.argv[0] = "ansible-inventory"
+main()
+"""
+
+
+def phases(source, env, workdir):
+    """CPU seconds by phase of one ansible-inventory --list run (its own process only)."""
+    runner = workdir / "phases.py"
+    runner.write_text(PHASES)
+    done = subprocess.run([sys.executable, str(runner), "-i", str(source), "--list"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=env, cwd=str(workdir), check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"phases of ansible-inventory -i {source} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done.stderr.strip().splitlines()[-1]
+
+
+def load():
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def free_port(host):
@@ -221,7 +279,8 @@ def main():
     size = dict(SIZES[args.size])
     repeat = args.repeat or size["repeat"]
     hosts = size["clusters"] * size["nodes"]
-    print(f"== inventory benchmark, size {args.size}: {size['clusters']} clusters, {hosts} nodes", flush=True)
+    print(f"== inventory benchmark, size {args.size}: {size['clusters']} clusters, {hosts} nodes; {os.cpu_count()} CPUs, {load()}",
+          flush=True)
     with tempfile.TemporaryDirectory(prefix="gpve-bench-inventory-") as temporary:
         workdir = Path(temporary)
         registry = workdir / "registry" / "registry.db"
@@ -231,12 +290,14 @@ def main():
         env = ansible_env(workdir)
         floor_seconds, floor_cpu, floor_listing = best_of(repeat, floor_inventory(registry, workdir), env, workdir)
         ours_seconds, ours_cpu, ours_listing = best_of(repeat, ours_source, env, workdir)
-        same = shape(floor_listing) == shape(ours_listing)
+        same = floor_listing == ours_listing
         print(f"floor (inventory script, pre-built JSON): {floor_cpu:.2f}s CPU, {floor_seconds:.2f}s wall", flush=True)
-        print(f"ours (gpve.cluster.gpve):                 {ours_cpu:.2f}s CPU, {ours_seconds:.2f}s wall; same hosts and groups "
-              f"as the floor: {'yes' if same else 'NO'}", flush=True)
+        print(f"ours (gpve.cluster.gpve):                 {ours_cpu:.2f}s CPU, {ours_seconds:.2f}s wall; same hosts, groups "
+              f"and variables as the floor: {'yes' if same else 'NO'}", flush=True)
         if not same:
-            raise SystemExit("the floor and the plugin disagree on hosts or groups")
+            raise SystemExit("the floor and the plugin disagree on hosts, groups or variables")
+        print(f"ours by phase (one more run, CPU seconds of ansible-inventory itself): {phases(ours_source, env, workdir)}",
+              flush=True)
         if not args.skip_proxmox:
             proxmox_seconds, vm_hosts = time_community_proxmox(clusters, workdir)
             speedup = proxmox_seconds / ours_seconds
@@ -245,6 +306,7 @@ def main():
         ratio = ours_cpu / floor_cpu
         print(f"ours / floor = {ratio:.3f} in CPU time, {ours_seconds / floor_seconds:.3f} wall-clock "
               f"(goal <= {GOAL_FLOOR_RATIO}: {'met' if ratio <= GOAL_FLOOR_RATIO else 'NOT met'})")
+        print(f"after: {load()}")
         print(f"ratio={ratio:.3f}")
 
 
