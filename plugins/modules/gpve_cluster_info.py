@@ -19,7 +19,7 @@ description:
     V(unhealthy) or V(unknown) with the seed design's failure threshold.
   - With O(update_registry=true) writes the result back to the registry (the C(Healthy) status condition with the
     consecutive failure count, the heartbeat, version and counts) and records an event when the overall status changes.
-  - With O(drift=true) compares K8s-on-VM clusters with Proxmox VE (VMs missing, extra, stopped, resized or moved):
+  - With O(drift=true) compares K8s-on-VM clusters with Proxmox VE (VMs missing, extra, stopped, resized or moved) -
     one bulk read finds the VMs, then each selected cluster's VMs' configurations (pending changes applied; at most
     8 reads at a time) give CPUs, memory and disk sizes, compared with the registry's planned nodes.
   - With O(format=prometheus) returns the Prometheus text exposition and, with O(dest), writes it atomically for
