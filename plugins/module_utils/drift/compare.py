@@ -54,7 +54,7 @@ def _expected_size(resources):
 
 def _memory_mb(value):
     """A config's memory (``2048``, or ``current=2048`` on PVE 8.1 and later) in MB."""
-    return int(str(value).split(",")[0].split("=")[-1])
+    return int(str(value).split(",", maxsplit=1)[0].split("=")[-1])
 
 
 def _actual_size(vm, config):
