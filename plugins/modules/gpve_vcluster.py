@@ -81,7 +81,7 @@ options:
         context, a ResourceQuota, a LimitRange and a NetworkPolicy isolating the namespace; V(microvm) runs the
         control plane and the synced pods with a RuntimeClass (Kata by default) and refuses when the host lacks it;
         V(vm) runs the control plane as a single-node k3s server on a Proxmox VE VM (see O(vm)), built by the
-        machinery of M(gpve.cluster.gpve_k8s_vm): no host cluster is involved, the Proxmox connection options apply.
+        machinery of M(gpve.cluster.gpve_k8s_vm); no host cluster is involved, the Proxmox connection options apply.
       - With V(vm), the VM's first boot installs and starts k3s by itself from cloud-init user-data the module
         writes (no SSH), with the module's CAs in k3s's custom-CA files, so the admin kubeconfig is minted by the
         module. The endpoint is C(https://<VM address>:6443). V(suspended) shuts the VM down, V(present) starts it
@@ -330,7 +330,7 @@ options:
           - Local directory that is O(vm.snippets_storage)'s C(snippets/) folder (C(/var/lib/vz/snippets) on the
             Proxmox node for C(local), or a shared storage mounted on the controller). Required with V(vm).
           - The Proxmox API cannot upload snippets, so the module writes C(gpve-vcluster-<name>-user-data.yaml) here
-            (mode 0600: it holds the CA keys) and attaches it with C(cicustom).
+            (mode 0600, it holds the CA keys) and attaches it with C(cicustom).
         type: path
       k3s_version:
         description: k3s release to install, such as C(v1.29.0+k3s1); default C(v<kubernetes_version>+k3s1).
@@ -339,7 +339,7 @@ options:
         description:
           - Air-gap. An http(s) URL the VM downloads from, laid out as the k3s role's C(k3s_airgap_dir)
             (C(k3s/k3s), C(k3s/install.sh), C(k3s/k3s-airgap-images-amd64.tar.zst)); nothing is fetched from the
-            internet then. Serve the role's artifact directory over HTTP: without SSH the module cannot copy files
+            internet then. Serve the role's artifact directory over HTTP; without SSH the module cannot copy files
             into the VM.
         type: str
       install_script_url:
@@ -350,12 +350,14 @@ options:
       - Address of the Proxmox VE API, C(https://host:port). Required with O(isolation_mode=vm), unused otherwise.
       - Falls back to the C(GPVE_PROXMOX_API_URL) environment variable.
     type: str
+    required: false
   validate_certs:
     description:
       - Verify the TLS certificate of the API the run talks to, the host cluster's or, with O(isolation_mode=vm),
         Proxmox VE's. Unset, C(GPVE_HOST_CLUSTER_VALIDATE_CERTS) (host cluster) or C(GPVE_PROXMOX_VALIDATE_CERTS)
         (Proxmox) decides, else V(true).
     type: bool
+    default: null
   kubeconfig_dest:
     description: Write the admin kubeconfig here (mode 0600). Context and cluster are named C(gpve_<name>).
     type: path
@@ -566,14 +568,13 @@ def argument_spec():
 
 
 def main():
+    # The Proxmox options' own constraints (one of password or token, ...) are checked by the run, with vm
+    # isolation only: GPVE_PROXMOX_* in the environment must not fail a vCluster on a host cluster.
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER
-                           + proxmox_auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
-                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
-                           + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
+                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
+                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE,
                            required_if=[('isolation_mode', 'vm', ('api_url',)),
-                                        ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)],
-                           required_by=proxmox_auth_spec.PROXMOX_AUTH_REQUIRED_BY)
+                                        ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)])
     if not HAS_URLLIB3:
         module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:

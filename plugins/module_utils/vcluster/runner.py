@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
@@ -52,6 +52,18 @@ def validate_certs(params, connection, environ=None):
     return True if value is None else value.strip().lower() in TRUE_WORDS
 
 
+def check_proxmox_credentials(connection):
+    """The Proxmox login options' rules (auth_spec's constraints), for the runs that log in."""
+    if connection.get("api_password") and connection.get("api_token_secret"):
+        raise ValidationError("api_token_secret", "give api_password or api_token_id/api_token_secret, not both "
+                              "(check GPVE_PROXMOX_API_PASSWORD and GPVE_PROXMOX_API_TOKEN_SECRET)")
+    if bool(connection.get("api_token_id")) != bool(connection.get("api_token_secret")) and \
+            not connection.get("api_password"):
+        raise ValidationError("api_token_id", "api_token_id and api_token_secret go together")
+    if connection.get("api_password") and not connection.get("api_user"):
+        raise ValidationError("api_user", "api_password needs api_user (user@realm)")
+
+
 def run_module(params, store, check_mode, api_client=None):
     """One module run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
     spec = build_spec(params)
@@ -94,6 +106,7 @@ def _vm_run(params, spec, options, store, registered):
         spec = registration.spec_from_registry(registered)
     connection = {key: params.get(key) for key in PROXMOX_OPTIONS}
     connection["validate_certs"] = validate_certs(params, "proxmox")
+    check_proxmox_credentials(connection)
     if not HAS_PROXMOXER:
         raise GpveError(f"isolation_mode vm needs the proxmoxer Python library on the controller: {PROXMOXER_IMPORT_ERROR}")
     return VmVClusterRun(spec, options, store, lambda: ProxmoxClient(ConnectionOptions(**connection)),

@@ -114,8 +114,8 @@ class VmVClusterRun(service.VClusterRun):
         admin = self._admin_kubeconfig(prepared.pki, self._server(known_ip)) if known_ip else None
         snippet_pending = not files.holds(vm_spec.snippet_path(self.spec), prepared.user_data, SNIPPET_MODE)
         pki_pending = self._stored_pki() != _pki_text(prepared.certs_data)
-        kubeconfig_pending = admin is None or self._kubeconfig_pending(service.Plan(pki=prepared.pki,
-                                                                                  admin_kubeconfig=admin))
+        admin_plan = service.Plan(pki=prepared.pki, admin_kubeconfig=admin)
+        kubeconfig_pending = admin is None or self._kubeconfig_pending(admin_plan)
         changes = self._changes(prepared, snippet_pending)
         nothing_to_do = (phase == L.RUNNING and not prepared.plan.changes_anything and not prepared.pki.changed
                          and not snippet_pending and not pki_pending and not kubeconfig_pending
@@ -347,8 +347,8 @@ class VmVClusterRun(service.VClusterRun):
         summary = {"id": cluster.id if cluster else None, "name": self.spec["name"],
                    "phase": cluster.status.phase if cluster else None, "namespace": None,
                    "endpoint": server or (cluster.status.endpoint if cluster else None)}
-        diff = {"before": {c.kind + "/" + c.name: "present" for c in changes if c.action in (UPDATED, DELETED,
-                                                                                            UNCHANGED)},
+        existed = (UPDATED, DELETED, UNCHANGED)
+        diff = {"before": {c.kind + "/" + c.name: "present" for c in changes if c.action in existed},
                 "after": {c.kind + "/" + c.name: c.action for c in changes if c.action != DELETED}}
         outcome = service.Outcome(changed=changed, cluster=summary, objects=[c.summary() for c in changes],
                                   pki=service.pki_summary(pki), warnings=list(self.warnings), diff=diff)
