@@ -334,3 +334,17 @@ def test_isolation_cannot_move_between_vm_and_host(run_vm, fresh_pve, registry_p
     with open_registry(registry_path) as store, pytest.raises(ValidationError, match="isolation_mode") as failed:
         run_module(params, store, False)
     assert failed.value.field == "isolation_mode"
+
+
+def test_through_ansible_check_mode(ansible_vcluster, fresh_pve, pve, snippets, registry_path):
+    """The real module: argument spec, the Proxmox options of the shared fragment, check mode writes nothing."""
+    mark, before = len(fresh_pve.requests()), registry_state(registry_path)
+    args = {"name": "vm6", "isolation_mode": "vm", "api_url": pve.url, "api_user": pve.user,
+            "api_password": pve.password, "ca_path": pve.ca_path,
+            "vm": {"node": "pve2", "network": STATIC, "snippets_dir": str(snippets), "resources": {"memory": 1024}}}
+    result = ansible_vcluster(args, check=True, diff=True)
+    assert result["changed"] and not result.get("failed"), result
+    assert result["cluster"]["phase"] is None and result["cluster"]["endpoint"] == "https://10.20.0.70:6443"
+    assert writes_since(fresh_pve, mark) == [] and registry_state(registry_path) == before
+    refused = ansible_vcluster(dict(args, api_url=None, name="vm7"), check=True)
+    assert refused.get("failed") and "api_url" in refused["msg"]
