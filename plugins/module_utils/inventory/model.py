@@ -41,10 +41,23 @@ class Filters:
 
 
 def read_snapshot(store, filters):
-    """One consistent bulk read of the matching clusters and their nodes (a few queries in all)."""
-    snapshot = store.bulk_snapshot(type=filters.types, phase=filters.phases, labels=filters.labels)
-    clusters = [cluster for cluster in snapshot.clusters if filters.keeps(cluster.name)]
-    return clusters, snapshot.nodes
+    """One consistent bulk read of the matching clusters and their nodes: two queries in all.
+
+    (clusters, nodes by cluster id), as plain rows holding only what the inventory shows
+    (the registry's inventory_rows): cluster rows have id, name, type, provider, labels,
+    phase, message, endpoint, version, node_count, ready_nodes, last_heartbeat; node rows
+    cluster_id, name, role, pool_name, vmid, status, ip_address, labels, resources.
+    """
+    cluster_rows, node_rows = store.inventory_rows(type=filters.types, phase=filters.phases, labels=filters.labels)
+    clusters = [cluster for cluster in cluster_rows if filters.keeps(cluster["name"])]
+    nodes = {}
+    for node in node_rows:
+        found = nodes.get(node["cluster_id"])
+        if found is None:
+            nodes[node["cluster_id"]] = [node]
+        else:
+            found.append(node)
+    return clusters, nodes
 
 
 class _Builder:
@@ -81,87 +94,94 @@ class _Builder:
 
 
 def cluster_vars(cluster, nodes, registry_location):
-    status = cluster.status
+    """The variables of a cluster host, from a cluster row (see read_snapshot)."""
+    heartbeat = cluster["last_heartbeat"]
     return {
         "ansible_connection": "local",
-        "gpve_cluster_id": cluster.id,
-        "gpve_cluster_name": cluster.name,
-        "gpve_cluster_type": cluster.type,
-        "gpve_cluster_provider": cluster.provider,
-        "gpve_cluster_phase": status.phase,
-        "gpve_cluster_message": status.message,
-        "gpve_cluster_endpoint": status.endpoint,
-        "gpve_cluster_version": status.version,
-        "gpve_cluster_labels": dict(cluster.labels),
-        "gpve_cluster_node_count": status.node_count,
-        "gpve_cluster_ready_nodes": status.ready_nodes,
+        "gpve_cluster_id": cluster["id"],
+        "gpve_cluster_name": cluster["name"],
+        "gpve_cluster_type": cluster["type"],
+        "gpve_cluster_provider": cluster["provider"],
+        "gpve_cluster_phase": cluster["phase"],
+        "gpve_cluster_message": cluster["message"],
+        "gpve_cluster_endpoint": cluster["endpoint"],
+        "gpve_cluster_version": cluster["version"],
+        "gpve_cluster_labels": dict(cluster["labels"] or {}),
+        "gpve_cluster_node_count": cluster["node_count"],
+        "gpve_cluster_ready_nodes": cluster["ready_nodes"],
         "gpve_cluster_registered_nodes": len(nodes),
-        "gpve_cluster_last_heartbeat": status.last_heartbeat.isoformat() if status.last_heartbeat else None,
-        "gpve_kubeconfig": {"module": KUBECONFIG_MODULE, "name": cluster.name, "registry": registry_location},
+        "gpve_cluster_last_heartbeat": heartbeat.isoformat() if heartbeat else None,
+        "gpve_kubeconfig": {"module": KUBECONFIG_MODULE, "name": cluster["name"], "registry": registry_location},
     }
 
 
 def node_vars(cluster, node):
-    resources = node.resources or {}
+    """The variables of a node host, from a cluster row and one of its node rows."""
+    vmid, address = node["vmid"], node["ip_address"]
     variables = {
-        "gpve_cluster_id": cluster.id,
-        "gpve_cluster_name": cluster.name,
-        "gpve_node_name": node.name,
-        "gpve_node_role": node.role,
-        "gpve_node_pool": node.pool_name,
-        "gpve_node_vmid": int(node.vmid) if node.vmid and str(node.vmid).isdigit() else node.vmid,
-        "gpve_node_proxmox_node": resources.get("proxmox_node"),
-        "gpve_node_status": node.status,
-        "gpve_node_ip": node.ip_address,
-        "gpve_node_labels": dict(node.labels),
+        "gpve_cluster_id": cluster["id"],
+        "gpve_cluster_name": cluster["name"],
+        "gpve_node_name": node["name"],
+        "gpve_node_role": node["role"],
+        "gpve_node_pool": node["pool_name"],
+        "gpve_node_vmid": int(vmid) if vmid and str(vmid).isdigit() else vmid,
+        "gpve_node_proxmox_node": (node["resources"] or {}).get("proxmox_node"),
+        "gpve_node_status": node["status"],
+        "gpve_node_ip": address,
+        "gpve_node_labels": dict(node["labels"] or {}),
     }
-    if node.ip_address:
-        variables["ansible_host"] = node.ip_address
+    if address:
+        variables["ansible_host"] = address
     return variables
 
 
 def _add_cluster(builder, cluster, nodes):
-    host = names.cluster_host(cluster.name)
-    if not builder.add_host(host, cluster_vars(cluster, nodes, builder.registry_location), cluster.name):
+    host = names.cluster_host(cluster["name"])
+    if not builder.add_host(host, cluster_vars(cluster, nodes, builder.registry_location), cluster["name"]):
         return
-    for group in (ALL_CLUSTERS, names.type_group(cluster.type), names.phase_group(cluster.status.phase),
-                  names.cluster_group(cluster.name)):
+    for group in (ALL_CLUSTERS, names.type_group(cluster["type"]), names.phase_group(cluster["phase"]),
+                  names.cluster_group(cluster["name"])):
         builder.member(group, host)
 
 
 def _add_nodes(builder, cluster, nodes):
-    cluster_group = names.cluster_group(cluster.name)
+    """Node hosts of one K8s-on-VM cluster; group names worked out once per cluster and role."""
+    name = cluster["name"]
+    safe_name = names.safe(name)
+    cluster_group = names.cluster_group(name)
     builder.group(cluster_group)
+    all_nodes = builder.group(ALL_NODES)["hosts"]
+    role_groups = {}  # role -> its group's host list, made a child of the cluster group on first use
     for node in nodes:
-        if not builder.add_host(node.name, node_vars(cluster, node), cluster.name):
+        host, role = node["name"], node["role"]
+        if not builder.add_host(host, node_vars(cluster, node), name):
             continue
-        builder.member(ALL_NODES, node.name)
-        role_group = ROLE_GROUPS.get(node.role)
-        if role_group is None:
-            builder.child(cluster_group, names.safe(cluster.name) + "_" + names.safe(node.role))
-            builder.member(names.safe(cluster.name) + "_" + names.safe(node.role), node.name)
-            continue
-        group = role_group(cluster.name)
-        builder.child(cluster_group, group)
-        if node.role == "worker" and node.pool_name:
-            pool = names.pool_group(cluster.name, node.pool_name)
-            builder.child(group, pool)
-            builder.member(pool, node.name)
-        else:
-            builder.member(group, node.name)
+        all_nodes.append(host)
+        pool = node["pool_name"] if role == "worker" else None
+        key = (role, pool)
+        members = role_groups.get(key)
+        if members is None:
+            make = ROLE_GROUPS.get(role)
+            group = make(name) if make else safe_name + "_" + names.safe(role)
+            builder.child(cluster_group, group)
+            if pool:
+                parent, group = group, names.pool_group(name, pool)
+                builder.child(parent, group)
+            members = role_groups[key] = builder.group(group)["hosts"]
+        members.append(host)
 
 
 def build(clusters, nodes_by_cluster, registry_location, want_clusters=True, want_nodes=True):
-    """The inventory model of clusters (registry Cluster records) and their nodes."""
+    """The inventory model of clusters and their nodes (rows as read_snapshot gives them)."""
     builder = _Builder(registry_location)
     if want_clusters:
         builder.group(ALL_CLUSTERS)
     if want_nodes:
         builder.group(ALL_NODES)
     for cluster in clusters:
-        nodes = nodes_by_cluster.get(cluster.id) or []
+        nodes = nodes_by_cluster.get(cluster["id"]) or []
         if want_clusters:
             _add_cluster(builder, cluster, nodes)
-        if want_nodes and cluster.type == K8S_VM:
+        if want_nodes and cluster["type"] == K8S_VM:
             _add_nodes(builder, cluster, nodes)
     return builder.model()

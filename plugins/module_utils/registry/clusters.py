@@ -114,6 +114,29 @@ def select_clusters(tx, ids=None, name=None, cluster_type=None, phase=None, labe
     return [cluster_from_row(row, specs.get(row["id"], {})) for row in rows]
 
 
+INVENTORY_CLUSTER_COLUMNS = ("c.id", "c.name", "c.type", "c.provider", "c.labels", "s.phase", "s.message", "s.endpoint",
+                             "s.version", "s.node_count", "s.ready_nodes", "s.last_heartbeat")
+INVENTORY_NODE_COLUMNS = ("n.cluster_id", "n.name", "n.role", "n.pool_name", "n.vmid", "n.status", "n.ip_address", "n.labels",
+                          "n.resources")
+
+
+def inventory_rows(tx, cluster_type=None, phase=None, labels=None):
+    """(cluster rows, node rows) as plain dicts holding only what an inventory shows; two queries.
+
+    Cluster rows (ordered by name) have id, name, type, provider, labels, phase, message,
+    endpoint, version, node_count, ready_nodes and last_heartbeat; node rows (ordered by
+    cluster, role, name) have cluster_id, name, role, pool_name, vmid, status, ip_address,
+    labels and resources, for the nodes of those clusters. No spec, no record objects:
+    made for reading thousands of clusters at once.
+    """
+    where, params = _filters(tx, cluster_type=cluster_type, phase=phase, labels=labels)
+    tables = " FROM clusters c JOIN cluster_status s ON s.cluster_id = c.id"
+    clusters = tx.all(f"SELECT {', '.join(INVENTORY_CLUSTER_COLUMNS)}{tables}{where} ORDER BY c.name, c.created_at, c.id", params)
+    nodes = tx.all(f"SELECT {', '.join(INVENTORY_NODE_COLUMNS)} FROM cluster_nodes n JOIN clusters c ON c.id = n.cluster_id "
+                   f"JOIN cluster_status s ON s.cluster_id = c.id{where} ORDER BY n.cluster_id, n.role, n.name", params)
+    return clusters, nodes
+
+
 def count_clusters(tx, **filters):
     where, params = _filters(tx, **filters)
     if where is None:

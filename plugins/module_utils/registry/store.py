@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import audit, validation
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.backups import BackupOps
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import ClusterOps, select_clusters
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.clusters import ClusterOps, inventory_rows, select_clusters
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.credentials import CredentialOps
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.events import EventOps
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.nodes import NodeOps, nodes_by_cluster
@@ -55,6 +55,14 @@ class Store(ClusterOps, NodeOps, EventOps, CredentialOps, BackupOps, TemplateOps
             return Snapshot(clusters=clusters, nodes=nodes_by_cluster(tx, [cluster.id for cluster in clusters]))
 
         return self._read(work, snapshot=True)
+
+    def inventory_rows(self, type=None, phase=None, labels=None):  # pylint: disable=redefined-builtin
+        """(cluster rows, node rows) of the matching live clusters as plain dicts, from one snapshot.
+
+        Two queries whatever the number of clusters, only the columns an inventory shows (see
+        clusters.inventory_rows): the lean form of bulk_snapshot for the inventory plugin.
+        """
+        return self._read(lambda tx: inventory_rows(tx, cluster_type=type, phase=phase, labels=labels), snapshot=True)
 
     def list_audit(self, cluster_id=None, entity=None, limit=100):
         """Audit entries newest first."""
