@@ -14,7 +14,8 @@ kinds of Nodes, with the same behaviour:
     apply-config) stands for a kubelet that (re)starts on that VM at that version. The
     stand-in then registers a Node named after the planned VM (podCIDR 10.245.<i>.0/24,
     InternalIP the given address or 127.0.2.<i>), and a later record with another version
-    changes its kubeletVersion (an upgraded kubelet). A VM Node deleted from the API
+    changes its kubeletVersion (an upgraded kubelet; ``hold(name)`` makes that kubelet fail
+    to come back at the new version, for failed-upgrade tests). A VM Node deleted from the API
     (scale down, delete) is no longer served: its kubelet went with its VM.
 
 What it fakes, for every Node it serves
@@ -214,6 +215,16 @@ class NodeStandin:
         self.threads: list[threading.Thread] = []
         self.record_path: Path | None = None
         self._record_lines = 0
+        self.held: set[str] = set()         # VM Nodes whose kubelet does not come back at a new version
+
+    def hold(self, name: str) -> None:
+        """From now on the kubelet of VM name fails to start at another version (a failed node upgrade)."""
+        with self.lock:
+            self.held.add(name)
+
+    def release(self, name: str) -> None:
+        with self.lock:
+            self.held.discard(name)
 
     @property
     def names(self) -> list[str]:
@@ -253,6 +264,9 @@ class NodeStandin:
         """A kubelet (re)starts on VM name at version: register its Node, or report the new version."""
         with self.lock:
             known = self.nodes.get(name)
+            if known is not None and name in self.held and known.version != version:
+                LOG.info("kubelet of %s held at %s, not starting %s", name, known.version, version)
+                return
             if known is None:
                 index = self.served.setdefault(name, len(self.served) + 1)
                 known = vm_node(name, index, version, self.vm_addresses.get(name))

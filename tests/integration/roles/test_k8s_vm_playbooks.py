@@ -153,11 +153,29 @@ def check_refusals(run):
     assert len(run.records()) == before
 
 
-def check_upgraded(run, api):
+def check_failed_upgrade(run, api, events_before):
+    """The first control plane's kubelet never came back at 1.29.4: the upgrade stops there,
+    the cluster is Failed with the stage, and the node is uncordoned all the same."""
+    cluster = run.registry.cluster(NAME)
+    assert cluster.status.phase == "Failed" and cluster.status.version == "1.28.9"
+    assert cluster.status.message.startswith("stage upgrade failed on life-cp-1")
+    events = run.registry.events(cluster.id)[events_before:]
+    assert transitions(events) == [("Running", "Upgrading"), ("Upgrading", "Failed")]
+    started = [e.metadata["node"] for e in events if e.reason == "NodeUpgradeStarted"]
+    assert started == ["life-cp-1"] and not [e for e in events if e.reason == "NodeUpgraded"]
+    assert not node(api, "life-cp-1").spec.unschedulable                 # uncordoned in the rescue
+    assert node(api, "life-cp-1").status.node_info.kubelet_version == "v1.28.9"
+    assert hosts_of(run.records(), "kubeadm-upgrade-apply") == ["life-cp-1"]
+    assert not hosts_of(run.records(), "kubeadm-upgrade-node")           # nothing after the failed node
+    return len(run.registry.events(cluster.id))
+
+
+def check_upgraded(run, api, events_before):
     cluster = run.registry.cluster(NAME)
     assert cluster.status.phase == "Running" and cluster.status.version == "1.29.4"
     assert cluster.spec["kubernetes_version"] == "1.29.4"
-    events = run.registry.events(cluster.id)
+    events = run.registry.events(cluster.id)[events_before:]
+    assert transitions(events)[0] == ("Failed", "Recovering")           # the failed upgrade resumed
     upgrade = [e for e in events if e.reason in ("NodeUpgradeStarted", "NodeUpgraded")]
     started = [e.metadata["node"] for e in upgrade if e.reason == "NodeUpgradeStarted"]
     assert started[:3] == CONTROL_PLANES                     # the first control plane first, then one by one
@@ -172,9 +190,9 @@ def check_upgraded(run, api):
     last_of_batch_one = max(i for i, e in enumerate(worker_events) if e.reason == "NodeUpgraded" and e.metadata["batch"] == 1)
     first_of_batch_two = min(i for i, e in enumerate(worker_events) if e.reason == "NodeUpgradeStarted" and e.metadata["batch"] == 2)
     assert last_of_batch_one < first_of_batch_two
-    assert ("Running", "Upgrading") in transitions(events) and transitions(events)[-1] == ("Upgrading", "Running")
+    assert transitions(events)[-1] == ("Recovering", "Running")
     records = run.records()
-    assert hosts_of(records, "kubeadm-upgrade-apply") == ["life-cp-1"]
+    assert hosts_of(records, "kubeadm-upgrade-apply") == ["life-cp-1", "life-cp-1"]   # failed once, then again
     assert hosts_of(records, "kubeadm-upgrade-node")[:2] == ["life-cp-2", "life-cp-3"]
     apply = steps(records, "kubeadm-upgrade-apply")[0]
     assert apply["data"]["command"] == "kubeadm upgrade apply --yes v1.29.4"
@@ -259,8 +277,14 @@ def test_kubeadm_cluster_lifecycle(k8s_vm_run, kube_client, testbed, pve_control
     assert run.registry.cluster(NAME).status.phase == "Running"
 
     check_refusals(run)
+    events_before = len(run.registry.events(run.registry.cluster(NAME).id))
+    run.nodes.hold("life-cp-1")
+    failed = run.play("upgrade", NAME, gpve_target_version="1.29.4", gpve_max_unavailable=2, gpve_node_wait_timeout=10)
+    assert failed.returncode != 0
+    events_before = check_failed_upgrade(run, kube_client, events_before)
+    run.nodes.release("life-cp-1")
     ok(run.play("upgrade", NAME, gpve_target_version="1.29.4", gpve_max_unavailable=2))
-    check_upgraded(run, kube_client)
+    check_upgraded(run, kube_client, events_before)
 
     pinned = pin_workload(kube_client, kube_namespace)
     ok(run.play("scale", NAME, gpve_worker_replicas={"general": 3, "storage": 0}))
