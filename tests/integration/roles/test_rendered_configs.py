@@ -17,6 +17,8 @@ from field_lists import load, unknown_fields
 from kubernetes import client
 from roles_support import TEST_PLAYBOOKS, ansible_env, read_record, run_playbook, steps, yaml_docs
 
+from tests.testbed.processes import wait_until
+
 pytestmark = pytest.mark.roles
 
 KUBEADM_LISTS = {"kubeadm.k8s.io/v1beta3": "kubeadm_v1beta3", "kubeadm.k8s.io/v1beta2": "kubeadm_v1beta2",
@@ -169,6 +171,10 @@ def test_kube_vip_static_pods_pass_a_server_side_dry_run(rendered, kube_client):
     pods = steps(records, "loadbalancer-kube-vip")
     assert len(pods) == 3 * len(set(r["host"] for r in pods))
     core = client.CoreV1Api(kube_client)
+    # A fresh testbed: admission needs kube-system's default ServiceAccount, which the controller
+    # manager creates shortly after start.
+    wait_until(lambda: core.read_namespaced_service_account("default", "kube-system"), 120,
+               "kube-system's default ServiceAccount")
     for record in pods:
         manifest = yaml_docs(record["data"]["manifest"])[0]
         core.create_namespaced_pod("kube-system", manifest, dry_run="All")
