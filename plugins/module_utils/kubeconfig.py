@@ -20,8 +20,13 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveErr
 try:
     import yaml
     HAS_YAML = True
+    # libyaml's emitter and parser when PyYAML has them: the same text, some twenty times faster (a vCluster run
+    # dumps eight kubeconfigs).
+    SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 except ImportError:  # pragma: no cover - PyYAML comes with ansible-core; the import sanity test runs without it
     HAS_YAML = False
+    SAFE_DUMPER = SAFE_LOADER = None
 
 FILE_MODE = 0o600
 
@@ -82,14 +87,14 @@ def build_kubeconfig(server, cluster_name, user_name, ca_pem=None, client_cert_p
 def dump_kubeconfig(config):
     """YAML text of a kubeconfig dict; the same dict always gives the same text."""
     _require_yaml()
-    return yaml.safe_dump(config, default_flow_style=False, sort_keys=False)
+    return yaml.dump(config, Dumper=SAFE_DUMPER, default_flow_style=False, sort_keys=False)
 
 
 def load_kubeconfig(text):
     """Parse kubeconfig YAML (text or bytes) into a dict, checking its shape."""
     _require_yaml()
     try:
-        config = yaml.safe_load(text)
+        config = yaml.load(text, Loader=SAFE_LOADER)  # nosec B506 - a safe loader, libyaml's when present
     except yaml.YAMLError:
         raise KubeconfigError("not a YAML document") from None
     if not isinstance(config, dict) or config.get("kind", "Config") != "Config":

@@ -79,21 +79,38 @@ def apply_object(resources, desired, check_mode=False, previous=None, known_abse
     return Change(kind, name, namespace, UPDATED, before, after, stored, desired)
 
 
-def apply_objects(resources, desired_objects, check_mode=False, previous=None, absent_namespace=None):
-    """apply_object for each, in order (namespace first, workloads last); the list of Changes.
+def apply_objects(resources, desired_objects, check_mode=False, previous=None, absent_namespace=None, workers=1):
+    """apply_object for each, in order (namespace first, workloads last); the list of Changes, in that order.
 
     previous: Changes of a check-mode pass (any order); absent_namespace: a namespace known
-    not to exist, so it and every object in it are absent.
+    not to exist, so it and every object in it are absent. workers > 1: Namespaces first, then
+    the other objects concurrently (callers pass objects that do not depend on one another
+    beyond their namespace); the first failure in list order is raised.
     """
     earlier = {_key(change.kind, change.name, change.namespace): change for change in previous or []}
-    changes = []
+    jobs = []
     for desired in desired_objects:
         metadata = desired["metadata"]
         key = _key(desired["kind"], metadata["name"], metadata.get("namespace", ""))
         absent = absent_namespace is not None and (metadata.get("namespace") == absent_namespace or
                                                    (desired["kind"] == "Namespace" and metadata["name"] == absent_namespace))
-        changes.append(apply_object(resources, desired, check_mode, earlier.get(key), absent))
-    return changes
+        jobs.append((desired, earlier.get(key), absent))
+    if workers <= 1 or len(jobs) < 3:
+        return [apply_object(resources, desired, check_mode, before, absent) for desired, before, absent in jobs]
+    from concurrent.futures import ThreadPoolExecutor  # only runs that apply many objects pay for it
+    results = [None] * len(jobs)
+    rest = []
+    for index, (desired, before, absent) in enumerate(jobs):
+        if desired["kind"] == "Namespace":
+            results[index] = apply_object(resources, desired, check_mode, before, absent)
+        else:
+            rest.append(index)
+    with ThreadPoolExecutor(max_workers=min(workers, len(rest) or 1), thread_name_prefix="gpve-apply") as pool:
+        futures = {index: pool.submit(apply_object, resources, jobs[index][0], check_mode, jobs[index][1],
+                                      jobs[index][2]) for index in rest}
+    for index in rest:
+        results[index] = futures[index].result()
+    return results
 
 
 def _key(kind, name, namespace):

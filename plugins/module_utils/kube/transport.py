@@ -113,12 +113,19 @@ def in_cluster(environ, validate_certs=True, ca_cert=None):
 
 
 def _ssl_context(verify, ca_pem):
-    context = ssl.create_default_context()
+    """A client context trusting ca_pem only when given (as kubectl does), else the system's CAs.
+
+    Loading the system CA store costs about 0.15 s of CPU per module run; a kubeconfig with its
+    own CA never needs it.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif ca_pem:
         context.load_verify_locations(cadata=ca_pem)
+    else:
+        context.load_default_certs()
     return context
 
 

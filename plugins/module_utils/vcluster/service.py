@@ -46,6 +46,9 @@ ROUTES = {
 CREATE_ORDER = [L.PENDING, L.PROVISIONING, L.INITIALIZING, L.STARTING, L.RUNNING]
 SUSPEND_ROUTE = {"base": [L.SUSPENDING], "done": [L.SUSPENDED]}
 DELETE_ROUTE = {"base": [L.DELETING], "done": [L.DELETED]}
+# The base objects (RBAC, service accounts, Services, claims, isolation objects) and the Secrets are applied this
+# many at a time once the namespace exists: none of them depends on another.
+APPLY_WORKERS = 6
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Plan:
     pki: renewal.Outcome = None
     endpoint: endpoints.Endpoint = None
     admin_kubeconfig: str = ""
+    namespace_absent: bool = False
 
 
 class VClusterRun:
@@ -97,6 +101,8 @@ class VClusterRun:
         self.route = {}
         self.warnings = []
         self._host_range_known = False
+        # The namespace state the host check just read, for the check pass that follows it (one read, not two).
+        self._namespace_read = None
 
     def run(self):
         validation.validate_spec(self.spec)
@@ -238,24 +244,32 @@ class VClusterRun:
         """One pass over every object; previous: the check-mode Plan this real pass follows."""
         spec, resources = self.spec, self.resources
         plan = Plan()
-        exists, ours = host.namespace_state(resources, spec["namespace"])
+        if previous is not None and previous.namespace_absent:
+            # The check pass this real pass follows found no namespace: everything is created, nothing is read.
+            exists, ours = False, False
+        elif check_mode and self._namespace_read is not None:
+            exists, ours = self._namespace_read
+        else:
+            exists, ours = host.namespace_state(resources, spec["namespace"])
+        self._namespace_read = None
+        plan.namespace_absent = not exists
         cluster_id = self.cluster.id if self.cluster else None
         base = manifests.base_objects(spec, cluster_id, manage_namespace=ours or not exists)
         earlier = previous.changes if previous else None
         absent = None if exists else spec["namespace"]
-        plan.changes = reconcile.apply_objects(resources, base, check_mode, earlier, absent)
+        plan.changes = reconcile.apply_objects(resources, base, check_mode, earlier, absent, workers=APPLY_WORKERS)
         if not check_mode:
             self._check_host_range()
         client_service = _live_of(plan.changes, "Service", names.client_service(spec["name"]))
         node_address = host.first_node_address(resources) if spec["networking"]["expose"]["type"] == "NodePort" else None
         plan.endpoint = endpoints.resolve(spec, client_service, node_address, self.options.kubeconfig_server)
-        plan.pki = self._pki(plan.endpoint, known_absent=absent is not None)
+        plan.pki = self._pki(plan.endpoint, known_absent=absent is not None, previous=previous.pki if previous else None)
         certs_data = bundles.secret_data(plan.pki.bundle)
         cluster_name = names.context(spec["name"])
         vc_data = bundles.vcluster_kubeconfig_data(plan.pki.bundle, plan.endpoint.server, cluster_name)
         plan.admin_kubeconfig = vc_data[bundles.VCLUSTER_CONFIG]
         plan.changes += reconcile.apply_objects(resources, manifests.secret_objects(spec, certs_data, vc_data), check_mode,
-                                                earlier, absent)
+                                                earlier, absent, workers=APPLY_WORKERS)
         if until != "secrets":
             plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode,
                                                     earlier, absent)
@@ -264,7 +278,8 @@ class VClusterRun:
     def _statefulset(self, replicas=None, annotations=None):
         return render_statefulset(self.spec, replicas, annotations)
 
-    def _pki(self, endpoint, known_absent=False):
+    def _pki(self, endpoint, known_absent=False, previous=None):
+        """previous: the check pass's PKI outcome this real pass follows."""
         spec = self.spec
         live = None if known_absent else self.resources.get("Secret", names.certs_secret(spec["name"]), spec["namespace"])
         data = _decoded_secret(live)
@@ -272,8 +287,15 @@ class VClusterRun:
             name=spec["name"], namespace=spec["namespace"], service_cidr=spec["networking"]["service_cidr"],
             dns_domain=spec["networking"]["dns_domain"], extra_sans=tuple(endpoint.sans),
             headless_service_name=names.headless_service(spec["name"]), algorithm=spec["pki"]["algorithm"])
-        outcome = renewal.ensure_bundle(data, params, self.options.now,
-                                        datetime.timedelta(days=spec["pki"]["renew_before_days"]))
+        renew_before = datetime.timedelta(days=spec["pki"]["renew_before_days"])
+        if data is None and previous is not None and previous.created:
+            # The check pass generated a bundle moments ago for a Secret that still does not exist: keep it and
+            # reissue only the leaves whose names changed since (the client Service's new cluster IP).
+            layout.validate_params(params)
+            now = self.options.now or certs.utcnow()
+            renewal.renew(previous.bundle, params, renewal.due_leaves(previous.bundle, params, now, renew_before), now)
+            return renewal.Outcome(previous.bundle, created=True)
+        outcome = renewal.ensure_bundle(data, params, self.options.now, renew_before)
         self.warnings += [w for w in outcome.warnings if w not in self.warnings]
         return outcome
 
@@ -289,7 +311,8 @@ class VClusterRun:
         """Before any write when a namespace to probe from exists (the vCluster's, else default); once."""
         if self._host_range_known:
             return
-        exists = host.namespace_state(self.resources, self.spec["namespace"])[0]
+        self._namespace_read = host.namespace_state(self.resources, self.spec["namespace"])
+        exists = self._namespace_read[0]
         found = host.host_service_range(self.resources, self.spec["namespace"] if exists else "default")
         if found:
             self._host_range_known = True
