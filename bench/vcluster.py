@@ -112,6 +112,20 @@ def module_seconds(registry, names):
     return timings
 
 
+def stage_medians(registry, names):
+    """Median seconds from entering each phase to the next one, over the named vClusters: where the time goes."""
+    stages = {}
+    with open_registry(registry) as store:
+        for name in names:
+            cluster = store.get_cluster_by_name(name)
+            moves = sorted((event.timestamp, event.metadata.get("to"))
+                           for event in store.list_events(cluster.id, type="Transition", limit=20))
+            for (entered, phase), (left, _next) in zip(moves, moves[1:]):
+                stages.setdefault(phase, []).append((left - entered).total_seconds())
+    order = ("Pending", "Provisioning", "Initializing", "Starting")
+    return ", ".join(f"{phase} {statistics.median(stages[phase]):.2f}s" for phase in order if phase in stages)
+
+
 def describe(timings):
     totals = [timing[0] for timing in timings]
     own = [total - waited for total, waited in timings]
@@ -155,6 +169,7 @@ def main():
         print(f"play: {len(names)} vClusters with {size['forks']} forks in {wall:.1f}s, all Running; "
               f"module (registered -> Running) median {median:.2f}s, max {longest:.2f}s; "
               f"module overhead (without the wait for the pods) median {own:.2f}s")
+        print(f"stages (median time in each phase): {stage_medians(registry, names)}")
         removal = run_play(env, work, names, "absent", size["forks"])
         namespaces, roles, live = leftovers(testbed, registry)
         print(f"delete play: {removal:.1f}s; left behind: {len(namespaces)} namespaces, {len(roles)} cluster roles, "
