@@ -186,9 +186,9 @@ def test_vm_vcluster_create_suspend_resume_delete(run_vm, fresh_pve, snippets, r
     assert checked.returncode == 0 and "Valid cloud-config" in checked.stdout, checked.stdout
     text = snippet.read_text()
     files = user_data_files(text)
-    expected = {f"{TLS}/{name}.{ext}" for name in ("server-ca", "client-ca", "request-header-ca", "etcd/server-ca",
-                                                   "etcd/peer-ca") for ext in ("crt", "key")} | {f"{TLS}/service.key",
-                                                                                                  "/etc/rancher/k3s/config.yaml"}
+    cas = ("server-ca", "client-ca", "request-header-ca", "etcd/server-ca", "etcd/peer-ca")
+    expected = {f"{TLS}/{name}.{ext}" for name in cas for ext in ("crt", "key")}
+    expected |= {f"{TLS}/service.key", "/etc/rancher/k3s/config.yaml"}
     assert set(files) == expected
     assert all(files[path]["permissions"] == "0600" for path in files if path.endswith((".key", ".yaml")))
     runcmd = yaml.safe_load(text)["runcmd"]
