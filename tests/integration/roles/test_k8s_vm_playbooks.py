@@ -158,7 +158,8 @@ def check_failed_upgrade(run, api, events_before):
     the cluster is Failed with the stage, and the node is uncordoned all the same."""
     cluster = run.registry.cluster(NAME)
     assert cluster.status.phase == "Failed" and cluster.status.version == "1.28.9"
-    assert cluster.status.message.startswith("stage upgrade failed on life-cp-1")
+    assert cluster.status.message.startswith("stage upgrade failed on life-cp-1: node life-cp-1 is not Ready at "
+                                             "kubelet v1.29.4 (it reports v1.28.9) after 10s")
     events = run.registry.events(cluster.id)[events_before:]
     assert transitions(events) == [("Running", "Upgrading"), ("Upgrading", "Failed")]
     started = [e.metadata["node"] for e in events if e.reason == "NodeUpgradeStarted"]
