@@ -16,7 +16,9 @@ apart from the module's own work. Goal: under 3 s median module overhead per vCl
     python bench/vcluster.py [--size tiny|full]
 
 ``--size`` defaults to ``GPVE_BENCH_SIZE``, else full. Uses the running testbed named by
-``GPVE_TESTBED_ENV`` if there is one, else starts a fresh one and stops it afterwards.
+``GPVE_TESTBED_ENV`` if there is one, else starts a fresh one and stops it afterwards. The
+volumes earlier runs' claims left Released (the pool's policy is Retain) are returned to
+the pool first, so runs can follow one another on one testbed.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ for import_root in (REPO / ".build" / "collections", REPO):
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry  # noqa: E402
+from tests.testbed import storage_pool  # noqa: E402
 from tests.testbed.testbed import Testbed  # noqa: E402
 
 SIZES = {"full": {"single": 5, "count": 100, "forks": 25}, "tiny": {"single": 2, "count": 4, "forks": 2}}
@@ -59,6 +62,16 @@ def running_testbed():
         testbed.ensure_running()
         return testbed, False
     return Testbed.create(Path(tempfile.mkdtemp(prefix="gpve-bench-testbed-"))), True
+
+
+def reclaim_volumes(testbed):
+    """The volumes earlier runs' claims left Released go back to the pool (a full run binds 105 of 224)."""
+    from kubernetes import config
+    api = config.new_client_from_config(testbed.kubeconfig)
+    try:
+        return storage_pool.reclaim_released(api, namespace_prefix=f"vc-{PREFIX}")
+    finally:
+        api.close()
 
 
 def ansible_env(testbed, registry, work):
@@ -87,9 +100,15 @@ def run_play(env, work, names, state, forks):
                            str(playbook)], env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        sys.stderr.write(done.stdout[-5000:] + done.stderr[-2000:])
+        sys.stderr.write(failures(done.stdout) + done.stderr[-2000:])
         raise SystemExit(f"the {state} play failed")
     return elapsed
+
+
+def failures(play_output):
+    """The failed tasks' lines of a play's output (each host's fatal line), else its end."""
+    fatal = [line for line in play_output.splitlines() if line.startswith("fatal:")]
+    return "\n".join(fatal[:10]) + "\n" if fatal else play_output[-5000:]
 
 
 def module_seconds(registry, names):
@@ -156,6 +175,9 @@ def main():
     registry = str(work / "registry.db")
     env = ansible_env(testbed, registry, work)
     try:
+        reclaimed = reclaim_volumes(testbed)
+        if reclaimed:
+            print(f"{reclaimed} Released volumes of earlier runs returned to the testbed's pool")
         singles = [f"{PREFIX}single-{index}" for index in range(size["single"])]
         walls = [run_play(env, work, [name], "present", 1) for name in singles]
         total, own, _longest = describe(module_seconds(registry, singles))

@@ -18,16 +18,8 @@ author:
   - gpve.cluster developers (@gpve)
 extends_documentation_fragment:
   - gpve.cluster.attributes
+  - gpve.cluster.attributes.info_module
   - gpve.cluster.registry
-attributes:
-  check_mode:
-    support: full
-    details: This action does not modify state.
-  diff_mode:
-    support: N/A
-    details: This action does not modify state.
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the registered K8s-on-VM cluster.

@@ -5,7 +5,9 @@ volumes here, so the testbed creates a pool up front: hostPath volumes (never mo
 no kubelet runs) in a default StorageClass with ``kubernetes.io/no-provisioner`` and
 ``volumeBindingMode: Immediate``. The controller manager's persistentvolume-binder binds
 each claim to the smallest free volume that fits. Volumes keep the ``Retain`` policy: a
-volume whose claim is deleted becomes Released and is not handed out again.
+volume whose claim is deleted becomes Released and is not handed out again, until
+``reclaim_released`` gives it back to the pool (what a provisioner with the Delete policy
+would do: the volumes hold no data, no kubelet ever mounts them).
 """
 
 from __future__ import annotations
@@ -62,3 +64,19 @@ def available(api: client.ApiClient) -> int:
     """How many pool volumes are still free (phase Available)."""
     volumes = client.CoreV1Api(api).list_persistent_volume(label_selector=f"{POOL_LABEL}=true").items
     return sum(1 for volume in volumes if volume.status and volume.status.phase == "Available")
+
+
+def reclaim_released(api: client.ApiClient, namespace_prefix: str = "") -> int:
+    """Make the pool's Released volumes Available again (their claim reference removed); returns how many.
+
+    namespace_prefix: only the volumes whose deleted claim lived in a namespace named so.
+    """
+    core = client.CoreV1Api(api)
+    volumes = core.list_persistent_volume(label_selector=f"{POOL_LABEL}=true").items
+    released = [volume.metadata.name for volume in volumes
+                if volume.status and volume.status.phase == "Released" and volume.spec.claim_ref
+                and (volume.spec.claim_ref.namespace or "").startswith(namespace_prefix)]
+    unclaim = [{"op": "remove", "path": "/spec/claimRef"}]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda name: core.patch_persistent_volume(name, unclaim), released))
+    return len(released)
