@@ -33,20 +33,23 @@ class KubeApiError(KubeError):
     user, the verb, the resource and the namespace, which is the missing permission.
     """
 
-    def __init__(self, status, reason, message, what):
+    def __init__(self, status, reason, message, what, retry_after=None):
         self.status = status
         self.reason = reason
         self.server_message = message
         self.what = what
+        # Seconds the server asked the client to wait before trying again (its Retry-After header), else None.
+        self.retry_after = retry_after
         super().__init__(f"{what}: {reason or status}: {message}")
 
     @classmethod
     def from_exception(cls, exc, what):
         """Build from a kubernetes ApiException (its body is a Status object when the server sent one)."""
-        return cls.from_status(exc.status, getattr(exc, "reason", None), exc.body, what)
+        return cls.from_status(exc.status, getattr(exc, "reason", None), exc.body, what,
+                               retry_after_seconds(getattr(exc, "headers", None)))
 
     @classmethod
-    def from_status(cls, status, reason, body, what):
+    def from_status(cls, status, reason, body, what, retry_after=None):
         """Build from an HTTP status, its reason phrase and the body (a Status object when the server sent one)."""
         message = ""
         try:
@@ -56,4 +59,14 @@ class KubeApiError(KubeError):
         if isinstance(document, dict):
             reason = document.get("reason") or reason
             message = document.get("message") or ""
-        return cls(status, reason, message or str(reason or ""), what)
+        return cls(status, reason, message or str(reason or ""), what, retry_after)
+
+
+def retry_after_seconds(headers):
+    """The whole seconds of a Retry-After header (as the API server sends it), else None."""
+    value = (headers or {}).get("Retry-After")
+    try:
+        seconds = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None

@@ -12,10 +12,12 @@ mode see the object exactly as the server would store it.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConnectionError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import (
+    KubeApiError, KubeConnectionError, retry_after_seconds)
 
 try:
     from urllib3.exceptions import HTTPError as Urllib3Error
@@ -25,6 +27,11 @@ except ImportError:  # pragma: no cover - client.host_api_client() reports the m
 FIELD_MANAGER = "gpve"
 DEFAULT_TIMEOUT = 30
 NOT_FOUND = 404
+THROTTLED = 429
+# As client-go: a 429 or 5xx answer with a Retry-After header was not served and is tried again, up to this many
+# times; the wait is the server's, at most MAX_RETRY_AFTER seconds each.
+MAX_RETRIES = 10
+MAX_RETRY_AFTER = 10
 
 
 @dataclass(frozen=True)
@@ -139,11 +146,30 @@ class Resources:
         return call_json(self.api_client, method, path, what, query, body, content_type, self.timeout)
 
 
-def call_json(api_client, method, path, what, query=None, body=None, content_type="application/json", timeout=None):
+def call_json(api_client, method, path, what, query=None, body=None, content_type="application/json", timeout=None,
+              sleep=time.sleep):
     """One JSON request on path; API errors become KubeApiError, network errors KubeConnectionError.
 
-    api_client is a transport.Transport or a kubernetes ApiClient (anything with call_api).
+    api_client is a transport.Transport or a kubernetes ApiClient (anything with call_api). An
+    answer that asks to come back later (429 Too Many Requests from API Priority and Fairness,
+    or a 5xx with Retry-After) is tried again after the wait it names.
     """
+    attempt = 0
+    while True:
+        try:
+            return _call_once(api_client, method, path, what, query, body, content_type, timeout)
+        except KubeApiError as error:
+            if not _retryable(error) or attempt >= MAX_RETRIES:
+                raise
+            attempt += 1
+            sleep(min(error.retry_after, MAX_RETRY_AFTER))
+
+
+def _retryable(error):
+    return error.retry_after is not None and (error.status == THROTTLED or error.status >= 500)
+
+
+def _call_once(api_client, method, path, what, query, body, content_type, timeout):
     if hasattr(api_client, "call_api"):
         return _call_library(api_client, method, path, what, query, body, content_type, timeout)
     payload = None if body is None else json.dumps(body)
@@ -152,7 +178,8 @@ def call_json(api_client, method, path, what, query=None, body=None, content_typ
     except KubeConnectionError as exc:
         raise KubeConnectionError(f"{what}: {exc}") from None
     if response.status >= 400:
-        raise KubeApiError.from_status(response.status, response.reason, response.data, what)
+        raise KubeApiError.from_status(response.status, response.reason, response.data, what,
+                                       retry_after_seconds(response.headers))
     return json.loads(response.data) if response.data else {}
 
 

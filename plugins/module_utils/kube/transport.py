@@ -36,12 +36,13 @@ class Unsupported(KubeConfigError):
 
 
 class Response:
-    """Status, reason and body of one answer."""
+    """Status, reason, headers and body of one answer."""
 
-    def __init__(self, status, reason, data):
+    def __init__(self, status, reason, data, headers=None):
         self.status = status
         self.reason = reason
         self.data = data
+        self.headers = headers or {}
 
 
 class Transport:
@@ -68,7 +69,7 @@ class Transport:
             answer = self.pool.request(method, url, body=body, headers=headers, timeout=timeout, preload_content=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise KubeConnectionError(f"the API server could not be reached: {exc}") from None
-        return Response(answer.status, answer.reason, answer.data)
+        return Response(answer.status, answer.reason, answer.data, answer.headers)
 
     def close(self):
         self.pool.clear()
