@@ -32,8 +32,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
 	$(PY) -m pip install -q -r requirements-dev.txt -c requirements-lock.txt
 	touch $@
 
-kube-binaries:
-	bash tests/testbed/scripts/build-kubernetes.sh
+# Every binary, the machine image and the image bundles the testbed needs (cached in
+# ~/.cache/gpve-testbed; the first build prints how long each part took).
+kube-binaries: venv
+	$(PY) -m tests.testbed build
 
 collection:
 	mkdir -p $(dir $(COLLECTION_LINK))

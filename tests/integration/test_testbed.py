@@ -103,41 +103,62 @@ def test_csr_is_approved_and_signed_by_the_testbed_ca(testbed, kube_client):
     assert issued.public_key().public_numbers() == key.public_key().public_numbers()
 
 
-def test_pod_is_scheduled_onto_a_standin_node_and_becomes_running_and_ready(testbed, kube_client, kube_namespace):
-    core = client.CoreV1Api(kube_client)
-    core.create_namespaced_pod(kube_namespace, _pod("web"))
+# The node stand-in (kept for the vCluster scale bench and workloads without images here).
 
-    wait_until(lambda: _running_and_ready(core, "web", kube_namespace), WAIT, "pod web Running and Ready")
-    pod = core.read_namespaced_pod("web", kube_namespace)
+@pytest.fixture(scope="module")
+def standin_core(standin_testbed):
+    from kubernetes import config
+    api = config.new_client_from_config(standin_testbed.kubeconfig)
+    yield client.CoreV1Api(api)
+    api.close()
+
+
+@pytest.fixture
+def standin_namespace(standin_core):
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    standin_core.create_namespace({"metadata": {"name": name}})
+    wait_until(lambda: standin_core.read_namespaced_service_account("default", name), WAIT, "default account")
+    yield name
+    standin_core.delete_namespace(name)
+
+
+def test_pod_is_scheduled_onto_a_standin_node_and_becomes_running_and_ready(standin_testbed, standin_core,
+                                                                             standin_namespace):
+    core = standin_core
+    core.create_namespaced_pod(standin_namespace, _pod("web"))
+
+    wait_until(lambda: _running_and_ready(core, "web", standin_namespace), WAIT, "pod web Running and Ready")
+    pod = core.read_namespaced_pod("web", standin_namespace)
     node = core.read_node(pod.spec.node_name)
-    assert pod.spec.node_name in testbed.node_names
+    assert pod.spec.node_name in standin_testbed.node_names
     assert pod.status.pod_ip.rsplit(".", 1)[0] == node.spec.pod_cidr.rsplit(".", 1)[0]
 
 
-def test_pod_deletion_completes_on_a_standin_node(kube_client, kube_namespace):
-    core = client.CoreV1Api(kube_client)
-    core.create_namespaced_pod(kube_namespace, _pod("short-lived"))
-    wait_until(lambda: _running_and_ready(core, "short-lived", kube_namespace), WAIT, "pod Running")
+def test_pod_deletion_completes_on_a_standin_node(standin_core, standin_namespace):
+    core = standin_core
+    core.create_namespaced_pod(standin_namespace, _pod("short-lived"))
+    wait_until(lambda: _running_and_ready(core, "short-lived", standin_namespace), WAIT, "pod Running")
 
-    core.delete_namespaced_pod("short-lived", kube_namespace)
+    core.delete_namespaced_pod("short-lived", standin_namespace)
 
-    wait_until(lambda: _gone(lambda: core.read_namespaced_pod("short-lived", kube_namespace)), WAIT,
+    wait_until(lambda: _gone(lambda: core.read_namespaced_pod("short-lived", standin_namespace)), WAIT,
                "pod short-lived to be removed")
 
 
-def test_claim_is_bound_from_the_pool_and_its_pod_runs(testbed, kube_client, kube_namespace):
-    core = client.CoreV1Api(kube_client)
-    core.create_namespaced_persistent_volume_claim(kube_namespace, {
+def test_claim_is_bound_from_the_pool_and_its_pod_runs_on_a_standin_node(standin_testbed, standin_core,
+                                                                        standin_namespace):
+    core = standin_core
+    core.create_namespaced_persistent_volume_claim(standin_namespace, {
         "metadata": {"name": "data"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "3Gi"}}}})
-    core.create_namespaced_pod(kube_namespace, _pod("db", claim="data"))
+    core.create_namespaced_pod(standin_namespace, _pod("db", claim="data"))
 
-    wait_until(lambda: core.read_namespaced_persistent_volume_claim("data", kube_namespace).status.phase == "Bound",
-               WAIT, "claim data to be bound")
-    wait_until(lambda: _running_and_ready(core, "db", kube_namespace), WAIT, "pod db Running and Ready")
-    claim = core.read_namespaced_persistent_volume_claim("data", kube_namespace)
+    wait_until(lambda: core.read_namespaced_persistent_volume_claim("data", standin_namespace).status.phase
+               == "Bound", WAIT, "claim data to be bound")
+    wait_until(lambda: _running_and_ready(core, "db", standin_namespace), WAIT, "pod db Running and Ready")
+    claim = core.read_namespaced_persistent_volume_claim("data", standin_namespace)
     volume = core.read_persistent_volume(claim.spec.volume_name)
-    assert claim.spec.storage_class_name == testbed.storage_class
+    assert claim.spec.storage_class_name == standin_testbed.storage_class
     assert volume.spec.capacity["storage"] == "3Gi"
 
 

@@ -1,9 +1,13 @@
-"""The testbed for humans: ``python -m tests.testbed up|down|status`` (``make testbed-up`` / ``testbed-down``).
+"""The testbed for humans: ``python -m tests.testbed up|down|status|build``.
 
-``up`` starts etcd, the Kubernetes control plane, the node stand-in, fakepve and a
-throwaway PostgreSQL in the background and writes ``.testbed/env``; ``source`` it to point
-tools (and pytest: ``GPVE_TESTBED_ENV``) at the running testbed. ``down`` stops every
-process by its pid and removes the state but keeps ``.testbed/logs``.
+``up`` (``make testbed-up``) starts etcd, the Kubernetes control plane, the nodes (machines
+running containerd, the kubelet and kube-proxy; ``--nodes N``, or ``--standin`` for the node
+stand-in on loopback), CoreDNS, fakepve and a throwaway PostgreSQL in the background and
+writes ``.testbed/env``; ``source`` it to point tools (and pytest: ``GPVE_TESTBED_ENV``) at
+the running testbed. ``down`` (``make testbed-down``) stops every process and machine and
+removes the state, the testbed network and cgroups, but keeps ``.testbed/logs``. ``build``
+builds (or finds in the cache) every binary, the machine image and the image bundle, and
+prints how long each took.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from .layout import DEFAULT_STATE_DIR, Layout
 from .pve import DEFAULT_TIME_SCALE
-from .testbed import Testbed
+from .testbed import REAL, STANDIN, Testbed
 
 
 def _state_dir(args) -> Path:
@@ -53,7 +57,8 @@ def up(args) -> int:
     _clear_state(layout)
     time_scale = float(os.environ.get("GPVE_TESTBED_PVE_TIME_SCALE", DEFAULT_TIME_SCALE))
     started = time.monotonic()
-    testbed = Testbed.create(layout.root, with_postgres=not args.no_postgres, pve_time_scale=time_scale)
+    testbed = Testbed.create(layout.root, with_postgres=not args.no_postgres, pve_time_scale=time_scale,
+                             nodes=args.nodes, node_mode=STANDIN if args.standin else REAL)
     print(f"testbed up in {time.monotonic() - started:.1f}s (seconds since start: "
           + ", ".join(f"{k} {v}" for k, v in testbed.record["timings"].items()) + ")")
     print(f"  kubernetes  {testbed.api_url}  nodes {', '.join(testbed.node_names)}")
@@ -69,11 +74,37 @@ def down(args) -> int:
     layout = Layout(_state_dir(args).resolve())
     existing = _existing(layout)
     if existing is None:
+        _remove_network_of(layout)
         print(f"no testbed recorded in {layout.root}")
         return 0
     existing.stop()
     _clear_state(layout)
     print(f"testbed in {layout.root} stopped (logs kept in {layout.root / 'logs'})")
+    return 0
+
+
+def _remove_network_of(layout: Layout) -> None:
+    """A testbed that died before writing its record may still own the network: take it down."""
+    from . import machine, network
+    if network.OWNER_FILE.exists() and network.OWNER_FILE.read_text().strip() == str(layout.root):
+        network.down()
+        machine.remove_testbed_cgroups()
+        network.release(layout.root)
+
+
+def build(args) -> int:
+    from . import binaries, images
+    versions = binaries.KUBERNETES_VERSIONS if args.all_versions else (binaries.DEFAULT_KUBERNETES_VERSION,)
+    steps = {
+        **{f"kubernetes {v}": (lambda v=v: binaries.kubernetes(v)) for v in versions},
+        **{name: (lambda name=name: binaries.tool(name)) for name in binaries.TOOL_VERSIONS},
+        "pause": binaries.pause, "machine image": binaries.machine_image,
+        **{f"image bundle {v}": (lambda v=v: images.bundle_dir(v)) for v in versions},
+    }
+    for what, step in steps.items():
+        started = time.monotonic()
+        where = step()
+        print(f"{what:28} {time.monotonic() - started:7.1f}s  {where}")
     return 0
 
 
@@ -97,10 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start the testbed in the background and write <state>/env")
     start.add_argument("--no-postgres", action="store_true", help="do not start the throwaway PostgreSQL")
+    start.add_argument("--nodes", type=int, default=1, help="how many nodes (default 1)")
+    start.add_argument("--standin", action="store_true", help="play the nodes with the node stand-in")
+    builder = commands.add_parser("build", help="build or find every binary, the machine image and the image bundle")
+    builder.add_argument("--all-versions", action="store_true",
+                         help="every Kubernetes release the testbed knows (for upgrades), not only the default")
     commands.add_parser("down", help="stop every testbed process by pid and remove the state (logs kept)")
     commands.add_parser("status", help="pid and readiness of each component")
     args = parser.parse_args(argv)
-    return {"up": up, "down": down, "status": status}[args.command](args)
+    return {"up": up, "down": down, "status": status, "build": build}[args.command](args)
 
 
 if __name__ == "__main__":

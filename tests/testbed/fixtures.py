@@ -1,9 +1,12 @@
 """pytest fixtures of the testbed (loaded as a plugin from tests/conftest.py).
 
-``testbed`` (session) is a running Testbed: the one ``make testbed-up`` started when
-``GPVE_TESTBED_ENV`` names its env file (``source .testbed/env`` sets it), else a fresh
-one in a temp dir, stopped at the end of the session. Nothing starts until a test asks
-for one of these fixtures.
+``testbed`` (session) is a running Testbed with real nodes: the one ``make testbed-up``
+started when ``GPVE_TESTBED_ENV`` names its env file (``source .testbed/env`` sets it), else
+a fresh one in a temp dir, stopped at the end of the session. ``standin_testbed`` (session)
+is a second one whose kubelets the node stand-in plays (see testbed.py: for hundreds of
+Nodes, and for workloads whose images cannot be had here); a directory's conftest makes
+its tests use it with ``use_standin_testbed()``. Nothing starts until a test asks for one
+of these fixtures.
 
     testbed        .kubeconfig .api_url .ca_path .node_names .storage_class .pve .pve_control
                    .stop_component(name) .start_component(name) .component_running(name) .ensure_running()
@@ -61,7 +64,18 @@ def testbed(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def kube_client(testbed):
+def standin_testbed(tmp_path_factory):
+    """A testbed on loopback whose Nodes the node stand-in plays, for the whole session."""
+    from .testbed import STANDIN, Testbed
+
+    fresh = Testbed.create(tmp_path_factory.mktemp("standin-testbed"), nodes=3, node_mode=STANDIN)
+    try:
+        yield fresh
+    finally:
+        fresh.stop()
+
+
+def _kube_client(testbed):
     from kubernetes import config
 
     api = config.new_client_from_config(testbed.kubeconfig)
@@ -71,21 +85,39 @@ def kube_client(testbed):
         api.close()
 
 
-@pytest.fixture
-def kube_namespace(kube_client):
-    """Name of a new namespace for one test, ready for pods; deleted (not awaited) afterwards."""
+def _kube_namespace(kube_client):
     from kubernetes import client
 
     core = client.CoreV1Api(kube_client)
     name = f"t-{uuid.uuid4().hex[:10]}"
     core.create_namespace({"metadata": {"name": name, "labels": {"gpve.io/test": "true"}}})
-    # Pods are refused until the controllers created the namespace's default account and its token.
-    wait_until(lambda: core.read_namespaced_service_account("default", name).secrets, 60,
-               f"default service account token in {name}")
+    # Pods are refused until the service account controller made the namespace's default account.
+    wait_until(lambda: core.read_namespaced_service_account("default", name), 60,
+               f"default service account in {name}")
     try:
         yield name
     finally:
         core.delete_namespace(name)
+
+
+def _pve_control(testbed):
+    control = testbed.pve_control
+    try:
+        yield control
+    finally:
+        control.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def kube_client(testbed):
+    """kubernetes.client.ApiClient as the testbed admin."""
+    yield from _kube_client(testbed)
+
+
+@pytest.fixture
+def kube_namespace(kube_client):
+    """Name of a new namespace for one test, ready for pods; deleted (not awaited) afterwards."""
+    yield from _kube_namespace(kube_client)
 
 
 @pytest.fixture(scope="session")
@@ -100,8 +132,36 @@ def pve_url(pve) -> str:
 
 @pytest.fixture
 def pve_control(testbed) -> "PveControl":
-    control = testbed.pve_control
-    try:
-        yield control
-    finally:
-        control.clear_faults()
+    yield from _pve_control(testbed)
+
+
+def use_standin_testbed() -> dict:
+    """Fixtures for a directory's conftest (``globals().update(use_standin_testbed())``): its tests get
+    the stand-in testbed under the usual names. Session fixtures are cached per definition, so
+    every fixture that derives from ``testbed`` gets its own definition here."""
+    @pytest.fixture(scope="session")
+    def testbed(standin_testbed):
+        return standin_testbed
+
+    @pytest.fixture(scope="session")
+    def kube_client(standin_testbed):
+        yield from _kube_client(standin_testbed)
+
+    @pytest.fixture
+    def kube_namespace(kube_client):
+        yield from _kube_namespace(kube_client)
+
+    @pytest.fixture(scope="session")
+    def pve(standin_testbed):
+        return standin_testbed.pve
+
+    @pytest.fixture(scope="session")
+    def pve_url(standin_testbed):
+        return standin_testbed.pve.url
+
+    @pytest.fixture
+    def pve_control(standin_testbed):
+        yield from _pve_control(standin_testbed)
+
+    return {"testbed": testbed, "kube_client": kube_client, "kube_namespace": kube_namespace, "pve": pve,
+            "pve_url": pve_url, "pve_control": pve_control}

@@ -1,43 +1,43 @@
 """The Kubernetes control plane of the testbed: etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
 
-All real: etcd 3.4 from Debian and the three Kubernetes 1.20 binaries built from Debian's
-``kubernetes`` source package (``scripts/build-kubernetes.sh`` caches them outside the
-repository). Everything listens on 127.0.0.1 with ports picked free at creation, so two
-testbeds coexist. Leader election is off: one replica each, and a restarted component
-must not wait for its old lease to run out.
+All real, built here from the Go module proxy at pinned versions (``binaries.py``): etcd
+and the default Kubernetes release. etcd, the controller manager and the scheduler listen
+on 127.0.0.1; the API server listens on the testbed bridge's address (``network.GATEWAY``),
+the one host address the nodes' namespaces reach. Ports are picked free at creation.
+Leader election is off: one replica each, and a restarted component must not wait for its
+old lease to run out.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from .components import Component, Probe
-from .layout import REPO_ROOT, Layout
+from . import binaries, network
+from .layout import Layout
 from .pki import CertificateAuthority, IssuedPair, write_private, write_service_account_keys
 
-BUILD_SCRIPT = REPO_ROOT / "tests" / "testbed" / "scripts" / "build-kubernetes.sh"
-SERVICE_CIDR = "10.96.0.0/12"
-SERVICE_IP = "10.96.0.1"
-CLUSTER_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = str(network.SERVICE_CIDR)
+SERVICE_IP = str(network.SERVICE_CIDR[1])
+CLUSTER_CIDR = str(network.POD_CIDR)
+API_ADDRESS = str(network.GATEWAY)
 ISSUER = "https://kubernetes.default.svc.cluster.local"
-API_SERVER_HOSTS = ("127.0.0.1", "localhost", SERVICE_IP, "kubernetes", "kubernetes.default",
+API_SERVER_HOSTS = (API_ADDRESS, "127.0.0.1", "localhost", SERVICE_IP, "kubernetes", "kubernetes.default",
                     "kubernetes.default.svc", "kubernetes.default.svc.cluster.local")
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
 def kube_bin_dir() -> Path:
-    """Directory of the Kubernetes binaries: $GPVE_TESTBED_KUBE_BIN, else the build script's cache (built if missing)."""
+    """Directory of the default release's binaries: $GPVE_TESTBED_KUBE_BIN, else the build cache (built if missing)."""
     override = os.environ.get("GPVE_TESTBED_KUBE_BIN")
     if override:
         return Path(override)
-    out = subprocess.run(["bash", str(BUILD_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True).stdout
-    return Path(out.strip().splitlines()[-1])
+    return binaries.kubernetes()
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class KubeCredentials:
     controller_manager_serving: IssuedPair
     scheduler_serving: IssuedPair
     front_proxy: IssuedPair
+    kubelet_client: IssuedPair
     admin_kubeconfig: Path
     controller_manager_kubeconfig: Path
     scheduler_kubeconfig: Path
@@ -102,6 +103,8 @@ def issue_credentials(layout: Layout, ca: CertificateAuthority, api_url: str) ->
                                             server=True),
         scheduler_serving=ca.issue("scheduler-serving", "kube-scheduler", hosts=("127.0.0.1",), server=True),
         front_proxy=client("front-proxy-client", "front-proxy-client"),
+        # The API server's identity towards kubelets (logs, exec, port-forward), as kubeadm's.
+        kubelet_client=client("apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters"),
         admin_kubeconfig=kubeconfig("admin", admin),
         controller_manager_kubeconfig=kubeconfig(
             "controller-manager", client("controller-manager", "system:kube-controller-manager")),
@@ -123,7 +126,7 @@ def _component(layout: Layout, name: str, argv: list[str], probe: Probe, timeout
 def etcd(layout: Layout, ports: KubePorts) -> Component:
     client = f"http://127.0.0.1:{ports.etcd_client}"
     peer = f"http://127.0.0.1:{ports.etcd_peer}"
-    argv = ["etcd", "--name", "testbed", "--data-dir", str(layout.etcd_data),
+    argv = [str(binaries.tool("etcd") / "etcd"), "--name", "testbed", "--data-dir", str(layout.etcd_data),
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"testbed={peer}", "--initial-cluster-state", "new",
@@ -131,9 +134,11 @@ def etcd(layout: Layout, ports: KubePorts) -> Component:
     return _component(layout, "etcd", argv, Probe(url=f"{client}/health", expect='"health":"true"'), 30.0)
 
 
-def apiserver(layout: Layout, ports: KubePorts, creds: KubeCredentials, bin_dir: Path) -> Component:
+def apiserver(layout: Layout, ports: KubePorts, creds: KubeCredentials, bin_dir: Path,
+              address: str = API_ADDRESS) -> Component:
+    """The API server on address: the bridge's (nodes reach it there), or loopback for a stand-in testbed."""
     argv = [str(bin_dir / "kube-apiserver"),
-            "--advertise-address=127.0.0.1", "--bind-address=127.0.0.1", f"--secure-port={ports.apiserver}",
+            f"--advertise-address={address}", f"--bind-address={address}", f"--secure-port={ports.apiserver}",
             f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
             f"--tls-cert-file={creds.apiserver.cert}", f"--tls-private-key-file={creds.apiserver.key}",
             f"--client-ca-file={creds.ca.cert_path}",
@@ -148,8 +153,10 @@ def apiserver(layout: Layout, ports: KubePorts, creds: KubeCredentials, bin_dir:
             f"--requestheader-client-ca-file={creds.ca.cert_path}", "--requestheader-allowed-names=front-proxy-client",
             "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-            f"--proxy-client-cert-file={creds.front_proxy.cert}", f"--proxy-client-key-file={creds.front_proxy.key}"]
-    probe = _probe(f"https://127.0.0.1:{ports.apiserver}/readyz", creds, "ok")
+            f"--proxy-client-cert-file={creds.front_proxy.cert}", f"--proxy-client-key-file={creds.front_proxy.key}",
+            f"--kubelet-client-certificate={creds.kubelet_client.cert}",
+            f"--kubelet-client-key={creds.kubelet_client.key}", "--kubelet-preferred-address-types=InternalIP"]
+    probe = _probe(f"https://{address}:{ports.apiserver}/readyz", creds, "ok")
     component = _component(layout, "kube-apiserver", argv, probe, 120.0)
     # A graceful stop waits up to a minute for open watches (scheduler, controllers, stand-in) to end.
     component.stop_timeout = 5.0
@@ -161,7 +168,7 @@ def _serving_flags(port: int, serving: IssuedPair, kubeconfig: Path, creds: Kube
     """Flags the controller manager and the scheduler share: loopback HTTPS, delegated auth, no leader election."""
     return [f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
-            "--bind-address=127.0.0.1", f"--secure-port={port}", "--port=0",
+            "--bind-address=127.0.0.1", f"--secure-port={port}",
             f"--tls-cert-file={serving.cert}", f"--tls-private-key-file={serving.key}",
             f"--client-ca-file={creds.ca.cert_path}", f"--cert-dir={layout.kube / (name + '-certs')}",
             "--leader-elect=false", "--profiling=false"]
@@ -178,8 +185,8 @@ def controller_manager(layout: Layout, ports: KubePorts, creds: KubeCredentials,
             f"--service-account-private-key-file={creds.service_account.key}",
             "--use-service-account-credentials=true",
             "--controllers=*,bootstrapsigner,tokencleaner",
-            # The stand-in gives each Node its podCIDR: the node IPAM controller's start-up
-            # waits a fixed 10s before listing nodes, and holds up every controller after it.
+            # Each node's pod subnet is fixed by the testbed (nodes.py) in its CNI configuration,
+            # and the node IPAM controller's start-up waits a fixed 10s before listing nodes.
             "--allocate-node-cidrs=false", f"--service-cluster-ip-range={SERVICE_CIDR}"]
     probe = _probe(f"https://127.0.0.1:{ports.controller_manager}/healthz", creds, "ok")
     return _component(layout, name, argv, probe)

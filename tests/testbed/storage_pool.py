@@ -1,13 +1,15 @@
 """Pre-made PersistentVolumes and a default StorageClass, so the real PV controller binds claims.
 
 The scheduler places a pod only once its volume claims are bound. Nothing provisions
-volumes here, so the testbed creates a pool up front: hostPath volumes (never mounted:
-no kubelet runs) in a default StorageClass with ``kubernetes.io/no-provisioner`` and
-``volumeBindingMode: Immediate``. The controller manager's persistentvolume-binder binds
+volumes here, so the testbed creates a pool up front: hostPath volumes in a default
+StorageClass with ``kubernetes.io/no-provisioner`` and ``volumeBindingMode: Immediate``.
+With real nodes each volume is a directory on one node (``/var/lib/gpve-volumes/<name>``,
+created by the kubelet on first mount) with a node affinity to it, as local volumes are:
+a pod whose claim bound it runs on that node, and finds its data there after a restart. The controller manager's persistentvolume-binder binds
 each claim to the smallest free volume that fits. Volumes keep the ``Retain`` policy: a
 volume whose claim is deleted becomes Released and is not handed out again, until
 ``reclaim_released`` gives it back to the pool (what a provisioner with the Delete policy
-would do: the volumes hold no data, no kubelet ever mounts them).
+would do; a reclaimed volume's old files stay on its node).
 """
 
 from __future__ import annotations
@@ -33,13 +35,22 @@ def storage_class() -> dict:
             "reclaimPolicy": "Retain"}
 
 
-def persistent_volume(index: int, size_gi: int, volumes_dir: Path) -> dict:
+NODE_VOLUMES_DIR = Path("/var/lib/gpve-volumes")
+
+
+def persistent_volume(index: int, size_gi: int, volumes_dir: Path, node: str | None = None) -> dict:
+    """One pool volume; on node (a directory there, pinned to it) or, without one, never mounted (stand-in)."""
     name = f"testbed-pv-{index:03d}"
+    spec = {"capacity": {"storage": f"{size_gi}Gi"}, "accessModes": ACCESS_MODES,
+            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STORAGE_CLASS,
+            "hostPath": {"path": str(volumes_dir / name)}}
+    if node is not None:
+        spec["hostPath"] = {"path": str(NODE_VOLUMES_DIR / name), "type": "DirectoryOrCreate"}
+        spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}
     return {"apiVersion": "v1", "kind": "PersistentVolume",
             "metadata": {"name": name, "labels": {POOL_LABEL: "true", "gpve.io/testbed-size": f"{size_gi}Gi"}},
-            "spec": {"capacity": {"storage": f"{size_gi}Gi"}, "accessModes": ACCESS_MODES,
-                     "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STORAGE_CLASS,
-                     "hostPath": {"path": str(volumes_dir / name)}}}
+            "spec": spec}
 
 
 def _create(call, body: dict) -> None:
@@ -50,11 +61,13 @@ def _create(call, body: dict) -> None:
             raise
 
 
-def create_pool(api: client.ApiClient, volumes_dir: Path, sizes_gi: list[int] = POOL_SIZES_GI) -> int:
-    """Create the StorageClass and the volumes (existing ones are left alone); returns the pool size."""
+def create_pool(api: client.ApiClient, volumes_dir: Path, nodes: list[str] = (),
+                sizes_gi: list[int] = POOL_SIZES_GI) -> int:
+    """Create the StorageClass and the volumes, spread over nodes (existing ones are left alone); returns the pool size."""
     _create(client.StorageV1Api(api).create_storage_class, storage_class())
     core = client.CoreV1Api(api)
-    bodies = [persistent_volume(i, size, volumes_dir) for i, size in enumerate(sizes_gi, 1)]
+    bodies = [persistent_volume(i, size, volumes_dir, nodes[i % len(nodes)] if nodes else None)
+              for i, size in enumerate(sizes_gi, 1)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda body: _create(core.create_persistent_volume, body), bodies))
     return len(bodies)

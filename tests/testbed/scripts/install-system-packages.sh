@@ -4,7 +4,10 @@
 set -euo pipefail
 
 PACKAGES=(
-  golang-go etcd-server etcd-client rsync dpkg-dev   # Kubernetes build + etcd
+  rsync gcc libc6-dev                                # builds (Go itself: /usr/local/go, see docs/testbed.md)
+  mmdebstrap umoci skopeo busybox-static             # machine image, container images, test image
+  systemd-container iproute2 iptables util-linux     # machines: nspawn, namespaces, guards, nsenter
+  openssh-client                                     # SSH into machines
   postgresql                                         # throwaway registry backend
   haproxy keepalived containerd cloud-init           # config validators for roles
   openssl sqlite3 git make shellcheck
@@ -22,9 +25,9 @@ fi
 
 echo "system packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # Services must not start during install: the testbed starts its own copies.
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 chmod 0755 /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the testbed's other Go programs from the Go module proxy at pinned versions and
+# caches them outside the repository, one directory per tool and version:
+#   build-go-tools.sh etcd  ->  ~/.cache/gpve-testbed/etcd-v3.7.0/bin/{etcd,etcdctl,etcdutl}
+#   build-go-tools.sh all   ->  every tool below
+# A throwaway build module requires the tool's module (and, where its go.mod replaces a
+# sibling module with a local path, that sibling at the same version), so modules with
+# replace directives build too. Static binaries (CGO_ENABLED=0), as the projects release.
+# Prints the directory holding each tool's binaries, one per line.
+set -euo pipefail
+# The modules need Go >= 1.21 (which fetches a newer toolchain a go.mod asks for, through the
+# module proxy); Debian 12's go is 1.19, so a Go installed under /usr/local/go comes first.
+[ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"
+go_minor="$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+[ "${go_minor:-0}" -ge 21 ] || { echo "Go 1.21 or newer is needed to build the testbed (found $(go env GOVERSION))" >&2; exit 1; }
+
+CACHE_ROOT="${GPVE_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpve-testbed}"
+
+# name | module | version | main packages (relative to the module) | -X flags (version stamps)
+TOOLS=(
+  "etcd|go.etcd.io/etcd/server/v3|v3.7.0|.|"
+  "etcdctl|go.etcd.io/etcd/etcdctl/v3|v3.7.0|.|"
+  "etcdutl|go.etcd.io/etcd/etcdutl/v3|v3.7.0|.|"
+  "helm|helm.sh/helm/v4|v4.3.2|cmd/helm|helm.sh/helm/v4/internal/version.version=v4.3.2"
+  "crictl|sigs.k8s.io/cri-tools|v1.37.0|cmd/crictl|sigs.k8s.io/cri-tools/pkg/version.Version=1.37.0"
+  "cni-plugins|github.com/containernetworking/plugins|v1.10.0|plugins/main/bridge plugins/main/loopback plugins/ipam/host-local plugins/meta/portmap|"
+  "coredns|github.com/coredns/coredns|v1.14.6|.|"
+  "metrics-server|sigs.k8s.io/metrics-server|v0.8.0|cmd/metrics-server|"
+)
+
+tool_dir() { echo "$CACHE_ROOT/$1-$2/bin"; }
+
+build_tool() {
+  local name="$1" module="$2" version="$3" packages="$4" stamps="$5"
+  local out; out="$(tool_dir "$name" "$version")"
+  if [ -f "$out/.complete" ]; then echo "$out"; return 0; fi
+  local started; started=$(date +%s)
+  local work; work="$(mktemp -d "${TMPDIR:-/tmp}/gpve-go-build.XXXXXX")"
+  (
+    cd "$work"
+    go mod download -json "$module@$version" >/dev/null
+    local src; src="$(go env GOMODCACHE)/$module@$version"
+    {
+      echo "module gpve.test/toolbuild"
+      echo "go $(sed -n 's/^go \(.*\)$/\1/p' "$src/go.mod")"
+      echo "require $module $version"
+      sed -n 's#^\s*\([a-z0-9./-]*\) => \.\./.*#\1#p' "$src/go.mod" | while read -r sibling; do
+        echo "require $sibling $version"
+      done
+    } > go.mod
+    local imports=() pkg
+    for pkg in $packages; do
+      [ "$pkg" = . ] && imports+=("$module") || imports+=("$module/$pkg")
+    done
+    { echo "//go:build tools"; echo "package tools"; printf 'import _ "%s"\n' "${imports[@]}"; } > tools.go
+    go mod tidy >&2
+    local ldflags="-s -w" stamp
+    for stamp in $stamps; do ldflags+=" -X $stamp"; done
+    mkdir -p "$out"
+    if [ "${#imports[@]}" -eq 1 ]; then
+      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/$name" "${imports[0]}" >&2
+    else
+      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/" "${imports[@]}" >&2
+    fi
+  )
+  rm -rf "$work"
+  touch "$out/.complete"
+  echo "$name $version built in $(( $(date +%s) - started )) s" >&2
+  echo "$out"
+}
+
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build-go-tools.lock"
+flock 9
+wanted="${1:-all}"
+for entry in "${TOOLS[@]}"; do
+  IFS='|' read -r name module version packages stamps <<<"$entry"
+  if [ "$wanted" = all ] || [ "$wanted" = "$name" ]; then
+    build_tool "$name" "$module" "$version" "$packages" "$stamps"
+  fi
+done
