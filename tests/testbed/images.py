@@ -92,7 +92,6 @@ def _bundle_key(version: str) -> str:
 def image_specs(version: str) -> dict[str, list[ImageSpec]]:
     """Every image of the bundle, by bundle folder."""
     kube = binaries.kubernetes(version)
-    etcd = binaries.tool("etcd")
     control_plane = [
         ImageSpec(f"{REGISTRY}/{name}:{version}", {f"/usr/local/bin/{name}": kube / name}, [f"/usr/local/bin/{name}"])
         for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -100,7 +99,7 @@ def image_specs(version: str) -> dict[str, list[ImageSpec]]:
     kube_proxy = ImageSpec(f"{REGISTRY}/kube-proxy:{version}", {"/usr/local/bin/kube-proxy": kube / "kube-proxy"},
                            ["/usr/local/bin/kube-proxy"], base_rootfs=proxy_base_rootfs())
     etcd_image = ImageSpec(f"{REGISTRY}/etcd:{ETCD_TAG}",
-                           {f"/usr/local/bin/{name}": etcd / name for name in ("etcd", "etcdctl", "etcdutl")},
+                           {f"/usr/local/bin/{name}": binaries.tool(name) / name for name in ("etcd", "etcdctl", "etcdutl")},
                            ["/usr/local/bin/etcd"], directories=("/var/lib/etcd", "/tmp"))
     coredns = ImageSpec(f"{REGISTRY}/coredns:{COREDNS_TAG}", {"/coredns": binaries.tool("coredns") / "coredns"},
                         ["/coredns"])
