@@ -12,6 +12,14 @@ Host-cluster nodes and the Proxmox VMs fakepve starts are both machines. A machi
   machine's CPUs and memory; the kubelet inside uses them as its cgroupRoot;
 - one systemd-nspawn process (``--boot``: systemd is PID 1 inside), detached, with a pidfile.
 
+- a unit of the testbed's own in its root (``gpve-machine.service``, first thing at boot) that
+  gives the guest what a VM's own kernel would: writable cgroup hierarchies (nspawn mounts
+  them read-only but for the machine's own cgroup) and a writable /proc/sys/net (the
+  machine's network namespace is its own: nspawn, not told so, mounts it read-only), and
+  the three global sysctls the kubelet insists on (kernel.panic, kernel.panic_on_oops,
+  vm.overcommit_memory) as files holding its values, bound over the real ones in the
+  machine's mount namespace: writing them would change this whole host.
+
 What a machine is not: it shares the host's kernel (no modules or sysctls of its own beyond
 its network namespace), it has no disk device and no qemu. The nspawn flags are the ones
 measured here to run a kubelet and containerd on this host (docs/testbed.md).
@@ -37,6 +45,29 @@ SEED_DIR = "var/lib/cloud/seed/nocloud"
 CPU_PERIOD_US = 100_000
 # Where a machine's private mount namespace keeps the cgroup hierarchies while /sys is remounted.
 SYS_KEEP = "/run/gpve-testbed-cgroup"
+
+
+GLOBAL_SYSCTLS = {"kernel/panic": "10", "kernel/panic_on_oops": "1", "vm/overcommit_memory": "1"}
+_SYSCTL_BINDS = " ".join(f"echo {value} > /run/gpve-sysctl/{key.replace('/', '.')};"
+                         f" mount --bind /run/gpve-sysctl/{key.replace('/', '.')} /proc/sys/{key};"
+                         for key, value in GLOBAL_SYSCTLS.items())
+# $$ is systemd's escaped $.
+MACHINE_UNIT = f"""\
+[Unit]
+Description=what a VM's own kernel would allow: writable cgroups and net sysctls (gpve testbed machine)
+DefaultDependencies=no
+Before=sysinit.target systemd-sysctl.service containerd.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'for c in /sys/fs/cgroup/*/; do mount -o remount,bind,rw "$$c"; done'
+ExecStart=/bin/sh -c 'mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net'
+ExecStart=/bin/sh -c 'mkdir -p /run/gpve-sysctl; {_SYSCTL_BINDS}'
+
+[Install]
+WantedBy=sysinit.target
+"""
 
 
 class MachineError(RuntimeError):
@@ -122,6 +153,11 @@ class Machine:
         if running is not None:
             return running
         self._mount_root()
+        self.write_file("/etc/systemd/system/gpve-machine.service", MACHINE_UNIT)
+        wants = self.root / "etc/systemd/system/sysinit.target.wants/gpve-machine.service"
+        wants.parent.mkdir(parents=True, exist_ok=True)
+        if not wants.is_symlink():
+            wants.symlink_to("/etc/systemd/system/gpve-machine.service")
         network.attach(self.namespace, self.veth, self.mac)
         cgroup_dirs = _make_cgroups(self.cgroup, self.cpus, self.memory_mb)
         enter = " ".join(f"echo $$ > {d}/cgroup.procs;" for d in cgroup_dirs)

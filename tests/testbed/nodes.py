@@ -89,7 +89,7 @@ def prepare(machine: Machine, node: NodePlan, ca: CertificateAuthority, api_url:
         "/var/lib/kube-proxy/config.yaml": (_proxy_config(), 0o644),
         "/etc/containerd/config.toml": (CONTAINERD_CONFIG, 0o644),
         "/etc/cni/net.d/10-gpve-bridge.conflist": (_cni_config(node), 0o644),
-        "/etc/systemd/system/gpve-node-quirks.service": (NODE_QUIRKS_UNIT, 0o644),
+        "/etc/systemd/system/gpve-cgroup-root.service": (CGROUP_ROOT_UNIT, 0o644),
         "/etc/systemd/system/gpve-images.service": (IMAGES_UNIT, 0o644),
         "/etc/systemd/system/kubelet.service": (_kubelet_unit(node), 0o644),
         "/etc/systemd/system/kube-proxy.service": (PROXY_UNIT, 0o644),
@@ -97,7 +97,7 @@ def prepare(machine: Machine, node: NodePlan, ca: CertificateAuthority, api_url:
     }
     for path, (content, mode) in files.items():
         machine.write_file(path, content, mode)
-    for unit in ("gpve-node-quirks.service", "gpve-images.service", "kubelet.service", "kube-proxy.service"):
+    for unit in ("gpve-cgroup-root.service", "gpve-images.service", "kubelet.service", "kube-proxy.service"):
         link = f"/etc/systemd/system/multi-user.target.wants/{unit}"
         target = machine.root / link.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -166,8 +166,8 @@ def _kubelet_unit(node: NodePlan) -> str:
     return textwrap.dedent(f"""\
         [Unit]
         Description=kubelet (gpve testbed node)
-        After=containerd.service gpve-images.service gpve-node-quirks.service
-        Requires=containerd.service gpve-node-quirks.service
+        After=containerd.service gpve-images.service gpve-cgroup-root.service
+        Requires=containerd.service gpve-cgroup-root.service
 
         [Service]
         ExecStart={BIN_MOUNT}/kubelet --config=/var/lib/kubelet/config.yaml \\
@@ -219,28 +219,17 @@ CONTAINERD_CONFIG = textwrap.dedent(f"""\
           SystemdCgroup = false
     """)
 
-# Two things a machine on this host needs before the kubelet starts ($$ is systemd's escaped $):
-# - nspawn mounts the cgroup v1 hierarchies read-only but for the machine's own cgroup; the
-#   kubelet needs to create its cgroupRoot and pods' cgroups there;
-# - the kubelet sets kernel.panic, kernel.panic_on_oops and vm.overcommit_memory when they differ
-#   from its wishes. They are not namespaced: writing them would change this whole host (and
-#   /proc/sys is read-only in the machine), so the machine sees files holding the values the
-#   kubelet wants, bound over the real ones in its own mount namespace.
-KUBELET_SYSCTLS = {"kernel/panic": "10", "kernel/panic_on_oops": "1", "vm/overcommit_memory": "1"}
-_SYSCTL_BINDS = " ".join(f"echo {value} > /run/gpve-sysctl/{key.replace('/', '.')};"
-                         f" mount --bind /run/gpve-sysctl/{key.replace('/', '.')} /proc/sys/{key};"
-                         for key, value in KUBELET_SYSCTLS.items())
-NODE_QUIRKS_UNIT = textwrap.dedent(f"""\
+# The kubelet's cgroupRoot, created in every hierarchy before it starts ($$ is systemd's escaped $).
+CGROUP_ROOT_UNIT = textwrap.dedent(f"""\
     [Unit]
-    Description=writable cgroups and the kubelet's sysctls inside a testbed machine (gpve testbed)
-    DefaultDependencies=no
+    Description=the kubelet's cgroupRoot (gpve testbed)
+    After=gpve-machine.service
     Before=containerd.service kubelet.service
 
     [Service]
     Type=oneshot
     RemainAfterExit=yes
-    ExecStart=/bin/sh -c 'for c in /sys/fs/cgroup/*/; do mount -o remount,bind,rw "$$c" 2>/dev/null; mkdir -p "$${{c}}{NODE_CGROUP_ROOT.lstrip("/")}"; done; true'
-    ExecStart=/bin/sh -c 'mkdir -p /run/gpve-sysctl; {_SYSCTL_BINDS}'
+    ExecStart=/bin/sh -c 'for c in /sys/fs/cgroup/*/; do mkdir -p "$${{c}}{NODE_CGROUP_ROOT.lstrip("/")}"; done'
 
     [Install]
     WantedBy=multi-user.target
