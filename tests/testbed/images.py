@@ -41,7 +41,7 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX = Path("/bin/busybox")
 BUSYBOX_APPLETS = ("sh", "ash", "cat", "echo", "env", "grep", "httpd", "hostname", "ls", "mkdir", "nc",
                    "nslookup", "ping", "ps", "rm", "sleep", "test", "true", "false", "wget", "date", "seq",
-                   "tail", "head", "wc", "id", "printf", "kill", "ip", "df", "mount", "touch")
+                   "tail", "head", "wc", "id", "printf", "kill", "ip", "df", "mount", "touch", "timeout")
 # kube-proxy runs iptables and conntrack, as upstream's distroless-iptables base gives it.
 PROXY_BASE_PACKAGES = ("libc6", "iptables", "conntrack", "ipset", "kmod")
 # What iptables' postinst (update-alternatives) would link: the nf_tables backend, Debian 12's default.

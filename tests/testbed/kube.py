@@ -11,6 +11,7 @@ old lease to run out.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,10 @@ def apiserver(layout: Layout, ports: KubePorts, creds: KubeCredentials, bin_dir:
             f"--proxy-client-cert-file={creds.front_proxy.cert}", f"--proxy-client-key-file={creds.front_proxy.key}",
             f"--kubelet-client-certificate={creds.kubelet_client.cert}",
             f"--kubelet-client-key={creds.kubelet_client.key}", "--kubelet-preferred-address-types=InternalIP"]
+    if ipaddress.ip_address(address).is_loopback:
+        # A stand-in testbed on loopback: no pod ever dials the kubernetes Service, and since
+        # 1.3x the endpoint reconciler refuses a loopback address.
+        argv.append("--endpoint-reconciler-type=none")
     probe = _probe(f"https://{address}:{ports.apiserver}/readyz", creds, "ok")
     component = _component(layout, "kube-apiserver", argv, probe, 120.0)
     # A graceful stop waits up to a minute for open watches (scheduler, controllers, stand-in) to end.

@@ -1,5 +1,9 @@
 """Fixtures for the vCluster tests on the testbed's real API server.
 
+These tests run on the stand-in testbed (tests/testbed/testbed.py): the vCluster control
+plane's images (the syncer, k3s) cannot be had here, so on real nodes its pod never starts;
+the stand-in reports it Running. The real control plane is the vCluster issue's work.
+
     registry_path     a fresh SQLite registry for the test (its key file is generated beside it)
     host_resources    kube.resources.Resources on the testbed as its admin
     run_vcluster      run_vcluster(name, **options) -> result: the module's logic in this process
@@ -22,6 +26,9 @@ import pytest
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
+from tests.testbed.fixtures import use_standin_testbed
+
+globals().update(use_standin_testbed())
 
 REPO = Path(__file__).resolve().parents[3]
 MODULE_DEFAULTS = dict(namespace=None, state="present", labels=None, annotations=None, kubernetes_version=None,
