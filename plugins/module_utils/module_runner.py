@@ -22,6 +22,25 @@ def error_details(exc):
     return details
 
 
+def apply_connection_settings(module, resolve):
+    """module.params with the connection settings resolve(params) gives (connection_settings' precedence rule).
+
+    Secrets read from the environment are hidden from the output as no_log options are; the rule's warnings
+    are shown; a conflict or a missing setting ends the module here, before anything is read or written.
+    Returns the connection_settings.Resolved.
+    """
+    try:
+        resolved = resolve(module.params)
+    except GpveError as exc:
+        module.fail_json(msg=str(exc), **error_details(exc))
+    for secret in resolved.secrets:
+        module.no_log_values.add(secret)
+    for warning in resolved.warnings:
+        module.warn(warning)
+    module.params.update(resolved.values)
+    return resolved
+
+
 def run_on_registry(module, work, deliver_events=True, **open_options):
     """Open the registry of module.params['registry'], result = work(store), and end the module.
 
