@@ -32,7 +32,9 @@ attributes:
     support: full
     details: Checks connectivity and discovers (reads only); writes nothing to the registry.
   diff_mode:
-    support: none
+    support: full
+    details: The registry record before and after (endpoint, connection, monitoring, labels, phase, version); the
+      kubeconfig shows as a digest.
   idempotent:
     support: full
     details: O(refresh=true) always rediscovers and reports a change.
