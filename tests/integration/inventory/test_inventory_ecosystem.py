@@ -45,17 +45,20 @@ def test_an_unknown_hostnames_entry_is_refused(inventory_file, tmp_path):
     assert "prod-eu1-cp-1" not in done.stdout
 
 
-def test_registry_is_templated(tmp_path, registry_path, seeded):
+def templated_source(tmp_path):
+    """A gpve.yml whose registry comes from the environment variable CLUSTER_DB through a lookup."""
     source = tmp_path / "gpve.yml"
     source.write_text("plugin: gpve.cluster.gpve\nregistry: \"{{ lookup('ansible.builtin.env', 'CLUSTER_DB') }}\"\n")
-    listing, _unsafe = ansible_cli.inventory_list(source, tmp_path, CLUSTER_DB=str(registry_path))
+    return source
+
+
+def test_registry_is_templated(tmp_path, registry_path, seeded):
+    listing, _unsafe = ansible_cli.inventory_list(templated_source(tmp_path), tmp_path, CLUSTER_DB=str(registry_path))
     assert "cluster_prod-eu1" in listing["_meta"]["hostvars"]
 
 
 def test_registry_that_templates_to_nothing_names_the_option(tmp_path, registry_path, seeded):
-    source = tmp_path / "gpve.yml"
-    source.write_text("plugin: gpve.cluster.gpve\nregistry: \"{{ lookup('ansible.builtin.env', 'CLUSTER_DB') }}\"\n")
-    done = ansible_cli.run(["ansible-inventory", "-i", str(source), "--list"], tmp_path, check=False)
+    done = ansible_cli.run(["ansible-inventory", "-i", str(templated_source(tmp_path)), "--list"], tmp_path, check=False)
     assert "gpve inventory: registry templates to nothing; give it a path or a postgresql:// DSN" in done.stderr
     assert "cluster_prod-eu1" not in done.stdout
 
