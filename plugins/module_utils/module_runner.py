@@ -14,11 +14,17 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_
 
 
 def error_details(exc):
-    """The machine-readable parts of a GpveError for the task result."""
+    """The machine-readable parts of a GpveError for the task result.
+
+    An error raised after the run wrote something (errors.after_writes) also gives changed=true, what was made
+    and how to resume.
+    """
     details = dict(error_type=type(exc).__name__)
-    for attribute in ('field', 'reason'):
+    for attribute in ('field', 'reason', 'made', 'resume'):
         if getattr(exc, attribute, None) is not None:
             details[attribute] = getattr(exc, attribute)
+    if 'made' in details:
+        details['changed'] = True
     return details
 
 
