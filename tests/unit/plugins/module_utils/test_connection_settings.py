@@ -184,3 +184,32 @@ def test_the_host_cluster_fragment_documents_exactly_the_spec_and_its_variables(
     assert sorted(setting.variables[1] for setting in kube_auth.HOST_CLUSTER_SETTINGS) == sorted(
         'K8S_AUTH_' + name for name in ('KUBECONFIG', 'CONTEXT', 'HOST', 'API_KEY', 'SSL_CA_CERT', 'VERIFY_SSL',
                                         'CERT_FILE', 'KEY_FILE'))
+
+
+def external(params, environ):
+    from ansible_collections.gpve.cluster.plugins.module_utils.external.environment import resolve_cluster_access
+    return resolve_cluster_access(dict(dict(state='present', kubeconfig=None, context=None, connection=None), **params),
+                                  dict(environ))
+
+
+def test_external_cluster_from_awx_bearer_token_variables():
+    resolved = external({}, {'K8S_AUTH_HOST': 'https://k8s:6443', 'K8S_AUTH_API_KEY': 'tok', 'K8S_AUTH_VERIFY_SSL': 'True',
+                             'K8S_AUTH_SSL_CA_CERT': '/ca.pem', 'K8S_AUTH_KUBECONFIG': '/kc'})
+    assert resolved.values['connection'] == {'endpoint': 'https://k8s:6443', 'ca_cert': '/ca.pem', 'validate_certs': True,
+                                             'auth': {'type': 'token', 'token': 'tok'}}
+    assert resolved.values['kubeconfig'] is None and resolved.secrets == ['tok']
+    assert 'the kubeconfig from K8S_AUTH_KUBECONFIG is ignored' in resolved.warnings[0]
+
+
+def test_external_cluster_task_options_win_outright():
+    resolved = external({'kubeconfig': '/task-kc'}, {'K8S_AUTH_HOST': 'https://k8s:6443', 'K8S_AUTH_API_KEY': 'tok'})
+    assert resolved.values == {'kubeconfig': '/task-kc', 'context': None, 'connection': None}
+    assert resolved.warnings == [] and resolved.secrets == []
+
+
+def test_external_cluster_from_a_kubeconfig_variable_and_nothing_named_fails():
+    resolved = external({}, {'K8S_AUTH_KUBECONFIG': '/kc', 'K8S_AUTH_CONTEXT': 'admin'})
+    assert (resolved.values['kubeconfig'], resolved.values['context']) == ('/kc', 'admin')
+    with pytest.raises(ValidationError, match='K8S_AUTH_KUBECONFIG, or K8S_AUTH_HOST with K8S_AUTH_API_KEY'):
+        external({}, {})
+    assert external({'state': 'absent'}, {}).values['connection'] is None
