@@ -81,9 +81,9 @@ def test_a_token_beats_a_password_when_both_come_from_the_environment(pve, pve_c
     mark = len(pve_control.requests())
     result, out = run_module("gpve_k8s_vm", dict(K8S_VM_SPEC, registry=registry), environ, tmp_path)
     assert result.get("failed") is not True, result.get("msg")
-    assert warnings_of(result) == ["the API token from PROXMOX_TOKEN_SECRET is used; the password from PROXMOX_PASSWORD "
-                                  "is ignored (task options beat the environment, and between two from the environment "
-                                  "a token wins)"]
+    assert warnings_of(result) == [
+        "the API token from PROXMOX_TOKEN_SECRET is used; the password from PROXMOX_PASSWORD is ignored (task options "
+        "beat the environment, and between two from the environment a token wins)"]
     assert not [r for r in pve_control.requests()[mark:] if r[1].endswith("/access/ticket")]
     assert pve.token_secret not in out and "not-the-password" not in out
 

@@ -50,7 +50,8 @@ def test_webhook_diffs_show_settings_and_never_the_secret(registry_path, tmp_pat
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
     assert again["diff"]["after"]["secret"] == "(stored, unchanged)"
 
-    rotated = module("gpve_webhook", registry_path, tmp_path, **dict(args, secret=SECRET + "-2", enabled=False))
+    rotated_args = dict(args, secret=SECRET + "-2", enabled=False)
+    rotated = module("gpve_webhook", registry_path, tmp_path, **rotated_args)
     before, after = rotated["diff"]["before"], rotated["diff"]["after"]
     assert rotated["changed"] and {k for k in after if after[k] != before[k]} == {"secret", "enabled"}
     assert (before["secret"], after["secret"]) == ("(stored, unchanged)", "(new secret)")
@@ -109,11 +110,12 @@ def test_external_cluster_diffs_show_the_registry_record(testbed, registry_path,
         testbed.api_url, {"env": "lab"}, "Running", "certificate")
     assert after["kubeconfig"].startswith("sha256:") and after == predicted["diff"]["after"]
 
-    relabelled = module("gpve_external_cluster", registry_path, tmp_path, **dict(args, labels={"env": "prod"}))
+    prod_args = dict(args, labels={"env": "prod"})
+    relabelled = module("gpve_external_cluster", registry_path, tmp_path, **prod_args)
     before, after = relabelled["diff"]["before"], relabelled["diff"]["after"]
     assert relabelled["changed"] and {k for k in after if after[k] != before[k]} == {"labels"}
 
-    same = module("gpve_external_cluster", registry_path, tmp_path, **dict(args, labels={"env": "prod"}))
+    same = module("gpve_external_cluster", registry_path, tmp_path, **prod_args)
     assert not same["changed"] and same["diff"]["before"] == same["diff"]["after"]
 
     gone = module("gpve_external_cluster", registry_path, tmp_path, name="tb-diff", state="absent")

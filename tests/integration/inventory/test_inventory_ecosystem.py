@@ -11,8 +11,8 @@ from tests.one_view.seed import k8s_vm_nodes
 pytestmark = pytest.mark.inventory
 
 PROD_NODES = {node["name"]: node["ip_address"] for node in k8s_vm_nodes("prod-eu1")}
-DEV_NODES = {node["name"]: node["ip_address"] for node in k8s_vm_nodes("dev-eu1", first_octet=2, pools=(("general", 1),),
-                                                                         control_planes=1)}
+DEV_NODES = {node["name"]: node["ip_address"]
+             for node in k8s_vm_nodes("dev-eu1", first_octet=2, pools=(("general", 1),), control_planes=1)}
 
 
 def test_keyed_groups_on_cluster_labels_group_the_nodes_too(inventory_file, tmp_path):
