@@ -121,3 +121,16 @@ def test_external_cluster_diffs_show_the_registry_record(testbed, registry_path,
     gone = module("gpve_external_cluster", registry_path, tmp_path, name="tb-diff", state="absent")
     assert gone["changed"] and gone["diff"] == {"before": same["diff"]["after"], "after": {}}
     assert "BEGIN" not in json.dumps([predicted, imported, relabelled, same, gone])
+
+
+def test_cluster_phase_diff_shows_the_move_and_the_event(registry_path, tmp_path):
+    with open_registry(registry_path, actor="diff-tests", environ={}) as store:
+        store.create_cluster("staged", "external", spec={"endpoint": "https://10.0.0.1:6443"})
+    args = dict(name="staged", phase="Connecting", event={"reason": "StageStarted", "text": "connect"})
+    predicted = module("gpve_cluster_phase", registry_path, tmp_path, check_mode=True, **args)
+    moved = module("gpve_cluster_phase", registry_path, tmp_path, **args)
+    assert predicted["diff"] == moved["diff"] == {
+        "before": {"phase": "Pending", "new_event": None},
+        "after": {"phase": "Connecting", "new_event": "Normal StageStarted: connect"}}
+    read = module("gpve_cluster_phase", registry_path, tmp_path, name="staged")
+    assert not read["changed"] and read["diff"] == {"before": {"phase": "Connecting"}, "after": {"phase": "Connecting"}}
