@@ -47,9 +47,10 @@ def host_connection(params, environ=None):
 
 
 def proxmox_connection(params, environ=None):
-    """The Proxmox connection of a vm isolation run (task option > GPVE_PROXMOX_* > PROXMOX_*), checked."""
+    """The Proxmox connection of a vm isolation run (task option > GPVE_PROXMOX_* > PROXMOX_*), its credentials
+    checked. A missing api_url is named when the run first connects: the spec's own refusals come first."""
     from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
-    return auth_spec.resolve_proxmox_auth({key: params.get(key) for key in PROXMOX_OPTIONS}, environ)
+    return auth_spec.resolve_proxmox_auth({key: params.get(key) for key in PROXMOX_OPTIONS}, environ, required=False)
 
 
 def run_module(params, store, check_mode, api_client=None):
