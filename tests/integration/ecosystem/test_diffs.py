@@ -29,7 +29,7 @@ def registry_path(tmp_path):
     return str(tmp_path / "registry.db")
 
 
-def module(module_name, registry_path, tmp_path, check_mode=False, diff=True, **args):
+def module(module_name, registry_path, tmp_path, args, check_mode=False, diff=True):
     result = ansible_cli.run_module(module_name, dict(args, registry=registry_path), tmp_path, check_mode=check_mode,
                                     diff=diff)
     assert not result.get("failed"), result.get("msg")
@@ -38,31 +38,31 @@ def module(module_name, registry_path, tmp_path, check_mode=False, diff=True, **
 
 def test_webhook_diffs_show_settings_and_never_the_secret(registry_path, tmp_path):
     args = dict(name="hooks", url="https://receiver.example/hook", secret=SECRET, event_types=["cluster.*"])
-    predicted = module("gpve_webhook", registry_path, tmp_path, check_mode=True, **args)
-    created = module("gpve_webhook", registry_path, tmp_path, **args)
+    predicted = module("gpve_webhook", registry_path, tmp_path, args, check_mode=True)
+    created = module("gpve_webhook", registry_path, tmp_path, args)
     assert predicted["diff"] == created["diff"] and created["changed"]
     assert created["diff"]["before"] == {}
     assert created["diff"]["after"] == {"url": "https://receiver.example/hook", "event_types": ["cluster.*"],
                                         "enabled": True, "secret": "(new secret)", "max_attempts": 5,
                                         "retry_delay": 1.0, "timeout": 10.0}
 
-    again = module("gpve_webhook", registry_path, tmp_path, **args)
+    again = module("gpve_webhook", registry_path, tmp_path, args)
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
     assert again["diff"]["after"]["secret"] == "(stored, unchanged)"
 
     rotated_args = dict(args, secret=SECRET + "-2", enabled=False)
-    rotated = module("gpve_webhook", registry_path, tmp_path, **rotated_args)
+    rotated = module("gpve_webhook", registry_path, tmp_path, rotated_args)
     before, after = rotated["diff"]["before"], rotated["diff"]["after"]
     assert rotated["changed"] and {k for k in after if after[k] != before[k]} == {"secret", "enabled"}
     assert (before["secret"], after["secret"]) == ("(stored, unchanged)", "(new secret)")
 
-    gone = module("gpve_webhook", registry_path, tmp_path, name="hooks", state="absent")
+    gone = module("gpve_webhook", registry_path, tmp_path, dict(name="hooks", state="absent"))
     assert gone["changed"] and gone["diff"]["after"] == {} and gone["diff"]["before"]["url"] == args["url"]
     assert SECRET not in json.dumps([predicted, created, again, rotated, gone])
 
 
 def test_webhook_without_diff_mode_returns_no_diff(registry_path, tmp_path):
-    created = module("gpve_webhook", registry_path, tmp_path, diff=False, name="h", url="https://r.example/", secret=SECRET)
+    created = module("gpve_webhook", registry_path, tmp_path, dict(name="h", url="https://r.example/", secret=SECRET), diff=False)
     assert created["changed"] and "diff" not in created
 
 
@@ -73,28 +73,28 @@ def register(registry_path, name="creds"):
 
 def test_credential_diffs_show_digests_of_the_secret_and_the_exported_file(registry_path, tmp_path):
     register(registry_path)
-    predicted = module("gpve_cluster_credential", registry_path, tmp_path, check_mode=True, name="creds", content=KUBECONFIG)
-    stored = module("gpve_cluster_credential", registry_path, tmp_path, name="creds", content=KUBECONFIG)
+    predicted = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", content=KUBECONFIG), check_mode=True)
+    stored = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", content=KUBECONFIG))
     assert predicted["diff"] == stored["diff"] == {
         "before": {}, "after": {"credential": "kubeconfig", "content": secret_digest(KUBECONFIG)}}
 
     replaced = KUBECONFIG.replace("kubeconfig-token-1", "kubeconfig-token-2")
-    changed = module("gpve_cluster_credential", registry_path, tmp_path, name="creds", content=replaced)
+    changed = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", content=replaced))
     assert changed["diff"] == {"before": {"credential": "kubeconfig", "content": secret_digest(KUBECONFIG)},
                                "after": {"credential": "kubeconfig", "content": secret_digest(replaced)}}
 
     dest = tmp_path / "out" / "admin.conf"
-    exported = module("gpve_cluster_credential", registry_path, tmp_path, name="creds", state="exported", dest=str(dest))
+    exported = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", state="exported", dest=str(dest)))
     assert exported["changed"] and exported["diff"] == {
         "before": {"path": str(dest), "content": None, "mode": None},
         "after": {"path": str(dest), "content": secret_digest(replaced), "mode": "0600"}}
     dest.chmod(0o644)
-    loosened = module("gpve_cluster_credential", registry_path, tmp_path, name="creds", state="exported", dest=str(dest))
+    loosened = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", state="exported", dest=str(dest)))
     assert loosened["changed"] and (loosened["diff"]["before"]["mode"], loosened["diff"]["after"]["mode"]) == ("0644", "0600")
-    again = module("gpve_cluster_credential", registry_path, tmp_path, name="creds", state="exported", dest=str(dest))
+    again = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", state="exported", dest=str(dest)))
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
 
-    deleted = module("gpve_cluster_credential", registry_path, tmp_path, name="creds", state="absent")
+    deleted = module("gpve_cluster_credential", registry_path, tmp_path, dict(name="creds", state="absent"))
     assert deleted["diff"] == {"before": {"credential": "kubeconfig", "content": secret_digest(replaced)}, "after": {}}
     everything = json.dumps([predicted, stored, changed, exported, loosened, again, deleted])
     assert "kubeconfig-token-1" not in everything and "kubeconfig-token-2" not in everything
@@ -102,8 +102,8 @@ def test_credential_diffs_show_digests_of_the_secret_and_the_exported_file(regis
 
 def test_external_cluster_diffs_show_the_registry_record(testbed, registry_path, tmp_path):
     args = dict(name="tb-diff", kubeconfig=testbed.kubeconfig, labels={"env": "lab"})
-    predicted = module("gpve_external_cluster", registry_path, tmp_path, check_mode=True, **args)
-    imported = module("gpve_external_cluster", registry_path, tmp_path, **args)
+    predicted = module("gpve_external_cluster", registry_path, tmp_path, args, check_mode=True)
+    imported = module("gpve_external_cluster", registry_path, tmp_path, args)
     assert imported["changed"] and imported["diff"]["before"] == {}
     after = imported["diff"]["after"]
     assert (after["endpoint"], after["labels"], after["phase"], after["connection"]["auth_type"]) == (
@@ -111,14 +111,14 @@ def test_external_cluster_diffs_show_the_registry_record(testbed, registry_path,
     assert after["kubeconfig"].startswith("sha256:") and after == predicted["diff"]["after"]
 
     prod_args = dict(args, labels={"env": "prod"})
-    relabelled = module("gpve_external_cluster", registry_path, tmp_path, **prod_args)
+    relabelled = module("gpve_external_cluster", registry_path, tmp_path, prod_args)
     before, after = relabelled["diff"]["before"], relabelled["diff"]["after"]
     assert relabelled["changed"] and {k for k in after if after[k] != before[k]} == {"labels"}
 
-    same = module("gpve_external_cluster", registry_path, tmp_path, **prod_args)
+    same = module("gpve_external_cluster", registry_path, tmp_path, prod_args)
     assert not same["changed"] and same["diff"]["before"] == same["diff"]["after"]
 
-    gone = module("gpve_external_cluster", registry_path, tmp_path, name="tb-diff", state="absent")
+    gone = module("gpve_external_cluster", registry_path, tmp_path, dict(name="tb-diff", state="absent"))
     assert gone["changed"] and gone["diff"] == {"before": same["diff"]["after"], "after": {}}
     assert "BEGIN" not in json.dumps([predicted, imported, relabelled, same, gone])
 
@@ -127,10 +127,10 @@ def test_cluster_phase_diff_shows_the_move_and_the_event(registry_path, tmp_path
     with open_registry(registry_path, actor="diff-tests", environ={}) as store:
         store.create_cluster("staged", "external", spec={"endpoint": "https://10.0.0.1:6443"})
     args = dict(name="staged", phase="Connecting", event={"reason": "StageStarted", "text": "connect"})
-    predicted = module("gpve_cluster_phase", registry_path, tmp_path, check_mode=True, **args)
-    moved = module("gpve_cluster_phase", registry_path, tmp_path, **args)
+    predicted = module("gpve_cluster_phase", registry_path, tmp_path, args, check_mode=True)
+    moved = module("gpve_cluster_phase", registry_path, tmp_path, args)
     assert predicted["diff"] == moved["diff"] == {
         "before": {"phase": "Pending", "new_event": None},
         "after": {"phase": "Connecting", "new_event": "Normal StageStarted: connect"}}
-    read = module("gpve_cluster_phase", registry_path, tmp_path, name="staged")
+    read = module("gpve_cluster_phase", registry_path, tmp_path, dict(name="staged"))
     assert not read["changed"] and read["diff"] == {"before": {"phase": "Connecting"}, "after": {"phase": "Connecting"}}
