@@ -9,6 +9,7 @@ pytest_plugins = [
 
 CAPABILITY_MARKERS = frozenset((
     "registry", "testbed", "k8s_vm", "roles", "vcluster", "inventory", "external", "health", "backup", "bench",
+    "ecosystem",
 ))
 
 

@@ -19,4 +19,7 @@ options:
         With SQLite and no key set, one is generated once into C(registry.key) next to the database.
         With PostgreSQL the key is required.
     type: str
+requirements:
+  - cryptography >= 42 (the registry encrypts credentials)
+  - psycopg >= 3.1 (only for a PostgreSQL registry)
 """

@@ -21,9 +21,10 @@ description:
     C(gpve_cluster_labels), C(gpve_cluster_node_count), C(gpve_cluster_ready_nodes),
     C(gpve_cluster_registered_nodes), C(gpve_cluster_last_heartbeat) and C(gpve_kubeconfig), the arguments of
     M(gpve.cluster.gpve_kubeconfig) that fetch a kubeconfig (the inventory never holds key material).
-  - Node hosts get C(ansible_host), C(gpve_cluster_id), C(gpve_cluster_name), C(gpve_node_name), C(gpve_node_role),
-    C(gpve_node_pool), C(gpve_node_vmid), C(gpve_node_proxmox_node), C(gpve_node_status), C(gpve_node_ip) and
-    C(gpve_node_labels).
+  - Node hosts get C(ansible_host), C(gpve_cluster_id), C(gpve_cluster_name), C(gpve_cluster_type),
+    C(gpve_cluster_labels) (their cluster's labels, so C(keyed_groups) on labels group nodes with their cluster),
+    C(gpve_node_name), C(gpve_node_role), C(gpve_node_pool), C(gpve_node_vmid), C(gpve_node_proxmox_node),
+    C(gpve_node_status), C(gpve_node_ip) and C(gpve_node_labels).
   - The configuration file must be named C(gpve.yml), C(gpve.yaml), or end in C(.gpve.yml) / C(.gpve.yaml).
 author:
   - gpve.cluster developers (@gpve)
@@ -37,6 +38,27 @@ options:
     type: str
     required: true
     choices: [gpve.cluster.gpve]
+  registry:
+    description:
+      - Where the cluster registry lives. A filesystem path selects SQLite (the file must exist); a C(postgresql://)
+        DSN selects PostgreSQL.
+      - Templated, so a DSN can come from a lookup or a vault variable (V({{ lookup('ansible.builtin.env', 'DB_DSN') }})).
+        A value that templates to nothing fails naming this option.
+      - When unset, C($XDG_DATA_HOME/gpve/registry.db) (C(~/.local/share/gpve/registry.db)).
+    type: str
+    env:
+      - name: GPVE_REGISTRY
+  hostnames:
+    description:
+      - How node hosts are named, as amazon.aws's aws_ec2 C(hostnames) does it - the first of these that has a value
+        for a node wins, else its name.
+      - V(name) is the node's name in the registry; V(vm_name) the VM's name in Proxmox VE (gpve_k8s_vm names each VM
+        after its node); V(address) the node's IP address (nodes without one yet fall through to the next entry).
+      - Cluster hosts are always named C(cluster_<name>).
+    type: list
+    elements: str
+    choices: [name, vm_name, address]
+    default: [name]
   types:
     description: Only clusters of these types.
     type: list
@@ -161,8 +183,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if self.get_option("cache") and not (cache and found):
             self._cache[self.get_cache_key(path)] = built
 
+    def _registry_option(self):
+        """The registry option, templated (a DSN may come from a lookup or a vault variable)."""
+        raw = self.get_option("registry")
+        if raw is None:
+            return None
+        value = self.templar.template(raw) if self.templar.is_template(raw) else raw
+        if value is None or not str(value).strip():
+            raise AnsibleParserError("gpve inventory: registry templates to nothing; give it a path or a postgresql:// "
+                                     "DSN, or leave it out to use GPVE_REGISTRY or the default path")
+        return str(value).strip()
+
     def _read_registry(self):
-        location = resolve_location(self.get_option("registry"))
+        location = resolve_location(self._registry_option())
         if not is_postgres(location) and not os.path.isfile(os.path.expanduser(location)):
             raise AnsibleParserError(f"gpve registry not found: {location} does not exist (set registry or GPVE_REGISTRY)")
         filters = model.Filters(types=self.get_option("types"), phases=self.get_option("phases"),
@@ -171,7 +204,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             with open_registry(location) as store:
                 clusters, nodes = model.read_snapshot(store, filters)
                 return model.build(clusters, nodes, store.location, want_clusters=self.get_option("want_clusters"),
-                                   want_nodes=self.get_option("want_nodes"))
+                                   want_nodes=self.get_option("want_nodes"), hostnames=self.get_option("hostnames"))
         except GpveError as exc:
             raise AnsibleParserError(f"gpve registry {location}: {exc}") from exc
 

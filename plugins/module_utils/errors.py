@@ -20,3 +20,15 @@ class ValidationError(GpveError):
     def __init__(self, field, message):
         self.field = field
         super().__init__(f"{field}: {message}")
+
+
+def after_writes(exc, made, resume):
+    """Mark exc as raised after the run wrote something, and return it to re-raise.
+
+    made says what the run made (plain data for the task result), resume how to go on. The module then fails
+    with changed=true, made and resume beside the message (module_runner.error_details): Ansible users see
+    that something changed, and what to do next.
+    """
+    exc.made = made
+    exc.resume = resume
+    return exc

@@ -14,12 +14,37 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_
 
 
 def error_details(exc):
-    """The machine-readable parts of a GpveError for the task result."""
+    """The machine-readable parts of a GpveError for the task result.
+
+    An error raised after the run wrote something (errors.after_writes) also gives changed=true, what was made
+    and how to resume.
+    """
     details = dict(error_type=type(exc).__name__)
-    for attribute in ('field', 'reason'):
+    for attribute in ('field', 'reason', 'made', 'resume'):
         if getattr(exc, attribute, None) is not None:
             details[attribute] = getattr(exc, attribute)
+    if 'made' in details:
+        details['changed'] = True
     return details
+
+
+def apply_connection_settings(module, resolve):
+    """module.params with the connection settings resolve(params) gives (connection_settings' precedence rule).
+
+    Secrets read from the environment are hidden from the output as no_log options are; the rule's warnings
+    are shown; a conflict or a missing setting ends the module here, before anything is read or written.
+    Returns the connection_settings.Resolved.
+    """
+    try:
+        resolved = resolve(module.params)
+    except GpveError as exc:
+        module.fail_json(msg=str(exc), **error_details(exc))
+    for secret in resolved.secrets:
+        module.no_log_values.add(secret)
+    for warning in resolved.warnings:
+        module.warn(warning)
+    module.params.update(resolved.values)
+    return resolved
 
 
 def run_on_registry(module, work, deliver_events=True, **open_options):

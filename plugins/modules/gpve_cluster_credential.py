@@ -23,7 +23,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The secret shows as a digest (C(sha256:...)); an export shows the file's digest and mode.
   idempotent:
     support: full
 options:
@@ -101,9 +102,8 @@ cluster:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.credential import CredentialRequest, apply
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 
 def argument_spec():
@@ -128,14 +128,7 @@ def main():
                                 content=params['content'], src=params['src'], overwrite=params['overwrite'],
                                 dest=params['dest'], return_content=params['return_content'],
                                 check_mode=module.check_mode)
-    try:
-        with open_registry(params['registry']) as store:
-            result = apply(store, request)
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__)
-    module.exit_json(**result)
+    run_on_registry(module, lambda store: apply(store, request), deliver_events=False)
 
 
 if __name__ == '__main__':

@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - gpve.cluster.registry
   - gpve.cluster.attributes
+  - gpve.cluster.proxmox_auth
 attributes:
   check_mode:
     support: full
@@ -106,45 +107,9 @@ options:
   api_url:
     description:
       - Address of the Proxmox VE API, C(https://host:port) (the port defaults to C(8006)). Only needed with O(drift=true).
-      - Falls back to the C(GPVE_PROXMOX_API_URL) environment variable.
+      - "Environment: C(GPVE_PROXMOX_API_URL), then community.proxmox's C(PROXMOX_HOST) (a host name, with
+        C(PROXMOX_PORT))."
     type: str
-  api_user:
-    description:
-      - Proxmox user, C(user@realm). Needed with O(api_password); with a token it may be part of O(api_token_id).
-      - Falls back to the C(GPVE_PROXMOX_API_USER) environment variable.
-    type: str
-  api_password:
-    description:
-      - Password of O(api_user). Mutually exclusive with O(api_token_secret).
-      - Falls back to the C(GPVE_PROXMOX_API_PASSWORD) environment variable.
-    type: str
-  api_token_id:
-    description:
-      - API token id, C(user@realm!tokenname).
-      - Falls back to the C(GPVE_PROXMOX_API_TOKEN_ID) environment variable.
-    type: str
-  api_token_secret:
-    description:
-      - Secret of the API token named by O(api_token_id).
-      - Falls back to the C(GPVE_PROXMOX_API_TOKEN_SECRET) environment variable.
-    type: str
-  validate_certs:
-    description:
-      - Verify the TLS certificate of the Proxmox API; prefer O(ca_path) for a self-signed one.
-      - Falls back to the C(GPVE_PROXMOX_VALIDATE_CERTS) environment variable.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file with the CA to trust for the Proxmox API.
-      - Falls back to the C(GPVE_PROXMOX_CA_PATH) environment variable.
-    type: path
-  api_timeout:
-    description:
-      - Seconds to wait for one Proxmox API answer.
-      - Falls back to the C(GPVE_PROXMOX_API_TIMEOUT) environment variable.
-    type: int
-    default: 30
 requirements:
   - kubernetes (with O(health=true))
   - proxmoxer (with O(drift=true))
@@ -305,12 +270,11 @@ from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_s
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, run_on_registry
 
 
 def argument_spec():
     spec = auth_spec.proxmox_auth_argument_spec()
-    spec['api_url'] = dict(spec['api_url'], required=False)
     spec.update(
         name=dict(type='str'),
         id=dict(type='str'),
@@ -349,9 +313,9 @@ def proxmox_factory(params):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
-                           required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
-                           required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
+                           mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    if module.params['drift']:  # only drift talks to Proxmox: PROXMOX_* in the environment must not fail the rest
+        apply_connection_settings(module, lambda params: auth_spec.resolve_proxmox_auth(params, required=False))
     params = module.params
     if params['health'] and not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))

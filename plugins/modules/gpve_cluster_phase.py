@@ -24,7 +24,8 @@ attributes:
     support: full
     details: Checks the move and returns what would be recorded; writes nothing.
   diff_mode:
-    support: none
+    support: full
+    details: The phase (and the version) before and after, and the event recorded.
   idempotent:
     support: partial
     details: A phase already reached is not entered again; every run with O(event) records one more event.
@@ -168,8 +169,9 @@ def main():
         module.fail_json(msg=str(exc), error_type=type(exc).__name__)
     if module.check_mode:
         view['cluster'] = result['cluster']
+    diff = {'diff': result['diff']} if module._diff else {}  # pylint: disable=protected-access
     module.exit_json(changed=result['changed'], cluster=view['cluster'], spec=view['spec'], nodes=view['nodes'],
-                     previous_phase=result['previous_phase'], phase_changed=result['phase_changed'])
+                     previous_phase=result['previous_phase'], phase_changed=result['phase_changed'], **diff)
 
 
 if __name__ == '__main__':

@@ -32,7 +32,9 @@ attributes:
     support: full
     details: Checks connectivity and discovers (reads only); writes nothing to the registry.
   diff_mode:
-    support: none
+    support: full
+    details: The registry record before and after (endpoint, connection, monitoring, labels, phase, version); the
+      kubeconfig shows as a digest.
   idempotent:
     support: full
     details: O(refresh=true) always rediscovers and reports a change.
@@ -56,9 +58,15 @@ options:
     description:
       - A kubeconfig file's path, or the kubeconfig document itself (YAML text).
       - Mutually exclusive with O(connection).
+      - "With neither O(kubeconfig) nor O(connection), the environment of kubernetes.core's credentials names the
+        cluster (what AWX's Kubernetes credential injects): C(K8S_AUTH_HOST) with C(K8S_AUTH_API_KEY) (or
+        C(K8S_AUTH_CERT_FILE) and C(K8S_AUTH_KEY_FILE)), C(K8S_AUTH_SSL_CA_CERT) and C(K8S_AUTH_VERIFY_SSL), else
+        C(K8S_AUTH_KUBECONFIG) and C(K8S_AUTH_CONTEXT); the address with its token wins over a kubeconfig, with a warning."
     type: str
   context:
-    description: The context of O(kubeconfig) to use. Defaults to its C(current-context).
+    description:
+      - The context of O(kubeconfig) to use. Defaults to its C(current-context).
+      - "Environment: C(K8S_AUTH_CONTEXT), with C(K8S_AUTH_KUBECONFIG)."
     type: str
   connection:
     description: How to reach the cluster, when there is no kubeconfig.
@@ -269,9 +277,10 @@ cluster:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.external.environment import resolve_cluster_access
 from ansible_collections.gpve.cluster.plugins.module_utils.external.service import ExternalClusterService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, run_on_registry
 
 
 def argument_spec():
@@ -311,11 +320,12 @@ def build_request(params, check_mode):
 
 
 def main():
+    # Neither kubeconfig nor connection: the cluster kubernetes.core's K8S_AUTH_* variables name (an AWX credential).
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('kubeconfig', 'connection')],
-                           required_if=[('state', 'present', ('kubeconfig', 'connection'), True)])
+                           mutually_exclusive=[('kubeconfig', 'connection')])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
+    apply_connection_settings(module, resolve_cluster_access)
     run_on_registry(module, lambda store: ExternalClusterService(store).run(build_request(module.params, module.check_mode)))
 
 

@@ -506,7 +506,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_s
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, run_on_registry
 
 SPEC_KEYS = ('name', 'labels', 'distribution', 'kubernetes_version', 'topology', 'control_plane', 'workers', 'network',
              'load_balancer', 'addons', 'ssh')
@@ -583,12 +583,10 @@ def build_request(params, check_mode):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=auth_spec.PROXMOX_AUTH_REQUIRED_ONE_OF,
-                           required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
-                           mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
-                           required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
+                           mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
+    apply_connection_settings(module, auth_spec.resolve_proxmox_auth)
     run_on_registry(module, lambda store: K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params))).run(
         build_request(module.params, module.check_mode)))
 

@@ -348,16 +348,16 @@ options:
   api_url:
     description:
       - Address of the Proxmox VE API, C(https://host:port). Required with O(isolation_mode=vm), unused otherwise.
-      - Falls back to the C(GPVE_PROXMOX_API_URL) environment variable.
+      - "Environment: C(GPVE_PROXMOX_API_URL), then community.proxmox's C(PROXMOX_HOST) (a host name, with
+        C(PROXMOX_PORT))."
     type: str
-    required: false
   validate_certs:
     description:
       - Verify the TLS certificate of the API the run talks to, the host cluster's or, with O(isolation_mode=vm),
-        Proxmox VE's. Unset, C(GPVE_HOST_CLUSTER_VALIDATE_CERTS) (host cluster) or C(GPVE_PROXMOX_VALIDATE_CERTS)
-        (Proxmox) decides, else V(true).
+        Proxmox VE's. Default V(true).
+      - "Environment: for the host cluster C(GPVE_HOST_CLUSTER_VALIDATE_CERTS), then C(K8S_AUTH_VERIFY_SSL); for
+        Proxmox C(GPVE_PROXMOX_VALIDATE_CERTS), then C(PROXMOX_VALIDATE_CERTS)."
     type: bool
-    default: null
   kubeconfig_dest:
     description: Write the admin kubeconfig here (mode 0600). Context and cluster are named C(gpve_<name>).
     type: path
@@ -478,6 +478,7 @@ pki:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings import environment_secrets
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
@@ -561,20 +562,20 @@ def argument_spec():
         )),
     )
     spec.update(auth_spec.host_cluster_argument_spec())
-    spec.update(proxmox_auth_spec.proxmox_auth_argument_spec(required=False))
+    spec.update(proxmox_auth_spec.proxmox_auth_argument_spec())
     # One option for whichever API the run talks to; runner.validate_certs resolves it per connection.
     spec['validate_certs'] = dict(type='bool')
     return spec
 
 
 def main():
-    # The Proxmox options' own constraints (one of password or token, ...) are checked by the run, with vm
-    # isolation only: GPVE_PROXMOX_* in the environment must not fail a vCluster on a host cluster.
+    # The connection options are read from the environment by the run, for the connection it makes (host cluster, or
+    # Proxmox with vm isolation): PROXMOX_* in the environment must not fail a vCluster on a host cluster.
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
-                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE,
-                           required_if=[('isolation_mode', 'vm', ('api_url',)),
-                                        ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)])
+                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
+                           + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    for secret in environment_secrets(auth_spec.HOST_CLUSTER_SETTINGS + proxmox_auth_spec.PROXMOX_SETTINGS):
+        module.no_log_values.add(secret)
     if not HAS_URLLIB3:
         module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:

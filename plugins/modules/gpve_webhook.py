@@ -31,7 +31,9 @@ attributes:
     support: full
     details: Nothing is written or sent; O(state=delivered) reports how many events are pending per subscriber.
   diff_mode:
-    support: none
+    support: full
+    details: The subscriber's settings before and after; the secret shows only as stored or new. O(state=delivered) shows
+      how far each subscriber has been delivered (in check mode, its pending events).
   idempotent:
     support: full
 options:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Optional
 
+from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.events import dispatch, types
 from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import DEFAULT_POLICY, Subscribers
@@ -35,6 +36,18 @@ class Request:
         return {"max_attempts": self.max_attempts, "retry_delay": float(self.retry_delay), "timeout": float(self.timeout)}
 
 
+SECRET_KEPT, SECRET_NEW = "(stored, unchanged)", "(new secret)"
+
+
+def _view(url, event_types, policy, enabled, secret):
+    """A subscriber as a diff shows it; secret is a marker, never the secret."""
+    return dict({"url": url, "event_types": list(event_types), "enabled": enabled, "secret": secret}, **policy)
+
+
+def _current_view(subscriber):
+    return _view(subscriber.url, subscriber.event_types, subscriber.policy(), subscriber.enabled, SECRET_KEPT)
+
+
 class WebhookService:
     def __init__(self, store):
         self.store = store
@@ -61,29 +74,33 @@ class WebhookService:
         if current is None:
             if not (request.url and request.secret):
                 raise ValidationError("secret", "url and secret are required to create a subscriber")
+            change = diff({}, _view(request.url, event_types, policy, request.enabled, SECRET_NEW))
             if request.check_mode:
-                return {"changed": True, "subscriber": {"name": request.name, "url": request.url, "event_types": event_types,
-                                                        "enabled": request.enabled, "details": policy}}
+                return {"changed": True, "diff": change,
+                        "subscriber": {"name": request.name, "url": request.url, "event_types": event_types,
+                                       "enabled": request.enabled, "details": policy}}
             created = self.subscribers.create(request.name, request.url, request.secret, event_types, policy,
                                               enabled=request.enabled, from_now=not request.from_beginning)
-            return {"changed": True, "subscriber": created.as_dict()}
+            return {"changed": True, "subscriber": created.as_dict(), "diff": change}
         url = request.url or current.url
         new_secret = request.secret if request.secret and request.secret != self.subscribers.secret(current) else None
-        if (url, event_types, policy, request.enabled) == (current.url, current.event_types, current.policy(), current.enabled) \
-                and new_secret is None:
-            return {"changed": False, "subscriber": current.as_dict()}
+        before = _current_view(current)
+        after = _view(url, event_types, policy, request.enabled, SECRET_NEW if new_secret else SECRET_KEPT)
+        if before == after:
+            return {"changed": False, "subscriber": current.as_dict(), "diff": diff(before, after)}
         if request.check_mode:
-            return {"changed": True, "subscriber": dict(current.as_dict(), url=url, event_types=event_types, details=policy)}
+            return {"changed": True, "diff": diff(before, after),
+                    "subscriber": dict(current.as_dict(), url=url, event_types=event_types, details=policy)}
         updated = self.subscribers.update(current, url, event_types, policy, request.enabled, secret=new_secret)
-        return {"changed": True, "subscriber": updated.as_dict()}
+        return {"changed": True, "subscriber": updated.as_dict(), "diff": diff(before, after)}
 
     def _absent(self, request):
         current = self.subscribers.get(request.name)
         if current is None:
-            return {"changed": False, "subscriber": None}
+            return {"changed": False, "subscriber": None, "diff": diff({}, {})}
         if not request.check_mode:
             self.subscribers.delete(current)
-        return {"changed": True, "subscriber": current.as_dict()}
+        return {"changed": True, "subscriber": current.as_dict(), "diff": diff(_current_view(current), {})}
 
     def _cursors(self):
         return {s.name: s.last_seq for s in self.subscribers.list()}
@@ -94,7 +111,10 @@ class WebhookService:
         if request.check_mode:
             pending = {s.name: len(self.subscribers.events_after(s.last_seq)) for s in self.subscribers.list(enabled_only=True)
                        if not request.name or s.name == request.name}
-            return {"changed": any(pending.values()), "deliveries": [], "pending": pending}
+            return {"changed": any(pending.values()), "deliveries": [], "pending": pending,
+                    "diff": diff({"pending_events": pending}, {"pending_events": dict.fromkeys(pending, 0)})}
         before = self._cursors()
         results = dispatch.deliver_pending(self.store, names=[request.name] if request.name else None)
-        return {"changed": self._cursors() != before, "deliveries": results}
+        after = self._cursors()
+        return {"changed": after != before, "deliveries": results,
+                "diff": diff({"delivered_up_to": before}, {"delivered_up_to": after})}

@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as docs
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.external import access, discovery
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
@@ -60,15 +61,41 @@ def _client_cert_expiry(config):
     return certs.not_after(certs.load_cert(pem, "client-certificate-data"))
 
 
+def _record_view(spec, labels, kubeconfig_text, view):
+    """An external cluster's registry record as diff mode shows it."""
+    return {"endpoint": spec.get("endpoint"), "connection": spec.get("connection_config"),
+            "monitoring": spec.get("monitoring_config"), "labels": dict(labels or {}),
+            "kubeconfig": secret_digest(kubeconfig_text), "phase": view.get("phase"), "version": view.get("version")}
+
+
 class ExternalClusterService:
     def __init__(self, store):
         self.store = store
         self.changed = False
+        self.desired = None
 
     def run(self, request):
+        """The result, with diff: the registry record before and after (the kubeconfig as a digest)."""
+        existing = self.store.find_cluster(request.name)
+        before = self._record(existing) if existing is not None and existing.type == CLUSTER_TYPE else {}
         if request.state == "absent":
-            return self._absent(request)
-        return self._present(request)
+            result = self._absent(request)
+            after = {}
+        else:
+            result = self._present(request)
+            after = self._expected(request, existing, result["cluster"]) if result["changed"] else before
+        result["diff"] = diff(before, after)
+        return result
+
+    def _record(self, cluster):
+        return _record_view(cluster.spec, cluster.labels, self._stored_text(cluster.id), cluster_view(cluster))
+
+    def _expected(self, request, existing, view):
+        """The record as this run leaves it (as it would leave it, in check mode)."""
+        spec, text = self.desired
+        base = dict(existing.spec) if existing is not None else {}
+        labels = request.labels if request.labels is not None else (existing.labels if existing is not None else {})
+        return _record_view(dict(base, **spec), labels, text, view)
 
     # present ----------------------------------------------------------------------------
 
@@ -92,6 +119,7 @@ class ExternalClusterService:
     def _present(self, request):
         config, spec = self._desired(request)
         text = docs.dump_kubeconfig(config)
+        self.desired = (spec, text)
         existing = self.store.find_cluster(request.name)
         if existing is not None and existing.type != CLUSTER_TYPE:
             raise ValidationError("name", f"a {existing.type} cluster named {request.name!r} is already registered")

@@ -115,12 +115,36 @@ def cluster_vars(cluster, nodes, registry_location):
     }
 
 
+# Where a node host's name can come from (the inventory's hostnames option); the first that has a value wins.
+HOSTNAME_SOURCES = {
+    "name": lambda node: node["name"],
+    # The VM's name in Proxmox VE: gpve_k8s_vm names each VM after its node; a record may say otherwise.
+    "vm_name": lambda node: (node["resources"] or {}).get("vm_name") or node["name"],
+    "address": lambda node: node["ip_address"],
+}
+DEFAULT_HOSTNAMES = ("name",)
+
+
+def node_host_name(node, hostnames=DEFAULT_HOSTNAMES):
+    """The inventory name of a node host: the first of hostnames that gives one, else the node's name."""
+    for source in hostnames:
+        value = HOSTNAME_SOURCES[source](node)
+        if value:
+            return str(value)
+    return node["name"]
+
+
 def node_vars(cluster, node):
-    """The variables of a node host, from a cluster row and one of its node rows."""
+    """The variables of a node host, from a cluster row and one of its node rows.
+
+    The cluster's labels come along (gpve_cluster_labels), so keyed_groups on them group nodes with their cluster.
+    """
     vmid, address = node["vmid"], node["ip_address"]
     variables = {
         "gpve_cluster_id": cluster["id"],
         "gpve_cluster_name": cluster["name"],
+        "gpve_cluster_type": cluster["type"],
+        "gpve_cluster_labels": dict(cluster["labels"] or {}),
         "gpve_node_name": node["name"],
         "gpve_node_role": node["role"],
         "gpve_node_pool": node["pool_name"],
@@ -144,7 +168,7 @@ def _add_cluster(builder, cluster, nodes):
         builder.member(group, host)
 
 
-def _add_nodes(builder, cluster, nodes):
+def _add_nodes(builder, cluster, nodes, hostnames):
     """Node hosts of one K8s-on-VM cluster; group names worked out once per cluster and role."""
     name = cluster["name"]
     safe_name = names.safe(name)
@@ -153,7 +177,7 @@ def _add_nodes(builder, cluster, nodes):
     all_nodes = builder.group(ALL_NODES)["hosts"]
     role_groups = {}  # role -> its group's host list, made a child of the cluster group on first use
     for node in nodes:
-        host, role = node["name"], node["role"]
+        host, role = node_host_name(node, hostnames), node["role"]
         if not builder.add_host(host, node_vars(cluster, node), name):
             continue
         all_nodes.append(host)
@@ -171,8 +195,10 @@ def _add_nodes(builder, cluster, nodes):
         members.append(host)
 
 
-def build(clusters, nodes_by_cluster, registry_location, want_clusters=True, want_nodes=True):
-    """The inventory model of clusters and their nodes (rows as read_snapshot gives them)."""
+def build(clusters, nodes_by_cluster, registry_location, want_clusters=True, want_nodes=True,
+          hostnames=DEFAULT_HOSTNAMES):
+    """The inventory model of clusters and their nodes (rows as read_snapshot gives them); node hosts are named by
+    the first of hostnames (HOSTNAME_SOURCES) that has a value."""
     builder = _Builder(registry_location)
     if want_clusters:
         builder.group(ALL_CLUSTERS)
@@ -183,5 +209,5 @@ def build(clusters, nodes_by_cluster, registry_location, want_clusters=True, wan
         if want_clusters:
             _add_cluster(builder, cluster, nodes)
         if want_nodes and cluster["type"] == K8S_VM:
-            _add_nodes(builder, cluster, nodes)
+            _add_nodes(builder, cluster, nodes, hostnames)
     return builder.model()

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError, after_writes
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import from_stored
@@ -26,6 +26,11 @@ from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks,
 # Tags of a cluster that has no registry id yet (check mode on a new cluster).
 UNREGISTERED_ID = 'unregistered'
 DEFAULT_AGENT_TIMEOUT = vm_ops.DEFAULT_AGENT_TIMEOUT
+
+
+RESUME_PRESENT = ('fix the cause named above, then run the same task again: VMs already made are checked and kept, '
+                  'the others are built (or run it with state: absent to remove every VM of the cluster)')
+RESUME_ABSENT = 'fix the cause named above, then run state: absent again: it destroys the VMs that are left'
 
 
 class ProvisioningFailed(GpveError):
@@ -100,6 +105,9 @@ class K8sVmService:
             cluster = record.update_spec(view.cluster, spec)
         try:
             nodes = self._converge(record, spec, view, env, planned, request)
+        except GpveError as exc:
+            _record_failure(record, 'ProvisioningFailed', exc)
+            raise after_writes(exc, self._made(record), RESUME_PRESENT) from None
         except Exception as exc:
             _record_failure(record, 'ProvisioningFailed', exc)
             raise
@@ -194,6 +202,16 @@ class K8sVmService:
                              {'vm': vm.name, 'vmid': vm.vmid})
         return deleted, failures
 
+    def _made(self, record):
+        """What a failed run leaves: the cluster (Failed, with the reason) and every VM the registry records for it.
+        A registry that fails here too must not hide the original error."""
+        try:
+            cluster = self.store.get_cluster(record.cluster_id)
+            return {'cluster': _cluster_dict(cluster),
+                    'vms': [_node_dict(node) for node in self.store.list_nodes(cluster.id)]}
+        except GpveError:
+            return {'cluster': {'id': record.cluster_id}, 'vms': []}
+
     # ------------------------------------------------------------------- absent
 
     def absent(self, request):
@@ -217,7 +235,7 @@ class K8sVmService:
         if failures:
             error = failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
             _record_failure(record, 'DeleteFailed', error)
-            raise error
+            raise after_writes(error, self._made(record), RESUME_ABSENT)
         for info in self.store.list_credentials(cluster_id=cluster.id):
             self.store.delete_credential(cluster.id, info.type)
         record.final_nodes([])

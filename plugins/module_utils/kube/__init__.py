@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Talking to a Kubernetes API server (a host cluster, or a managed cluster).
 
-auth_spec.py  the host-cluster connection options and their GPVE_HOST_CLUSTER_* fallbacks
+auth_spec.py  the host-cluster connection options, their GPVE_HOST_CLUSTER_* and K8S_AUTH_* variables
 client.py     a kubernetes ApiClient from those options (kubeconfig, host + token, in-cluster)
 resources.py  the kinds gpve manages, read / server-side apply (dry run for check mode) / delete
 reconcile.py  desired objects against live ones: what changes, before/after for diff mode

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A client for the host cluster from the host-cluster options.
 
-In order: ``host`` with ``api_key`` (a bearer token); else ``host_kubeconfig`` (and
+In order: ``host`` with ``api_key`` (a bearer token) or ``client_cert`` and ``client_key``; else ``host_kubeconfig`` (and
 ``host_context``); else the in-cluster service account when running in a pod; else the
 default kubeconfig (``KUBECONFIG`` or ~/.kube/config). ``validate_certs`` and
 ``ca_cert`` apply to every way in.
@@ -22,15 +22,17 @@ from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import Ku
 
 
 def host_api_client(host_kubeconfig=None, host_context=None, host=None, api_key=None, validate_certs=True,
-                    ca_cert=None, environ=None):
+                    ca_cert=None, environ=None, client_cert=None, client_key=None):
     """A client (Transport, or kubernetes ApiClient when only it can) for the host cluster the options describe."""
     environ = os.environ if environ is None else environ
     if ca_cert and not os.path.isfile(ca_cert):
         raise KubeConfigError(f"ca_cert: {ca_cert} is not a file")
     if host:
-        if not api_key:
-            raise KubeConfigError("api_key: a bearer token is needed with host")
-        return transport.from_token(host, api_key, validate_certs, ca_cert)
+        if api_key:
+            return transport.from_token(host, api_key, validate_certs, ca_cert)
+        if client_cert and client_key:
+            return transport.from_client_certificate(host, client_cert, client_key, validate_certs, ca_cert)
+        raise KubeConfigError("api_key: a bearer token (or client_cert and client_key) is needed with host")
     path = host_kubeconfig or _in_cluster_or_default(environ)
     if path is None:
         return transport.in_cluster(environ, validate_certs, ca_cert)
@@ -55,8 +57,8 @@ def _in_cluster_or_default(environ):
     default = environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
     if os.path.isfile(default):
         return default
-    raise KubeConfigError("no host cluster: set host_kubeconfig (GPVE_HOST_CLUSTER_KUBECONFIG), or host and api_key, "
-                          "or run inside a pod")
+    raise KubeConfigError("no host cluster: set host_kubeconfig (GPVE_HOST_CLUSTER_KUBECONFIG or K8S_AUTH_KUBECONFIG), "
+                          "or host and api_key (K8S_AUTH_HOST and K8S_AUTH_API_KEY), or run inside a pod")
 
 
 def _library_client(path, context, validate_certs, ca_cert):

@@ -102,6 +102,17 @@ def from_token(host, token, validate_certs=True, ca_cert=None):
     return Transport(host, _ssl_context(validate_certs, _read(ca_cert) if ca_cert else None), token)
 
 
+def from_client_certificate(host, client_cert, client_key, validate_certs=True, ca_cert=None):
+    """host with a client certificate and key (file paths, as K8S_AUTH_CERT_FILE and K8S_AUTH_KEY_FILE give them)."""
+    context = _ssl_context(validate_certs, _read(ca_cert) if ca_cert else None)
+    try:
+        context.load_cert_chain(os.path.expanduser(client_cert), os.path.expanduser(client_key))
+    except OSError as exc:
+        raise KubeConfigError(f"client_cert {client_cert} and client_key {client_key} cannot be used: "
+                              f"{getattr(exc, 'reason', None) or exc.strerror or exc}") from None
+    return Transport(host, context)
+
+
 def in_cluster(environ, validate_certs=True, ca_cert=None):
     """The pod's service account: KUBERNETES_SERVICE_HOST/PORT, its token and CA files."""
     host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT", "443")

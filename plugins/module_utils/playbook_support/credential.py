@@ -14,6 +14,7 @@ import os
 from typing import Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
@@ -60,58 +61,67 @@ def _check_kind(request, text):
         kubeconfig.credentials(kubeconfig.load_kubeconfig(text))
 
 
+def _view(request, text):
+    """The stored credential as a diff shows it: its type and a digest of the secret."""
+    return {} if text is None else {'credential': request.type, 'content': secret_digest(text)}
+
+
 def _present(store, cluster, request):
     text = _new_content(request)
     _check_kind(request, text)
     current = _stored(store, cluster.id, request.type)
+    before = _view(request, current.text if current else None)
     if current is not None and (current.text == text or not request.overwrite):
-        return False, current.info.as_dict(), current.text
+        return False, current.info.as_dict(), current.text, diff(before, before)
     if request.check_mode:
-        return True, None, text
+        return True, None, text, diff(before, _view(request, text))
     info = store.put_credential(cluster.id, request.type, text)
-    return True, info.as_dict(), text
+    return True, info.as_dict(), text, diff(before, _view(request, text))
 
 
 def _absent(store, cluster, request):
     current = _stored(store, cluster.id, request.type)
     if current is None:
-        return False, None, None
+        return False, None, None, diff({}, {})
     if not request.check_mode:
         store.delete_credential(cluster.id, request.type)
-    return True, current.info.as_dict(), None
+    return True, current.info.as_dict(), None, diff(_view(request, current.text), {})
 
 
 def _exported(store, cluster, request):
     current = _stored(store, cluster.id, request.type)
     if current is None:
         raise NotFound('credential', '{0}/{1}'.format(request.name, request.type))
-    changed = False
+    changed, file_diff = False, diff({}, {})
     if request.dest:
-        changed = _write_needed(request.dest, current.text)
+        before = _file_view(request.dest)
+        after = {'path': before['path'], 'content': secret_digest(current.text), 'mode': format(kubeconfig.FILE_MODE, '04o')}
+        changed, file_diff = before != after, diff(before, after)
         if changed and not request.check_mode:
             kubeconfig.write_kubeconfig(request.dest, current.text)
-    return changed, current.info.as_dict(), current.text
+    return changed, current.info.as_dict(), current.text, file_diff
 
 
-def _write_needed(dest, text):
+def _file_view(dest):
+    """The exported file as it is: path, digest of its content, mode (content and mode None when it is missing)."""
     path = os.path.abspath(os.path.expanduser(dest))
     try:
         with open(path, encoding='utf-8') as handle:
-            return handle.read() != text or (os.stat(path).st_mode & 0o777) != kubeconfig.FILE_MODE
+            return {'path': path, 'content': secret_digest(handle.read()), 'mode': format(os.stat(path).st_mode & 0o777, '04o')}
     except FileNotFoundError:
-        return True
+        return {'path': path, 'content': None, 'mode': None}
 
 
 ACTIONS = {'present': _present, 'absent': _absent, 'exported': _exported}
 
 
 def apply(store, request):
-    """{changed, credential (metadata only), content (only with return_content)}."""
+    """{changed, credential (metadata only), content (only with return_content), diff (digests, never the secret)}."""
     if request.state == 'exported' and not (request.dest or request.return_content):
         raise ValidationError('dest', 'state=exported needs dest (a file on the controller) or return_content=true')
     cluster = cluster_view.find(store, request.name)
-    changed, info, text = ACTIONS[request.state](store, cluster, request)
-    result = {'changed': changed, 'credential': info, 'cluster': cluster_view.cluster_dict(cluster)}
+    changed, info, text, change = ACTIONS[request.state](store, cluster, request)
+    result = {'changed': changed, 'credential': info, 'cluster': cluster_view.cluster_dict(cluster), 'diff': change}
     if request.return_content and text is not None:
         result['content'] = text
     return result

@@ -62,6 +62,16 @@ def _phase_move(request, current_phase, cluster_id):
     return request.phase
 
 
+def _diff(status, move, status_changes, event):
+    """Phase and status fields before and after; a recorded event shows as a new entry."""
+    before = dict({'phase': status.phase}, **dict((key, getattr(status, key)) for key in status_changes))
+    after = dict({'phase': move or status.phase}, **status_changes)
+    if event:
+        before['new_event'] = None
+        after['new_event'] = '{0} {1}: {2}'.format(event['type'], event['reason'], event.get('text') or '')
+    return {'before': before, 'after': after}
+
+
 def apply(store, request):
     """Record what the request asks for; returns {changed, cluster, previous_phase, phase_changed, event}."""
     if request.phase and request.phase not in lifecycle.PHASES:
@@ -72,7 +82,7 @@ def apply(store, request):
     move = _phase_move(request, cluster.status.phase, cluster.id)
     changed = bool(move or event or status_changes)
     result = {'changed': changed, 'previous_phase': cluster.status.phase, 'phase_changed': bool(move),
-              'event': event}
+              'event': event, 'diff': _diff(cluster.status, move, status_changes, event)}
     if request.check_mode or not changed:
         view = cluster_view.cluster_dict(cluster)
         if move:

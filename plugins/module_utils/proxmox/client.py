@@ -37,7 +37,7 @@ class ConnectionOptions:
                  validate_certs=True, ca_path=None, api_timeout=DEFAULT_TIMEOUT):
         if not api_url:
             raise errors.ProxmoxConfigError('api_url: the Proxmox API address is required; set api_url or '
-                                            'GPVE_PROXMOX_API_URL, for example https://pve1.example.com:8006')
+                                            'GPVE_PROXMOX_API_URL (for example https://pve1.example.com:8006) or PROXMOX_HOST')
         self.host, self.port, self.path_prefix = _split_url(api_url)
         self.api_url = api_url
         self.validate_certs = True if validate_certs is None else bool(validate_certs)
@@ -106,7 +106,7 @@ def _credentials(user, password, token_id, token_secret):
     if user and password:
         return user, password, None, None
     raise errors.ProxmoxConfigError('api_password or api_token_secret: no credentials for Proxmox; set api_user and '
-                                    'api_password, or api_token_id and api_token_secret (GPVE_PROXMOX_API_* variables)')
+                                    'api_password, or api_token_id and api_token_secret (GPVE_PROXMOX_API_* or PROXMOX_* variables)')
 
 
 class ProxmoxClient:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.audit import detect_actor
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.awx import refuse_sqlite_in_awx_job
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.keys import KeyringSource, key_file_for
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.sqlite_backend import SQLiteBackend
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.store import Store
@@ -44,6 +45,7 @@ def open_registry(location=None, encryption_key=None, retired_keys=None, actor=N
     the changes in the audit log (default: detected from the environment).
     """
     location = resolve_location(location, environ)
+    refuse_sqlite_in_awx_job(is_postgres(location), os.environ if environ is None else environ)
     if is_postgres(location):
         # Imported here: psycopg costs every SQLite user (the inventory, each module run) a noticeable start-up.
         from ansible_collections.gpve.cluster.plugins.module_utils.registry.postgres_backend import PostgresBackend

@@ -15,6 +15,7 @@ import getpass
 import os
 import socket
 
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.awx import in_awx_job
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.records import AuditEntry
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
 
@@ -26,7 +27,7 @@ def detect_actor(environ=None):
     environ = os.environ if environ is None else environ
     if environ.get(ACTOR_ENV):
         return environ[ACTOR_ENV]
-    if environ.get("JOB_ID") and environ.get("AWX_HOST"):
+    if in_awx_job(environ):
         return f"awx:job/{environ['JOB_ID']}@{environ['AWX_HOST']}"
     try:
         user = getpass.getuser()

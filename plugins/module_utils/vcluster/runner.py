@@ -5,9 +5,7 @@ module's result dict."""
 
 from __future__ import annotations
 
-import os
-
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
@@ -15,12 +13,10 @@ from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service impo
 
 SPEC_OPTIONS = ("name", "namespace", "labels", "annotations", "kubernetes_version", "distro", "isolation_mode",
                 "control_plane", "networking", "storage", "resources", "sync", "plugins", "image_registry", "pki", "vm")
-HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "validate_certs", "ca_cert")
+HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "client_cert", "client_key", "validate_certs",
+                "ca_cert")
 PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret", "validate_certs",
                    "ca_path", "api_timeout")
-# validate_certs serves the connection the run makes: the host cluster's, or Proxmox's with isolation_mode vm.
-VALIDATE_CERTS_ENV = {"host": "GPVE_HOST_CLUSTER_VALIDATE_CERTS", "proxmox": "GPVE_PROXMOX_VALIDATE_CERTS"}
-TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
 
 
 def run_options(params, check_mode):
@@ -44,24 +40,17 @@ def build_spec(params, environ=None):
     return spec
 
 
-def validate_certs(params, connection, environ=None):
-    """The explicit validate_certs, else the connection's environment variable, else true."""
-    if params.get("validate_certs") is not None:
-        return bool(params["validate_certs"])
-    value = (os.environ if environ is None else environ).get(VALIDATE_CERTS_ENV[connection])
-    return True if value is None else value.strip().lower() in TRUE_WORDS
+def host_connection(params, environ=None):
+    """The host-cluster connection (connection_settings' rule: task option > GPVE_HOST_CLUSTER_* > K8S_AUTH_*)."""
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
+    return auth_spec.resolve_host_cluster({key: params.get(key) for key in HOST_OPTIONS}, environ)
 
 
-def check_proxmox_credentials(connection):
-    """The Proxmox login options' rules (auth_spec's constraints), for the runs that log in."""
-    if connection.get("api_password") and connection.get("api_token_secret"):
-        raise ValidationError("api_token_secret", "give api_password or api_token_id/api_token_secret, not both "
-                              "(check GPVE_PROXMOX_API_PASSWORD and GPVE_PROXMOX_API_TOKEN_SECRET)")
-    if bool(connection.get("api_token_id")) != bool(connection.get("api_token_secret")) and \
-            not connection.get("api_password"):
-        raise ValidationError("api_token_id", "api_token_id and api_token_secret go together")
-    if connection.get("api_password") and not connection.get("api_user"):
-        raise ValidationError("api_user", "api_password needs api_user (user@realm)")
+def proxmox_connection(params, environ=None):
+    """The Proxmox connection of a vm isolation run (task option > GPVE_PROXMOX_* > PROXMOX_*), its credentials
+    checked. A missing api_url is named when the run first connects: the spec's own refusals come first."""
+    from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
+    return auth_spec.resolve_proxmox_auth({key: params.get(key) for key in PROXMOX_OPTIONS}, environ, required=False)
 
 
 def run_module(params, store, check_mode, api_client=None):
@@ -71,11 +60,11 @@ def run_module(params, store, check_mode, api_client=None):
     registered = registration.find(store, spec["name"])
     recorded_vm = registered is not None and (registered.spec or {}).get("isolation_mode") == "vm"
     if spec["isolation_mode"] == "vm" or (recorded_vm and options.state == "absent"):
-        outcome = _vm_run(params, spec, options, store, registered)
+        outcome, connection_warnings = _vm_run(params, spec, options, store, registered)
     else:
-        outcome = _host_run(params, spec, options, store, api_client)
+        outcome, connection_warnings = _host_run(params, spec, options, store, api_client)
     result = {"changed": outcome.changed, "cluster": outcome.cluster, "objects": outcome.objects,
-              "diff": outcome.diff, "warnings": outcome.warnings}
+              "diff": outcome.diff, "warnings": connection_warnings + outcome.warnings}
     if options.state != "absent":
         result["pki"] = outcome.pki
     if outcome.kubeconfig_path:
@@ -86,11 +75,10 @@ def run_module(params, store, check_mode, api_client=None):
 def _host_run(params, spec, options, store, api_client):
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
-    connection = {key: params.get(key) for key in HOST_OPTIONS}
-    connection["validate_certs"] = validate_certs(params, "host")
-    client = api_client or host_api_client(**connection)
+    connection = host_connection(params) if api_client is None else None
+    client = api_client or host_api_client(**connection.values)
     try:
-        return VClusterRun(spec, options, Resources(client), store).run()
+        return VClusterRun(spec, options, Resources(client), store).run(), connection.warnings if connection else []
     finally:
         if api_client is None:
             client.close()
@@ -104,10 +92,9 @@ def _vm_run(params, spec, options, store, registered):
     from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.vm_run import VmVClusterRun
     if options.state == "absent" and registered is not None:
         spec = registration.spec_from_registry(registered)
-    connection = {key: params.get(key) for key in PROXMOX_OPTIONS}
-    connection["validate_certs"] = validate_certs(params, "proxmox")
-    check_proxmox_credentials(connection)
+    connection = proxmox_connection(params)
     if not HAS_PROXMOXER:
         raise GpveError(f"isolation_mode vm needs the proxmoxer Python library on the controller: {PROXMOXER_IMPORT_ERROR}")
-    return VmVClusterRun(spec, options, store, lambda: ProxmoxClient(ConnectionOptions(**connection)),
-                         task_timeout=DEFAULT_TASK_TIMEOUT).run()
+    outcome = VmVClusterRun(spec, options, store, lambda: ProxmoxClient(ConnectionOptions(**connection.values)),
+                            task_timeout=DEFAULT_TASK_TIMEOUT).run()
+    return outcome, connection.warnings

@@ -148,7 +148,8 @@ compose:
 strict: true
 """
     listing, _unsafe = ansible_cli.inventory_list(inventory_file(options), tmp_path)
-    assert set(group(listing, "label_env_prod")["hosts"]) == {"cluster_prod-eu1", "cluster_team-b", "cluster_ext-gke"}
+    # Nodes carry their cluster's labels: prod-eu1's nodes join its label groups.
+    assert set(group(listing, "label_env_prod")["hosts"]) == {"cluster_prod-eu1", "cluster_team-b", "cluster_ext-gke"} | PROD_NODES
     assert set(group(listing, "label_team_search")["hosts"]) == {"cluster_team-a", "cluster_team-b"}
     assert set(group(listing, "role_control_plane")["hosts"]) == {"prod-eu1-cp-1", "prod-eu1-cp-2", "prod-eu1-cp-3", "dev-eu1-cp-1"}
     assert set(group(listing, "needs_attention")["hosts"]) == {"cluster_team-b", "cluster_ext-old"}

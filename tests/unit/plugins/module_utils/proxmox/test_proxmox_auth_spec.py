@@ -1,4 +1,4 @@
-"""The shared Proxmox connection spec: env fallbacks, secrets hidden, and the doc fragment in step."""
+"""The shared Proxmox connection spec: the environment read after it, secrets hidden, and the doc fragment in step."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.gpve.cluster.plugins.doc_fragments.proxmox_auth import ModuleDocFragment
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import ConnectionOptions
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.errors import ProxmoxConfigError
 
 pytestmark = pytest.mark.k8s_vm
@@ -19,26 +20,27 @@ def full_spec():
 
 
 def validate(params):
-    validator = ArgumentSpecValidator(full_spec(), mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
-                                      required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
-                                      required_one_of=auth_spec.PROXMOX_AUTH_REQUIRED_ONE_OF,
-                                      required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
+    validator = ArgumentSpecValidator(full_spec(), mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     return validator.validate(params)
 
 
-def test_every_option_falls_back_to_its_environment_variable(monkeypatch):
+def test_every_option_is_read_from_its_environment_variable():
     env = {'GPVE_PROXMOX_API_URL': 'https://pve.example:8006', 'GPVE_PROXMOX_API_TOKEN_ID': 'ops@pve!ci',
-           'GPVE_PROXMOX_API_TOKEN_SECRET': 's3cr3t-token', 'GPVE_PROXMOX_NODE': 'pve2',
-           'GPVE_PROXMOX_STORAGE': 'ceph', 'GPVE_PROXMOX_CA_PATH': '/etc/ssl/pve.pem'}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+           'GPVE_PROXMOX_API_TOKEN_SECRET': 's3cr3t-token', 'GPVE_PROXMOX_CA_PATH': '/etc/ssl/pve.pem'}
     result = validate({})
     assert result.error_messages == []
-    params = result.validated_parameters
-    assert (params['api_url'], params['api_token_id'], params['node'], params['storage']) == (
-        'https://pve.example:8006', 'ops@pve!ci', 'pve2', 'ceph')
-    assert params['validate_certs'] is True
-    assert 's3cr3t-token' in result._no_log_values  # pylint: disable=protected-access
+    resolved = auth_spec.resolve_proxmox_auth(result.validated_parameters, env)
+    assert (resolved.values['api_url'], resolved.values['api_token_id'], resolved.values['ca_path']) == (
+        'https://pve.example:8006', 'ops@pve!ci', '/etc/ssl/pve.pem')
+    assert resolved.values['validate_certs'] is True and resolved.values['api_timeout'] == 30
+    assert resolved.secrets == ['s3cr3t-token']
+
+
+def test_node_and_storage_fall_back_to_their_environment_variables(monkeypatch):
+    monkeypatch.setenv('GPVE_PROXMOX_NODE', 'pve2')
+    monkeypatch.setenv('GPVE_PROXMOX_STORAGE', 'ceph')
+    params = validate({}).validated_parameters
+    assert (params['node'], params['storage']) == ('pve2', 'ceph')
 
 
 def test_passwords_and_token_secrets_are_no_log_and_token_ids_are_not():
@@ -47,15 +49,19 @@ def test_passwords_and_token_secrets_are_no_log_and_token_ids_are_not():
     assert spec['api_token_id']['no_log'] is False
 
 
-def test_credentials_are_required_and_exclusive():
-    assert validate({'api_url': 'https://x'}).error_messages
-    assert validate({'api_url': 'https://x', 'api_password': 'p'}).error_messages  # api_user missing
-    assert validate({'api_url': 'https://x', 'api_user': 'root@pam', 'api_password': 'p'}).error_messages == []
+def test_credentials_are_required_and_exclusive_in_the_task():
+    def resolve(params):
+        return auth_spec.resolve_proxmox_auth(validate(params).validated_parameters, {})
+    with pytest.raises(ValidationError, match='^api_password: no Proxmox credentials'):
+        resolve({'api_url': 'https://x'})
+    with pytest.raises(ValidationError, match='^api_user: api_password .from api_password. needs the user'):
+        resolve({'api_url': 'https://x', 'api_password': 'p'})
+    assert resolve({'api_url': 'https://x', 'api_user': 'root@pam', 'api_password': 'p'}).warnings == []
     assert validate({'api_url': 'https://x', 'api_user': 'root@pam', 'api_password': 'p',
                      'api_token_id': 't', 'api_token_secret': 's'}).error_messages
 
 
-def test_the_doc_fragment_documents_exactly_the_spec():
+def test_the_doc_fragment_documents_exactly_the_spec_and_its_variables():
     documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
     documented.update(yaml.safe_load(ModuleDocFragment.TARGET)['options'])
     spec = full_spec()
@@ -63,8 +69,11 @@ def test_the_doc_fragment_documents_exactly_the_spec():
     for name, option in spec.items():
         assert documented[name]['type'] == option['type'], name
         assert documented[name].get('default') == option.get('default'), name
-        env = option['fallback'][1][0]
-        assert 'C({0})'.format(env) in ' '.join(documented[name]['description']), name
+    variables = dict((setting.name, setting.variables) for setting in auth_spec.PROXMOX_SETTINGS)
+    variables.update(node=('GPVE_PROXMOX_NODE',), storage=('GPVE_PROXMOX_STORAGE',))
+    for name, names in variables.items():
+        text = ' '.join(documented[name]['description'])
+        assert all('C({0})'.format(variable) in text for variable in names), name
 
 
 @pytest.mark.parametrize('url,host,port,prefix', [
