@@ -25,7 +25,7 @@ import yaml
 from tests.testbed import __main__ as testbed_cli
 from tests.testbed.layout import DEFAULT_STATE_DIR, REPO_ROOT
 from tests.testbed.pki import write_private
-from tests.testbed.testbed import Testbed
+from tests.testbed.testbed import STANDIN, Testbed
 
 COLLECTIONS = REPO_ROOT / ".build" / "collections"
 BIN = Path(sys.executable).parent
@@ -118,21 +118,30 @@ def state_dir() -> Path:
 
 
 def open_testbed() -> tuple[Testbed, bool]:
-    """(testbed, whether the demo started it)."""
+    """(testbed, whether the demo started it).
+
+    The demo's K8s-on-VM cluster runs its roles in record mode, so the testbed's API server
+    stands in for the cluster's and the node stand-in plays its VMs' kubelets: the demo needs
+    a stand-in testbed (on real nodes the add-ons' pods would wait for images it cannot pull).
+    """
     env_file = os.environ.get("GPVE_TESTBED_ENV")
     if env_file and Path(env_file).is_file():
-        testbed = Testbed.load(Path(env_file).parent)
-        testbed.ensure_running()
-        return testbed, False
+        return _reused(Testbed.load(Path(env_file).parent)), False
     root = state_dir().resolve()
     if (root / "testbed.json").is_file():
-        testbed = Testbed.load(root)
-        testbed.ensure_running()
-        return testbed, False
-    print(f"Starting the testbed in {root} (as make testbed-up does, without PostgreSQL) ...", flush=True)
-    if testbed_cli.main(["--state-dir", str(root), "up", "--no-postgres"]) != 0:
+        return _reused(Testbed.load(root)), False
+    print(f"Starting a stand-in testbed in {root} (make testbed-up --standin, without PostgreSQL) ...", flush=True)
+    if testbed_cli.main(["--state-dir", str(root), "up", "--no-postgres", "--standin", "--nodes", "3"]) != 0:
         raise SystemExit("the testbed did not start; see the logs above")
     return Testbed.load(root), True
+
+
+def _reused(testbed: Testbed) -> Testbed:
+    if testbed.node_mode != STANDIN:
+        raise SystemExit(f"the testbed in {testbed.state_dir} runs real nodes; the demo runs on a stand-in testbed "
+                         f"(python -m tests.testbed --state-dir <dir> up --standin), or on none: it then starts one")
+    testbed.ensure_running()
+    return testbed
 
 
 def stop_testbed(testbed: Testbed) -> None:

@@ -15,6 +15,7 @@ of these fixtures.
     pve            PveEndpoint: url host port user password token_id token_secret ca_path
     pve_url        the fakepve API URL (https://127.0.0.2:<port>)
     pve_control    PveControl for fault injection; every fault is cleared after the test
+    etcd_on_path   the testbed's etcd, etcdctl and etcdutl first on PATH for one test
 
 (fakepve's own plugin keeps its ``fakepve*`` fixtures: a separate in-process fake each.)
 """
@@ -133,6 +134,17 @@ def pve_url(pve) -> str:
 @pytest.fixture
 def pve_control(testbed) -> "PveControl":
     yield from _pve_control(testbed)
+
+
+@pytest.fixture
+def etcd_on_path(monkeypatch):
+    """The testbed's etcd, etcdctl and etcdutl (built at the testbed's version) first on PATH, as a
+    controller with the etcd client tools installed has them."""
+    from . import binaries
+
+    tools = [str(binaries.tool(name)) for name in ("etcd", "etcdctl", "etcdutl")]
+    monkeypatch.setenv("PATH", os.pathsep.join([*tools, os.environ.get("PATH", "")]))
+    return tools
 
 
 def use_standin_testbed() -> dict:

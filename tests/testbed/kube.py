@@ -68,19 +68,23 @@ class KubeCredentials:
     node_standin_kubeconfig: Path
 
 
-def write_kubeconfig(path: Path, server: str, ca: Path, client: IssuedPair, user: str) -> Path:
-    """A self-contained kubeconfig (certificates embedded), 0600."""
+def kubeconfig_text(server: str, ca: Path, cert: Path, key: Path, user: str) -> str:
+    """A self-contained kubeconfig (certificates embedded) for one client identity."""
     def b64(file: Path) -> str:
         return base64.b64encode(file.read_bytes()).decode()
     config = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": "gpve-testbed", "cluster": {"server": server, "certificate-authority-data": b64(ca)}}],
-        "users": [{"name": user, "user": {"client-certificate-data": b64(client.cert),
-                                          "client-key-data": b64(client.key)}}],
+        "users": [{"name": user, "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}}],
         "contexts": [{"name": f"{user}@gpve-testbed", "context": {"cluster": "gpve-testbed", "user": user}}],
         "current-context": f"{user}@gpve-testbed",
     }
-    write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def write_kubeconfig(path: Path, server: str, ca: Path, client: IssuedPair, user: str) -> Path:
+    """kubeconfig_text written 0600."""
+    write_private(path, kubeconfig_text(server, ca, client.cert, client.key, user).encode())
     return path
 
 

@@ -19,14 +19,14 @@ Nodes take addresses from ``network.FIRST_NODE_ADDRESS`` upward, pod subnets 10.
 
 from __future__ import annotations
 
-import ipaddress
+import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from . import binaries, images, network
+from . import binaries, images, kube, network
 from .machine import Bind, Machine
 from .pki import CertificateAuthority
 
@@ -83,8 +83,8 @@ def prepare(machine: Machine, node: NodePlan, ca: CertificateAuthority, api_url:
         "/etc/kubernetes/pki/ca.crt": (ca.cert_path.read_bytes(), 0o644),
         "/var/lib/kubelet/pki/kubelet.crt": (serving.cert.read_bytes(), 0o644),
         "/var/lib/kubelet/pki/kubelet.key": (serving.key.read_bytes(), 0o600),
-        "/etc/kubernetes/kubelet.conf": (_kubeconfig(api_url, ca, kubelet.cert, kubelet.key, "kubelet"), 0o600),
-        "/etc/kubernetes/kube-proxy.conf": (_kubeconfig(api_url, ca, proxy.cert, proxy.key, "kube-proxy"), 0o600),
+        "/etc/kubernetes/kubelet.conf": (kube.kubeconfig_text(api_url, ca.cert_path, kubelet.cert, kubelet.key, "kubelet"), 0o600),
+        "/etc/kubernetes/kube-proxy.conf": (kube.kubeconfig_text(api_url, ca.cert_path, proxy.cert, proxy.key, "kube-proxy"), 0o600),
         "/var/lib/kubelet/config.yaml": (_kubelet_config(node), 0o644),
         "/var/lib/kube-proxy/config.yaml": (_proxy_config(), 0o644),
         "/etc/containerd/config.toml": (CONTAINERD_CONFIG, 0o644),
@@ -125,20 +125,6 @@ def _network_config(node: NodePlan) -> str:
         "nameservers": {"addresses": [str(network.GATEWAY)]},
         "routes": [{"to": "0.0.0.0/0", "via": str(network.GATEWAY)}, *routes]}}}
     return yaml.safe_dump(config)
-
-
-def _kubeconfig(api_url: str, ca: CertificateAuthority, cert: Path, key: Path, user: str) -> str:
-    import base64
-
-    def b64(path: Path) -> str:
-        return base64.b64encode(path.read_bytes()).decode()
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "testbed", "cluster": {"server": api_url, "certificate-authority-data": b64(ca.cert_path)}}],
-        "users": [{"name": user, "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}}],
-        "contexts": [{"name": "default", "context": {"cluster": "testbed", "user": user}}],
-        "current-context": "default",
-    })
 
 
 def _kubelet_config(node: NodePlan) -> str:
@@ -192,7 +178,6 @@ def _proxy_config() -> str:
 
 
 def _cni_config(node: NodePlan) -> str:
-    import json
     return json.dumps({
         "cniVersion": "1.0.0", "name": "gpve-testbed",
         "plugins": [

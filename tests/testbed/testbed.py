@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -272,7 +273,6 @@ def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str
 
 def _ssh_key(layout: Layout) -> Path:
     """The key every testbed machine accepts for its cloud-init user (private 0600, public beside it)."""
-    import subprocess
     key = layout.root / "ssh" / "id_ed25519"
     if not key.exists():
         key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

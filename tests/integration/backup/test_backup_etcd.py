@@ -11,7 +11,8 @@ from backup_support import archive_members, archive_path, local_storage, request
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.archive import ETCD_SNAPSHOT
 from tests.testbed.processes import free_port, wait_until
 
-pytestmark = pytest.mark.backup
+# etcd, etcdctl and etcdutl are the testbed's (etcd 3.7), as a controller with the etcd client tools has them.
+pytestmark = [pytest.mark.backup, pytest.mark.usefixtures("etcd_on_path")]
 
 
 def _etcd_client_url(testbed):

@@ -14,7 +14,8 @@ from backup_support import COLLECTIONS, REPO, local_storage, request
 
 from tests.testbed.processes import free_port, wait_until
 
-pytestmark = pytest.mark.backup
+# etcd, etcdctl and etcdutl are the testbed's (etcd 3.7), as a controller with the etcd client tools has them.
+pytestmark = [pytest.mark.backup, pytest.mark.usefixtures("etcd_on_path")]
 
 
 def _playbook(tmp_path, name, tasks):

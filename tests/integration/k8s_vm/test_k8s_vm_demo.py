@@ -27,6 +27,20 @@ def _api_names(kube_client):
             {item.metadata.name for item in core.list_node().items})
 
 
+@pytest.fixture
+def testbed(standin_testbed):
+    """The demo runs on a stand-in testbed (tests/demo/environment.py says why)."""
+    return standin_testbed
+
+
+@pytest.fixture
+def kube_client(standin_testbed):
+    from kubernetes import config
+    api = config.new_client_from_config(standin_testbed.kubeconfig)
+    yield api
+    api.close()
+
+
 def test_demo_runs_end_to_end_and_gives_a_reused_testbed_back(testbed, kube_client):
     namespaces_before, nodes_before = _api_names(kube_client)
     env = dict(os.environ, GPVE_TESTBED_ENV=str(testbed.layout.env_file),

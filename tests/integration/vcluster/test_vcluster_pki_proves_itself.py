@@ -36,6 +36,7 @@ from kubernetes.client.rest import ApiException
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands
+from tests.testbed import binaries
 
 pytestmark = pytest.mark.vcluster
 
@@ -51,10 +52,8 @@ def free_port():
 
 
 def kubernetes_bin_dir():
-    """The testbed's cached Kubernetes binaries (built from Debian's source package on first use)."""
-    built = subprocess.run(["bash", str(REPO / "tests/testbed/scripts/build-kubernetes.sh")], check=True,
-                           capture_output=True, text=True)
-    return Path(built.stdout.strip().splitlines()[-1])
+    """The testbed's cached Kubernetes binaries of the default release (built on first use)."""
+    return binaries.kubernetes()
 
 
 VAR_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
@@ -187,7 +186,7 @@ def control_plane(tmp_path_factory, testbed):
     started = []
     try:
         etcd_argv = localize(containers["etcd"], mounts, ports)
-        etcd = LocalProcess([shutil.which("etcd") or "/usr/bin/etcd"] + etcd_argv[1:], root / "etcd.log")
+        etcd = LocalProcess([str(binaries.tool("etcd") / "etcd")] + etcd_argv[1:], root / "etcd.log")
         started.append(etcd)
         pki_dir = mounts[commands.PKI_DIR]
         etcd.wait_until(lambda: https_get(ports[2379], "/health", pki_dir, "etcd-healthcheck-client",

@@ -30,6 +30,8 @@ rm -rf "$image"
 mkdir -p "$image"
 # Services are enabled, not started, at build time; containerd's config is written per
 # machine at boot by the testbed, cloud-init is limited to the NoCloud seed PVE gives a VM.
+# The hooks are run by mmdebstrap with the root as $1: single quotes keep it for them.
+# shellcheck disable=SC2016
 mmdebstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
   --customize-hook='echo "datasource_list: [ NoCloud, None ]" > "$1/etc/cloud/cloud.cfg.d/90-gpve-testbed.cfg"' \
   --customize-hook='printf "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n" > "$1/etc/hosts"' \
