@@ -42,7 +42,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import ho
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry  # noqa: E402
 from tests.testbed import storage_pool  # noqa: E402
-from tests.testbed.testbed import Testbed  # noqa: E402
+from tests.testbed.testbed import STANDIN, Testbed  # noqa: E402
 
 SIZES = {"full": {"single": 5, "count": 100, "forks": 25}, "tiny": {"single": 2, "count": 4, "forks": 2}}
 GOAL_SECONDS = 3.0
@@ -56,12 +56,14 @@ PREFIX = "bench-"
 
 
 def running_testbed():
+    """The testbed named by GPVE_TESTBED_ENV, else a new one whose Nodes the node stand-in plays: 100 vClusters'
+    control planes need far more nodes than real machines here give (and their images cannot be had here)."""
     env_file = os.environ.get("GPVE_TESTBED_ENV")
     if env_file and Path(env_file).is_file():
         testbed = Testbed.load(Path(env_file).parent)
         testbed.ensure_running()
         return testbed, False
-    return Testbed.create(Path(tempfile.mkdtemp(prefix="gpve-bench-testbed-"))), True
+    return Testbed.create(Path(tempfile.mkdtemp(prefix="gpve-bench-testbed-")), nodes=3, node_mode=STANDIN), True
 
 
 def reclaim_volumes(testbed):

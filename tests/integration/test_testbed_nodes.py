@@ -171,7 +171,9 @@ def test_a_machine_boot_and_removal_leave_the_host_as_it_was(testbed, tmp_path):
 def test_the_env_file_names_the_real_testbed(testbed):
     env = testbed.env()
     assert env["GPVE_TESTBED_K8S_VERSION"] == binaries.DEFAULT_KUBERNETES_VERSION.lstrip("v")
-    assert env["GPVE_TESTBED_K8S_VERSIONS"].split() == [v.lstrip("v") for v in binaries.KUBERNETES_VERSIONS]
+    built = env["GPVE_TESTBED_K8S_VERSIONS"].split()
+    assert built == sorted(built, key=lambda v: tuple(map(int, v.split(".")))) and env["GPVE_TESTBED_K8S_VERSION"] in built
+    assert all(binaries.normalize(v) in binaries.KUBERNETES_VERSIONS for v in built)
     assert env["GPVE_TESTBED_IMAGE_REGISTRY"] == images.REGISTRY
     assert env["GPVE_TESTBED_TEST_IMAGE"].startswith(images.REGISTRY + "/")
     bundle = Path(env["GPVE_TESTBED_AIRGAP_DIR"])

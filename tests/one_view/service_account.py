@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 from kubernetes import client
 
-from tests.testbed.processes import wait_until
+from tests.testbed.kube import service_account_token
 
 
 def reader_token(kube_client):
     """(token, cleanup) of a new ServiceAccount bound to a ClusterRole that may list nodes, pods and namespaces.
 
-    Kubernetes 1.20's token controller creates the account's token Secret by itself."""
+    The token is a bound one from TokenRequest (one hour), as kubectl create token gives it."""
     core, rbac = client.CoreV1Api(kube_client), client.RbacAuthorizationV1Api(kube_client)
     name = f"gpve-reader-{uuid.uuid4().hex[:8]}"
     namespace = "default"
@@ -23,9 +22,7 @@ def reader_token(kube_client):
     rbac.create_cluster_role_binding({"metadata": {"name": name},
                                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
                                       "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]})
-    wait_until(lambda: core.read_namespaced_service_account(name, namespace).secrets, 60, f"token secret of {name}")
-    secret_name = core.read_namespaced_service_account(name, namespace).secrets[0].name
-    token = base64.b64decode(core.read_namespaced_secret(secret_name, namespace).data["token"]).decode()
+    token = service_account_token(kube_client, namespace, name)
 
     def cleanup():
         rbac.delete_cluster_role_binding(name)

@@ -22,7 +22,8 @@ def admin_kubeconfig(testbed):
 
 def register_as_k8s_vm(store, testbed, name="testbed-k8s"):
     """A Running K8s-on-VM record for the testbed cluster, its admin kubeconfig stored encrypted."""
-    spec = {"distribution": "kubeadm", "kubernetes_version": "1.20.2", "monitoring_config": monitoring_config(testbed)}
+    spec = {"distribution": "kubeadm", "kubernetes_version": testbed.k8s_version.lstrip("v"),
+            "monitoring_config": monitoring_config(testbed)}
     cluster = store.create_cluster(name, "k8s-vm", spec=spec)
     store.replace_nodes(cluster.id, [{"name": f"{name}-cp-1", "role": "control-plane", "ip_address": "127.0.0.1",
                                       "status": "Running"}])

@@ -94,10 +94,11 @@ def _remove_network_of(layout: Layout) -> None:
 
 def build(args) -> int:
     from . import binaries, images
-    versions = binaries.KUBERNETES_VERSIONS if args.all_versions else (binaries.DEFAULT_KUBERNETES_VERSION,)
+    versions = binaries.KUBERNETES_VERSIONS if args.all else (binaries.DEFAULT_KUBERNETES_VERSION,)
+    tools = binaries.TOOL_VERSIONS if args.all else binaries.SUITE_TOOLS
     steps = {
         **{f"kubernetes {v}": (lambda v=v: binaries.kubernetes(v)) for v in versions},
-        **{name: (lambda name=name: binaries.tool(name)) for name in binaries.TOOL_VERSIONS},
+        **{name: (lambda name=name: binaries.tool(name)) for name in tools},
         "pause": binaries.pause, "machine image": binaries.machine_image,
         **{f"image bundle {v}": (lambda v=v: images.bundle_dir(v)) for v in versions},
     }
@@ -131,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--nodes", type=int, default=1, help="how many nodes (default 1)")
     start.add_argument("--standin", action="store_true", help="play the nodes with the node stand-in")
     builder = commands.add_parser("build", help="build or find every binary, the machine image and the image bundle")
-    builder.add_argument("--all-versions", action="store_true",
-                         help="every Kubernetes release the testbed knows (for upgrades), not only the default")
+    builder.add_argument("--all", action="store_true",
+                         help="every Kubernetes release the testbed knows (for upgrades) and every tool (helm, "
+                              "crictl), not only what the test suite needs")
     commands.add_parser("down", help="stop every testbed process by pid and remove the state (logs kept)")
     commands.add_parser("status", help="pid and readiness of each component")
     args = parser.parse_args(argv)

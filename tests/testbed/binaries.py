@@ -28,6 +28,8 @@ TOOL_VERSIONS = {
     "etcd": "v3.7.0", "etcdctl": "v3.7.0", "etcdutl": "v3.7.0", "helm": "v4.3.2", "crictl": "v1.37.0",
     "cni-plugins": "v1.10.0", "coredns": "v1.14.6", "metrics-server": "v0.8.0",
 }
+# What `make setup` builds for the test suite (the rest with `python -m tests.testbed build --all`).
+SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "cni-plugins", "coredns", "metrics-server")
 
 
 def normalize(version: str) -> str:
@@ -46,6 +48,11 @@ def kubernetes(version: str = DEFAULT_KUBERNETES_VERSION) -> Path:
     if (cached / ".complete").exists():
         return cached
     return _script_output(str(SCRIPTS / "build-kubernetes.sh"), version)
+
+
+def built_kubernetes_versions() -> list[str]:
+    """The releases of KUBERNETES_VERSIONS whose binaries are in the cache, oldest first."""
+    return [v for v in KUBERNETES_VERSIONS if (CACHE_ROOT / f"kubernetes-{v}" / "bin" / ".complete").exists()]
 
 
 def tool(name: str) -> Path:

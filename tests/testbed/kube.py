@@ -207,3 +207,13 @@ def scheduler(layout: Layout, ports: KubePorts, creds: KubeCredentials, bin_dir:
             *_serving_flags(ports.scheduler, creds.scheduler_serving, creds.scheduler_kubeconfig, creds, layout, name)]
     probe = _probe(f"https://127.0.0.1:{ports.scheduler}/healthz", creds, "ok")
     return _component(layout, name, argv, probe)
+
+
+def service_account_token(api_client, namespace: str, name: str, seconds: int = 3600) -> str:
+    """A bound token of the ServiceAccount through TokenRequest (no token Secret is made for an account since 1.24)."""
+    from kubernetes import client
+
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+               "spec": {"expirationSeconds": seconds}}
+    answer = client.CoreV1Api(api_client).create_namespaced_service_account_token(name, namespace, request)
+    return answer.status.token

@@ -111,7 +111,7 @@ class Testbed:
             "GPVE_TESTBED_CA_PATH": self.ca_path,
             "GPVE_TESTBED_STORAGE_CLASS": self.storage_class,
             "GPVE_TESTBED_K8S_VERSION": self.k8s_version.lstrip("v"),
-            "GPVE_TESTBED_K8S_VERSIONS": " ".join(v.lstrip("v") for v in binaries.KUBERNETES_VERSIONS),
+            "GPVE_TESTBED_K8S_VERSIONS": " ".join(v.lstrip("v") for v in binaries.built_kubernetes_versions()),
             "GPVE_TESTBED_AIRGAP_DIR": self.airgap_dir,
             "GPVE_TESTBED_TEST_IMAGE": images.TEST_IMAGE,
             "GPVE_TESTBED_IMAGE_REGISTRY": images.REGISTRY,

@@ -70,6 +70,7 @@ KINDS = {kind.kind: kind for kind in (
     Kind("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     Kind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", True),
     Kind("Ingress", "networking.k8s.io/v1", "ingresses", True),
+    Kind("ServiceCIDR", "networking.k8s.io/v1", "servicecidrs", False),
     Kind("RuntimeClass", "node.k8s.io/v1", "runtimeclasses", False),
     Kind("StorageClass", "storage.k8s.io/v1", "storageclasses", False),
 )}

@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What gpve reads from the host cluster before and after writing: facts, not changes.
 
-The service range is not published by the API. Creating a Service with a cluster IP no
-range can hold makes the IP allocator refuse it and name the range in its message, so it
-is read from there (a dry run skips the allocator, so this is a real request that the
-server refuses; nothing is stored). Unknown when the message says nothing.
+The service range: Kubernetes 1.33 and later publish it as ServiceCIDR objects
+(networking.k8s.io/v1; the API server keeps the one named ``kubernetes`` from its
+``--service-cluster-ip-range``). Older servers do not publish it: creating a Service with a
+cluster IP no range can hold makes their IP allocator refuse it and name the range in its
+message, so it is read from there (a dry run skips the allocator, so this is a real request
+that the server refuses; nothing is stored). Unknown when neither says.
 """
 
 from __future__ import annotations
@@ -38,8 +40,26 @@ def require_runtime_class(resources, runtime_class):
                               "before using isolation_mode=microvm")
 
 
+DEFAULT_SERVICE_CIDR = "kubernetes"
+
+
 def host_service_range(resources, namespace):
-    """The host's service CIDR, or None when the server does not say it."""
+    """The host's service CIDR (its IPv4 one when dual-stack), or None when the server does not say it."""
+    try:
+        published = resources.get("ServiceCIDR", DEFAULT_SERVICE_CIDR)
+    except KubeApiError as error:
+        if error.status not in (403, 404):
+            raise
+        published = None
+    if published is not None:
+        cidrs = (published.get("spec") or {}).get("cidrs") or []
+        if cidrs:
+            return str(ipaddress.ip_network(cidrs[0], strict=False))
+    return _range_from_allocator(resources, namespace)
+
+
+def _range_from_allocator(resources, namespace):
+    """Before 1.33: the range the IP allocator names when it refuses an address no range holds."""
     probe = {"apiVersion": "v1", "kind": "Service",
              "metadata": {"name": "gpve-service-range-probe", "namespace": namespace},
              "spec": {"clusterIP": PROBE_IP, "ports": [{"port": 443, "protocol": "TCP"}]}}

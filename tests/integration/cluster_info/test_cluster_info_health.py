@@ -60,7 +60,7 @@ def test_healthy_then_degraded_then_unhealthy_then_healthy(testbed, testbed_clus
         "api-server": "healthy", "control-plane": "healthy", "nodes": "healthy", "etcd": "healthy"}
     assert all(check["duration_seconds"] >= 0 and check["message"] for check in checks.values())
     assert checks["nodes"]["message"] == f"{len(testbed.node_names)}/{len(testbed.node_names)} nodes Ready"
-    assert cluster["health"]["observed"]["version"] == "v1.20.2"
+    assert cluster["health"]["observed"]["version"] == testbed.k8s_version
     written, status, events = condition(registry_path, cluster["id"])
     assert (written["status"], written["reason"], written["consecutiveFailures"]) == ("True", "healthy", 0)
     assert status.last_heartbeat is not None and status.ready_nodes == len(testbed.node_names)
@@ -118,7 +118,13 @@ def test_check_mode_reports_but_writes_nothing(testbed_cluster, registry_path, t
     assert written is None
 
 
-def test_prometheus_textfile(testbed, testbed_cluster, registry_path, tmp_path):
+def _running_pods(kube_client) -> int:
+    from kubernetes import client
+    return sum(1 for pod in client.CoreV1Api(kube_client).list_pod_for_all_namespaces().items
+               if pod.status.phase == "Running")
+
+
+def test_prometheus_textfile(testbed, testbed_cluster, registry_path, tmp_path, kube_client):
     expires = datetime.datetime(2031, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     finished = datetime.datetime(2026, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
     with open_registry(registry_path, environ={}) as store:
@@ -129,7 +135,9 @@ def test_prometheus_textfile(testbed, testbed_cluster, registry_path, tmp_path):
         store.create_cluster('odd"name\\x', "external", spec={"endpoint": "https://10.0.0.1:6443"})
     dest = tmp_path / "textfile" / "gpve_clusters.prom"
     dest.parent.mkdir()
+    running_before = _running_pods(kube_client)
     result = info(registry_path, tmp_path, health=True, format="prometheus", dest=str(dest))
+    running_after = _running_pods(kube_client)
     text = dest.read_text()
     assert text == result["metrics"] and result["changed"] is True
     assert oct(os.stat(dest).st_mode & 0o777) == "0o644"
@@ -152,10 +160,12 @@ def test_prometheus_textfile(testbed, testbed_cluster, registry_path, tmp_path):
             f'gpve_cluster_health{{{identity},status="healthy"}} 1',
             f'gpve_cluster_health{{{identity},status="unhealthy"}} 0',
             f'gpve_cluster_nodes_ready{{{identity}}} {len(testbed.node_names)}',
-            f'gpve_cluster_pods{{{identity},phase="Running"}} 0',
             f'gpve_cluster_kubeconfig_expiry_timestamp_seconds{{{identity}}} {expires.timestamp()}',
             f'gpve_cluster_last_backup_timestamp_seconds{{{identity}}} {finished.timestamp()}',
             f'gpve_cluster_health_check_healthy{{{identity},check="etcd"}} 1'):
         assert expected in samples, expected
+    pods = [line for line in samples if line.startswith(f'gpve_cluster_pods{{{identity},phase="Running"}} ')]
+    assert len(pods) == 1 and int(pods[0].rsplit(" ", 1)[1]) in (running_before, running_after), (
+        pods, running_before, running_after)  # the testbed's own pods (CoreDNS at least) run on its real node
     assert any('cluster_name="odd\\"name\\\\x"' in line for line in samples), "label values are escaped"
     assert any(line.startswith("gpve_cluster_health_check_duration_seconds{") for line in samples)

@@ -146,10 +146,10 @@ def test_vcluster_reaches_the_host_cluster_through_k8s_auth_kubeconfig(testbed, 
 @pytest.fixture
 def bearer_token(kube_client, kube_namespace):
     """A token of a ServiceAccount bound to cluster-admin, as AWX's Kubernetes bearer-token credential holds one
-    (Kubernetes 1.20's token controller makes the account's token Secret)."""
+    (a bound token from TokenRequest)."""
     from kubernetes import client
 
-    from tests.testbed.processes import wait_until
+    from tests.testbed.kube import service_account_token
 
     core, rbac = client.CoreV1Api(kube_client), client.RbacAuthorizationV1Api(kube_client)
     core.create_namespaced_service_account(kube_namespace, {"metadata": {"name": "awx"}})
@@ -159,9 +159,7 @@ def bearer_token(kube_client, kube_namespace):
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"kind": "ServiceAccount", "name": "awx", "namespace": kube_namespace}]})
     try:
-        wait_until(lambda: core.read_namespaced_service_account("awx", kube_namespace).secrets, 60, "the awx token")
-        secret = core.read_namespaced_service_account("awx", kube_namespace).secrets[0].name
-        yield base64.b64decode(core.read_namespaced_secret(secret, kube_namespace).data["token"]).decode()
+        yield service_account_token(kube_client, kube_namespace, "awx")
     finally:
         rbac.delete_cluster_role_binding(binding)
 

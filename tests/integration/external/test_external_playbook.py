@@ -18,7 +18,7 @@ def test_import_playbook_prints_the_registry_as_a_table(testbed, tmp_path):
                            GPVE_REGISTRY=str(registry), GPVE_TESTBED_KUBECONFIG=testbed.kubeconfig)
     assert re.search(r"NAME\s+TYPE\s+PHASE\s+VERSION\s+ENDPOINT\s+NODES\s+HEALTH\s+PODS", done.stdout), done.stdout
     nodes = len(testbed.node_names)
-    assert re.search(rf"lab\s+external\s+Running\s+v1\.20\.2\s+{re.escape(testbed.api_url)}\s+{nodes}/{nodes}\s+healthy\s+\d+",
+    assert re.search(rf"lab\s+external\s+Running\s+{re.escape(testbed.k8s_version)}\s+{re.escape(testbed.api_url)}\s+{nodes}/{nodes}\s+healthy\s+\d+",
                      done.stdout), done.stdout
     assert "failed=0" in done.stdout
     again = ansible_cli.run(["ansible-playbook", str(ansible_cli.REPO / "playbooks" / "external" / "import.yml"),

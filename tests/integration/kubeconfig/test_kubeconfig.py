@@ -1,6 +1,8 @@
-"""gpve_kubeconfig against the testbed: a one-hour kubeconfig signed with the stored CA works and says so; on the
-testbed's Kubernetes 1.20 without a stored CA, a one-hour ServiceAccount token (TokenRequest) works and its exp says
-so; the CSR API path is driven for real and refuses the testbed signer's year-long certificate; records and events."""
+"""gpve_kubeconfig against the testbed: a one-hour kubeconfig signed with the stored CA works and says so; without a
+stored CA, auto takes the CSR API (the testbed's current Kubernetes honours expirationSeconds): the controller manager
+signs a one-hour certificate that works; a one-hour ServiceAccount token (TokenRequest) works and its exp says so;
+records and events. (A signer that ignores the expiry, Kubernetes before 1.22, cannot be run here: service tests
+cover the refusal.)"""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ def registry_path(tmp_path):
 
 
 def _register(store, testbed, name, cluster_type, with_ca):
-    spec = ({"kubernetes_version": "1.20.2", "isolation_mode": "namespace"} if cluster_type == "vcluster"
+    spec = ({"kubernetes_version": testbed.k8s_version.lstrip("v"), "isolation_mode": "namespace"}
+            if cluster_type == "vcluster"
             else {"endpoint": testbed.api_url})
     cluster = store.create_cluster(name, cluster_type, spec=spec)
     path = ("Provisioning", "Initializing", "Starting", "Running") if cluster_type == "vcluster" else ("Connecting", "Running")
@@ -152,19 +155,29 @@ def _gpve_csrs(kube_client):
             if csr.metadata.name.startswith("gpve-")]
 
 
-def test_csr_path_refuses_a_signer_that_ignores_the_expiry(testbed, kube_client, external_without_ca, registry_path, tmp_path):
+def test_without_a_ca_auto_takes_the_csr_api_and_its_one_hour_certificate_works(
+        testbed, kube_client, external_without_ca, registry_path, tmp_path):
     dest = tmp_path / "csr.yaml"
-    result = kubeconfig(registry_path, tmp_path, name="ext-tb", expiry_hours=1, method="csr", dest=str(dest))
-    assert result["failed"] is True
-    assert "the cluster's signer issued a certificate valid until" in result["msg"]
-    assert "its key was discarded and nothing was written or recorded" in result["msg"]
-    assert not dest.exists()
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = kubeconfig(registry_path, tmp_path, name="ext-tb", expiry_hours=1, dest=str(dest))
+    assert not result.get("failed"), result.get("msg")
+    assert result["method"] == "csr"
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
     assert _gpve_csrs(kube_client) == [], "the request object is deleted after signing"
-    with open_registry(registry_path, environ={}) as store:
-        assert not [i for i in store.list_credentials(cluster_id=external_without_ca) if i.type.startswith("issued-")]
+    written = yaml.safe_load(dest.read_text())["users"][0]["user"]
+    cert = x509.load_pem_x509_certificate(base64.b64decode(written["client-certificate-data"]))
+    ca = x509.load_pem_x509_certificate(Path(testbed.ca_path).read_bytes())
+    cert.verify_directly_issued_by(ca)
+    lifetime = cert.not_valid_after_utc - before
+    assert datetime.timedelta(minutes=55) <= lifetime <= datetime.timedelta(hours=1, minutes=5), lifetime
     binding = client.RbacAuthorizationV1Api(kube_client).read_cluster_role_binding("gpve:cluster-admins")
     assert (binding.role_ref.name, binding.subjects[0].kind, binding.subjects[0].name) == (
         "cluster-admin", "Group", "gpve:cluster-admins")
+    api = config.new_client_from_config(str(dest))
+    try:
+        assert "kube-system" in [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
+    finally:
+        api.close()
     masters = kubeconfig(registry_path, tmp_path, name="ext-tb", method="csr", groups=["system:masters"])
     assert masters["failed"] is True and "the CSR API refuses client certificates for system:masters" in masters["msg"]
 
@@ -194,13 +207,13 @@ def gpve_accounts(kube_client):
                     raise
 
 
-def test_one_hour_kubeconfig_on_kubernetes_1_20_without_a_ca_is_a_service_account_token(
+def test_one_hour_service_account_token_works_and_its_exp_says_so(
         testbed, kube_client, external_without_ca, registry_path, tmp_path, gpve_accounts):
-    """auto on 1.20 (the CSR signer ignores the expiry there) and no stored CA: TokenRequest, whose exp is one hour."""
+    """method token (what auto takes before 1.22, where a CSR's expiry is ignored): TokenRequest, exp one hour."""
     gpve_accounts.append("gpve-admin")
     dest = tmp_path / "token.yaml"
     before = datetime.datetime.now(datetime.timezone.utc)
-    result = kubeconfig(registry_path, tmp_path, name="ext-tb", expiry_hours=1, dest=str(dest))
+    result = kubeconfig(registry_path, tmp_path, name="ext-tb", expiry_hours=1, method="token", dest=str(dest))
     after = datetime.datetime.now(datetime.timezone.utc)
     assert not result.get("failed"), result.get("msg")
     assert (result["method"], result["service_account"], result["bound_role"]) == ("token", "kube-system/gpve-admin",
@@ -208,7 +221,7 @@ def test_one_hour_kubeconfig_on_kubernetes_1_20_without_a_ca_is_a_service_accoun
     assert result["user"] == "system:serviceaccount:kube-system:gpve-admin"
     assert token_of(dest) not in json.dumps(result), "the token is in dest only"
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
-    assert _gpve_csrs(kube_client) == [], "no CertificateSigningRequest on a cluster that would ignore its expiry"
+    assert _gpve_csrs(kube_client) == [], "no CertificateSigningRequest for a token"
 
     claims = jwt_claims(token_of(dest))
     expires = datetime.datetime.fromtimestamp(claims["exp"], datetime.timezone.utc)
@@ -249,9 +262,12 @@ def test_token_without_binding_and_chosen_groups_refused(
         api.close()
 
 
-def test_check_mode_on_kubernetes_1_20_creates_nothing(testbed, kube_client, external_without_ca, registry_path, tmp_path):
+def test_check_mode_without_a_ca_creates_nothing(testbed, kube_client, external_without_ca, registry_path, tmp_path):
     result = kubeconfig(registry_path, tmp_path, check_mode=True, name="ext-tb", user="never-made")
-    assert result["changed"] is True and result["method"] == "token"
+    assert result["changed"] is True and result["method"] == "csr"
+    assert _gpve_csrs(kube_client) == []
+    token = kubeconfig(registry_path, tmp_path, check_mode=True, name="ext-tb", user="never-made", method="token")
+    assert token["changed"] is True and token["method"] == "token"
     with pytest.raises(client.ApiException) as missing:
         client.CoreV1Api(kube_client).read_namespaced_service_account("never-made", "kube-system")
     assert missing.value.status == 404

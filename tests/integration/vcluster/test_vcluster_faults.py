@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 
@@ -11,6 +10,7 @@ import pytest
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeWaitTimeout
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
+from tests.testbed.kube import service_account_token
 
 pytestmark = pytest.mark.vcluster
 
@@ -122,7 +122,7 @@ def test_a_create_cut_short_by_the_api_server_going_away_is_finished_by_a_rerun(
 
 
 @pytest.fixture
-def read_only_token(host_resources, kube_namespace):
+def read_only_token(host_resources, kube_namespace, kube_client):
     """A bearer token of a service account that may read everything and write nothing."""
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": kube_namespace},
             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]}
@@ -134,10 +134,7 @@ def read_only_token(host_resources, kube_namespace):
                           "metadata": {"name": "reader", "namespace": kube_namespace}})
     host_resources.apply(role)
     host_resources.apply(binding)
-    poll(lambda: (host_resources.get("ServiceAccount", "reader", kube_namespace).get("secrets")),
-         "the reader's token secret")
-    secret_name = host_resources.get("ServiceAccount", "reader", kube_namespace)["secrets"][0]["name"]
-    token = base64.b64decode(host_resources.get("Secret", secret_name, kube_namespace)["data"]["token"]).decode()
+    token = service_account_token(kube_client, kube_namespace, "reader")
     yield f"system:serviceaccount:{kube_namespace}:reader", token
     host_resources.delete("ClusterRoleBinding", kube_namespace)
     host_resources.delete("ClusterRole", kube_namespace)
