@@ -122,8 +122,8 @@ def standin_namespace(standin_core):
     standin_core.delete_namespace(name)
 
 
-def test_pod_is_scheduled_onto_a_standin_node_and_becomes_running_and_ready(standin_testbed, standin_core,
-                                                                             standin_namespace):
+def test_pod_is_scheduled_onto_a_standin_node_and_becomes_running_and_ready(
+        standin_testbed, standin_core, standin_namespace):
     core = standin_core
     core.create_namespaced_pod(standin_namespace, _pod("web"))
 
@@ -145,8 +145,8 @@ def test_pod_deletion_completes_on_a_standin_node(standin_core, standin_namespac
                "pod short-lived to be removed")
 
 
-def test_claim_is_bound_from_the_pool_and_its_pod_runs_on_a_standin_node(standin_testbed, standin_core,
-                                                                        standin_namespace):
+def test_claim_is_bound_from_the_pool_and_its_pod_runs_on_a_standin_node(
+        standin_testbed, standin_core, standin_namespace):
     core = standin_core
     core.create_namespaced_persistent_volume_claim(standin_namespace, {
         "metadata": {"name": "data"},

@@ -1,4 +1,4 @@
-"""CoreDNS in the testbed cluster (manifests/coredns.yaml), applied with kubectl as an operator would."""
+"""CoreDNS in the testbed cluster (manifests/coredns.yaml.tmpl, a string.Template), applied with kubectl as an operator would."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from string import Template
 from . import binaries, images, nodes
 from .processes import wait_until
 
-MANIFEST = Path(__file__).parent / "manifests" / "coredns.yaml"
+MANIFEST = Path(__file__).parent / "manifests" / "coredns.yaml.tmpl"
 
 
 def deploy(kubeconfig: str, timeout: float = 180.0) -> None:

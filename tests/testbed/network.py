@@ -46,7 +46,7 @@ def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     if check and done.returncode != 0:
         raise NetworkError(f"{' '.join(argv)}: {done.stderr.strip()}")
     return done

@@ -230,7 +230,8 @@ IMAGES_UNIT = textwrap.dedent(f"""\
     [Service]
     Type=oneshot
     RemainAfterExit=yes
-    ExecStart=/bin/sh -c 'for f in {AIRGAP_MOUNT}/kubeadm/images/*.tar {AIRGAP_MOUNT}/images/*.tar; do ctr -n k8s.io images import --no-unpack "$$f" >/dev/null || exit 1; done'
+    ExecStart=/bin/sh -c 'for f in {AIRGAP_MOUNT}/kubeadm/images/*.tar {AIRGAP_MOUNT}/images/*.tar; do \\
+                           ctr -n k8s.io images import --no-unpack "$$f" >/dev/null || exit 1; done'
 
     [Install]
     WantedBy=multi-user.target
@@ -249,5 +250,3 @@ PROXY_UNIT = textwrap.dedent(f"""\
     [Install]
     WantedBy=multi-user.target
     """)
-
-
