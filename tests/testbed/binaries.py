@@ -13,6 +13,7 @@ import fcntl
 import os
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 from .layout import REPO_ROOT
 
@@ -68,21 +69,31 @@ def machine_image() -> Path:
     return _script_output(str(SCRIPTS / "build-machine-image.sh"))
 
 
+def build_once(done: Path, build: Callable[[], None]) -> None:
+    """Run build unless done exists, one builder at a time (a lock file in the cache); done is touched last."""
+    if done.exists():
+        return
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_ROOT / f".{done.parent.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            build()
+            done.touch()
+
+
 def pause() -> Path:
     """Upstream's pause program (build/pause/linux/pause.c of the default release), static."""
     version = normalize(DEFAULT_KUBERNETES_VERSION)
     out = CACHE_ROOT / f"pause-{version}" / "pause"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.exists():
-            source = _module_dir("k8s.io/kubernetes", version) / "build" / "pause" / "linux" / "pause.c"
-            partial = out.with_suffix(".partial")
-            subprocess.run(["gcc", "-Os", "-Wall", "-static", f"-DVERSION={version}-gpve", "-o", str(partial),
-                            str(source)], check=True)
-            partial.rename(out)
+
+    def build() -> None:
+        source = _module_dir("k8s.io/kubernetes", version) / "build" / "pause" / "linux" / "pause.c"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_suffix(".partial")
+        subprocess.run(["gcc", "-Os", "-Wall", "-static", f"-DVERSION={version}-gpve", "-o", str(partial),
+                        str(source)], check=True)
+        partial.rename(out)
+    build_once(out, build)
     return out
 
 

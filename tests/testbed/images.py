@@ -18,7 +18,6 @@ the key being a hash of this file and the binaries' versions.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -67,17 +66,8 @@ class ImageSpec:
 def bundle_dir(version: str) -> Path:
     """The air-gap bundle of one Kubernetes version, built if it is not cached yet."""
     version = binaries.normalize(version)
-    key = _bundle_key(version)
-    bundle = binaries.CACHE_ROOT / f"airgap-{version}-{key}"
-    done = bundle / ".complete"
-    if done.exists():
-        return bundle
-    binaries.CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(binaries.CACHE_ROOT / ".build-images.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            _build_bundle(version, bundle)
-            done.touch()
+    bundle = binaries.CACHE_ROOT / f"airgap-{version}-{_bundle_key(version)}"
+    binaries.build_once(bundle / ".complete", lambda: _build_bundle(version, bundle))
     return bundle
 
 
@@ -162,9 +152,11 @@ def _stage(spec: ImageSpec, staging: Path) -> None:
 def proxy_base_rootfs() -> Path:
     """A minimal Debian root file system with iptables and conntrack for kube-proxy (cached)."""
     base = binaries.CACHE_ROOT / "proxy-base-bookworm" / "rootfs"
-    done = base.parent / ".complete"
-    if done.exists():
-        return base
+    binaries.build_once(base.parent / ".complete", lambda: _build_proxy_base(base))
+    return base
+
+
+def _build_proxy_base(base: Path) -> None:
     shutil.rmtree(base.parent, ignore_errors=True)
     base.parent.mkdir(parents=True)
     # extract: the packages and their dependencies unpacked, no maintainer scripts (no dpkg in the image).
@@ -176,8 +168,6 @@ def proxy_base_rootfs() -> Path:
         link = base / "usr" / "sbin" / name
         link.unlink(missing_ok=True)
         link.symlink_to("xtables-nft-multi")
-    done.touch()
-    return base
 
 
 def _run(*argv: str) -> None:
