@@ -99,8 +99,8 @@ cluster:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.credential import CredentialRequest, apply
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
@@ -121,7 +121,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('content', 'src')])
     params = module.params
     request = CredentialRequest(name=params['name'], type=params['type'], state=params['state'],

@@ -267,8 +267,9 @@ cluster:
            node_count: 12, ready_nodes: 12, pod_count: 140, namespaces: 11}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.external.service import ExternalClusterService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
@@ -311,7 +312,7 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('kubeconfig', 'connection')],
                            required_if=[('state', 'present', ('kubeconfig', 'connection'), True)])
     if not HAS_KUBERNETES:

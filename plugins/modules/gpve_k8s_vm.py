@@ -497,8 +497,9 @@ plan:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.service import K8sVmService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.planner.plan import Options
@@ -582,7 +583,7 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=auth_spec.PROXMOX_AUTH_REQUIRED_ONE_OF,
                            required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
                            mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,

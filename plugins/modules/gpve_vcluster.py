@@ -476,8 +476,9 @@ pki:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
@@ -570,7 +571,7 @@ def argument_spec():
 def main():
     # The Proxmox options' own constraints (one of password or token, ...) are checked by the run, with vm
     # isolation only: GPVE_PROXMOX_* in the environment must not fail a vCluster on a host cluster.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
                            mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE,
                            required_if=[('isolation_mode', 'vm', ('api_url',)),
