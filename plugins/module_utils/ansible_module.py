@@ -7,7 +7,8 @@ The ``registry`` option is a path or a DSN; a DSN may carry a password. Marking 
 password parts of ``registry`` and of ``GPVE_REGISTRY`` (redact.secrets) become no_log values the
 moment the arguments are read: before argument validation can fail, so even that failure's
 ``invocation`` (shown by ``-vvv``), every message, warning and return value has them masked, while
-the path, user and host stay readable.
+the path, user and host stay readable. The same holds for a password in the user info of any URL
+argument (``https://user:password@host``), which the modules refuse.
 """
 
 from __future__ import annotations
@@ -52,4 +53,5 @@ class GpveModule(AnsibleModule):
 
     def _load_params(self):
         super()._load_params()
-        self.no_log_values.update(registry_secrets(self.params))
+        # A password in any URL argument (a refused one included) is masked too: refusing it must not echo it.
+        self.no_log_values.update(registry_secrets(self.params) | redact.url_passwords(self.params))

@@ -27,6 +27,7 @@ DNS1123_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[
 LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # A name that is also a file name component: no separator, no leading dot, printable ASCII only.
+REGISTRY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+=-]*$")
 MAX_LABEL = 63
 MAX_FILE_NAME = 128
@@ -51,6 +52,13 @@ def cluster_name(value, field="name"):
     if len(value) > MAX_LABEL or not DNS1123_LABEL.match(value):
         fail(field, f"{shown(value)} is not a DNS-1123 label: use at most {MAX_LABEL} lower-case letters, digits and "
                     "\"-\", starting and ending with a letter or digit (for example \"prod-eu1\")")
+    return value
+
+
+def registry_id(value, field="id"):
+    """A registry id (a UUID's hex digits)."""
+    if not isinstance(value, str) or not REGISTRY_ID.match(value):
+        fail(field, f"{shown(value)} is not a registry id (up to 64 letters, digits and \"-\")")
     return value
 
 

@@ -28,8 +28,11 @@ MASK = "***"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//|$)")
 # libpq's keyword/value form ("host=db user=gpve password=..."): never a registry path.
 _LIBPQ_KEYWORDS = re.compile(r"(^|\s)(host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=", re.IGNORECASE)
+_LIBPQ_PASSWORD = re.compile(r"(?:^|\s)(?:ssl)?password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))", re.IGNORECASE)
 _SECRET_QUERY_KEYS = ("password", "sslpassword")
 MAX_LOCATION = 4096
+# user:password@ in any URL (scheme://user:password@host): the password group.
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@]*:([^/?#\s@]+)@")
 
 
 def is_dsn(location):
@@ -65,9 +68,14 @@ def check_location(location, field="registry"):
 
 
 def secrets(location):
-    """The secret parts of a location (DSN passwords, raw and decoded): what no_log must hide."""
-    if not is_dsn(location):
+    """The secret parts of a location (DSN passwords, raw and decoded): what no_log must hide.
+
+    A refused libpq key=value string's password counts too: the refusal must not echo it.
+    """
+    if not isinstance(location, str):
         return set()
+    if not is_dsn(location):
+        return {quoted or bare for quoted, bare in _LIBPQ_PASSWORD.findall(location) if quoted or bare}
     parts = urlsplit(location)
     found = set()
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
@@ -79,6 +87,22 @@ def secrets(location):
             found.add(value)
     for raw in re.findall(r"(?:^|&)(?:" + "|".join(_SECRET_QUERY_KEYS) + r")=([^&]*)", parts.query, re.IGNORECASE):
         found.update({raw, unquote(raw)})
+    return {secret for secret in found if secret}
+
+
+def url_passwords(value):
+    """Every password found in URL user info (scheme://user:password@) anywhere in value (str, dict, list)."""
+    found, stack = set(), [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "@" in item:
+                for password in _URL_PASSWORD.findall(item):
+                    found.update({password, unquote(password)})
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
     return {secret for secret in found if secret}
 
 

@@ -197,8 +197,8 @@ def validate(request):
         raise ValidationError("method", f"must be one of {', '.join(METHODS)}")
     if request.name is not None:
         checks.cluster_name(request.name, "name")
-    if request.id is not None and not (isinstance(request.id, str) and 0 < len(request.id) <= 64 and request.id.isprintable()):
-        raise ValidationError("id", "must be a registry id (at most 64 printable characters)")
+    if request.id is not None:
+        checks.registry_id(request.id, "id")
     if request.context_name is not None:
         checks.file_name(request.context_name, "context_name")
     _subject(request.user, "user")
