@@ -442,7 +442,7 @@ def build_request(params, check_mode):
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'restored', ('backup_id',))])
+                        required_if=[('state', 'restored', ('backup_id',))])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     if (module.params['storage'] or {}).get('type') == 's3' and not HAS_BOTO3:

@@ -122,7 +122,7 @@ def argument_spec():
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('content', 'src')])
+                        mutually_exclusive=[('content', 'src')])
     params = module.params
     request = CredentialRequest(name=params['name'], type=params['type'], state=params['state'],
                                 content=params['content'], src=params['src'], overwrite=params['overwrite'],

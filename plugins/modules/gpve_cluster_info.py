@@ -350,9 +350,9 @@ def proxmox_factory(params):
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
-                           required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
-                           required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
+                        mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
+                        required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
+                        required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
     params = module.params
     if params['health'] and not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))

@@ -279,7 +279,7 @@ def argument_spec():
     oidc = dict(issuer_url=dict(type='str', required=True), client_id=dict(type='str', required=True),
                 client_secret=dict(type='str', no_log=True), id_token=dict(type='str', required=True, no_log=True),
                 refresh_token=dict(type='str', no_log=True), ca_cert=dict(type='str'))
-    plugin = dict(command=dict(type='str', required=True), args=dict(type='list', elements='str'), env=dict(type='dict'),
+    plugin = dict(command=dict(type='str', required=True), args=dict(type='list', elements='str'), env=dict(type='dict', no_log=True),
                   api_version=dict(type='str', default='client.authentication.k8s.io/v1beta1'))
     auth = dict(type=dict(type='str', required=True, choices=['token', 'certificate', 'oidc', 'exec']),
                 token=dict(type='str', no_log=True), client_cert=dict(type='str'), client_key=dict(type='str', no_log=True),
@@ -313,8 +313,8 @@ def build_request(params, check_mode):
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('kubeconfig', 'connection')],
-                           required_if=[('state', 'present', ('kubeconfig', 'connection'), True)])
+                        mutually_exclusive=[('kubeconfig', 'connection')],
+                        required_if=[('state', 'present', ('kubeconfig', 'connection'), True)])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     run_on_registry(module, lambda store: ExternalClusterService(store).run(build_request(module.params, module.check_mode)))

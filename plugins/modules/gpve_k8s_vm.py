@@ -584,10 +584,10 @@ def build_request(params, check_mode):
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=auth_spec.PROXMOX_AUTH_REQUIRED_ONE_OF,
-                           required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
-                           mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
-                           required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
+                        required_one_of=auth_spec.PROXMOX_AUTH_REQUIRED_ONE_OF,
+                        required_together=auth_spec.PROXMOX_AUTH_REQUIRED_TOGETHER,
+                        mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE,
+                        required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
     run_on_registry(module, lambda store: K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params))).run(

@@ -226,7 +226,7 @@ def build_request(params, check_mode):
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
+                        required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
     run_on_registry(module, lambda store: KubeconfigService(store).run(build_request(module.params, module.check_mode)))

@@ -572,9 +572,9 @@ def main():
     # The Proxmox options' own constraints (one of password or token, ...) are checked by the run, with vm
     # isolation only: GPVE_PROXMOX_* in the environment must not fail a vCluster on a host cluster.
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
-                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE,
-                           required_if=[('isolation_mode', 'vm', ('api_url',)),
+                        required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
+                        mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE,
+                        required_if=[('isolation_mode', 'vm', ('api_url',)),
                                         ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)])
     if not HAS_URLLIB3:
         module.fail_json(msg=missing_required_lib('kubernetes'))

@@ -159,7 +159,7 @@ def build_request(params, check_mode):
 
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'present', ('name',)), ('state', 'absent', ('name',))])
+                        required_if=[('state', 'present', ('name',)), ('state', 'absent', ('name',))])
     # Delivery is this module's own business (state=delivered, deliver=true): no automatic round.
     run_on_registry(module, lambda store: WebhookService(store).run(build_request(module.params, module.check_mode)),
                     deliver_events=False)

@@ -19,11 +19,13 @@ from typing import Any, Dict, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as docs
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.external import access, discovery
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
 CLUSTER_TYPE = "external"
+MAX_TIMEOUT_S = 300
 KUBECONFIG = "kubeconfig"
 
 
@@ -60,6 +62,22 @@ def _client_cert_expiry(config):
     return certs.not_after(certs.load_cert(pem, "client-certificate-data"))
 
 
+def validate(request):
+    """The options of a present run, checked before anything is probed or written."""
+    checks.cluster_name(request.name, "name")
+    checks.labels(request.labels, "labels")
+    checks.number(request.timeout, "timeout", 0.1, MAX_TIMEOUT_S)
+    if request.provider is not None and (not isinstance(request.provider, str) or not checks.DNS1123_LABEL.match(request.provider)):
+        raise ValidationError("provider", f"{checks.shown(request.provider)} is not a provider name (a DNS-1123 label such "
+                                          "as eks or on-prem)")
+    if request.connection:
+        checks.url(request.connection.get("endpoint"), "connection.endpoint", schemes=("https", "http"))
+    if request.monitoring is not None:
+        checks.bounded(request.monitoring, "monitoring")
+    if request.kubeconfig is not None:
+        checks.bounded(request.kubeconfig, "kubeconfig")
+
+
 class ExternalClusterService:
     def __init__(self, store):
         self.store = store
@@ -73,10 +91,7 @@ class ExternalClusterService:
     # present ----------------------------------------------------------------------------
 
     def _desired(self, request):
-        if request.labels is not None:
-            for key, value in request.labels.items():
-                if not isinstance(value, str):
-                    raise ValidationError("labels", f"the value of {key!r} must be a string")
+        validate(request)
         if bool(request.kubeconfig) == bool(request.connection):
             raise ValidationError("kubeconfig", "give either kubeconfig (with an optional context) or connection")
         if request.kubeconfig:

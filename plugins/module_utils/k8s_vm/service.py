@@ -70,6 +70,8 @@ class K8sVmService:
 
     def plan(self, request):
         """Validate everything and plan; writes nothing. Returns (spec, registry view, environment, plan)."""
+        validate.check_run_options(request.options, request.task_timeout, request.agent_timeout, request.per_node,
+                                   request.per_storage)
         spec = specs.normalise(request.spec, request.default_bridge)
         validate.validate_spec(spec)
         view = registry_view.read(self.store, spec['name'])

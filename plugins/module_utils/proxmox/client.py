@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - the module reports missing_requ
 
 DEFAULT_PORT = 8006
 DEFAULT_TIMEOUT = 30
+MAX_TIMEOUT = 3600
 UNAUTHORIZED = 401
 
 
@@ -43,6 +44,9 @@ class ConnectionOptions:
         self.validate_certs = True if validate_certs is None else bool(validate_certs)
         self.ca_path = ca_path
         self.timeout = api_timeout or DEFAULT_TIMEOUT
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not 0 < self.timeout <= MAX_TIMEOUT:
+            raise errors.ProxmoxConfigError('api_timeout: must be from 1 to {0} seconds, got {1!r}'.format(
+                MAX_TIMEOUT, api_timeout))
         self.user, self.password, self.token_name, self.token_secret = _credentials(
             api_user, api_password, api_token_id, api_token_secret)
 
@@ -80,6 +84,9 @@ def _split_url(api_url):
     parts = urlsplit(api_url if '://' in api_url else 'https://' + api_url)
     if parts.scheme != 'https':
         raise errors.ProxmoxConfigError('api_url: Proxmox VE serves its API over https only; got {0!r}'.format(api_url))
+    if '@' in parts.netloc:
+        raise errors.ProxmoxConfigError('api_url: must not carry credentials (user:password@); give them in api_user '
+                                        'and api_password or api_token_id and api_token_secret, which are never logged')
     if not parts.hostname:
         raise errors.ProxmoxConfigError('api_url: no host name in {0!r}'.format(api_url))
     host = '[{0}]'.format(parts.hostname) if ':' in parts.hostname else parts.hostname

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
@@ -23,7 +24,16 @@ VALIDATE_CERTS_ENV = {"host": "GPVE_HOST_CLUSTER_VALIDATE_CERTS", "proxmox": "GP
 TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
 
 
+MAX_WAIT_TIMEOUT_S = 24 * 3600
+
+
 def run_options(params, check_mode):
+    """The run's options, checked: wait_timeout in range, kubeconfig_dest writable (before the first write)."""
+    checks.number(params["wait_timeout"], "wait_timeout", 1, MAX_WAIT_TIMEOUT_S)
+    if params.get("kubeconfig_dest") and params["state"] != "absent":
+        checks.writable_destination(params["kubeconfig_dest"], "kubeconfig_dest")
+    if params.get("host"):
+        checks.url(params["host"], "host", schemes=("https", "http"))
     return RunOptions(state=params["state"], wait=params["wait"], wait_timeout=params["wait_timeout"],
                       kubeconfig_dest=params.get("kubeconfig_dest"), kubeconfig_server=params.get("kubeconfig_server"),
                       keep_pvc=params.get("keep_pvc", False), check_mode=check_mode)
