@@ -590,8 +590,13 @@ def main():
                         required_by=auth_spec.PROXMOX_AUTH_REQUIRED_BY)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
-    run_on_registry(module, lambda store: K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params))).run(
-        build_request(module.params, module.check_mode)))
+
+    def work(store):
+        # The connection options are checked before the registry is touched: a bad api_url writes nothing.
+        connection = ConnectionOptions.from_params(module.params)
+        return K8sVmService(store, lambda: ProxmoxClient(connection)).run(build_request(module.params, module.check_mode))
+
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':

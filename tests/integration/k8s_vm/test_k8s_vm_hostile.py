@@ -64,7 +64,7 @@ CASES = [
     ('replicas-huge', _in('workers.0.replicas', 10 ** 6), {}, 'workers[0].replicas'),
     ('pool-name-traversal', _in('workers.0.name', '../../x'), {}, 'workers[0].name'),
     ('addons-alias-bomb', _in('addons', {'values': _nested('lol' * 20, 40, 3)}), {}, 'addons'),
-    ('distribution-config-alias-bomb', _in('distribution', {'type': 'kubeadm', 'config': {'x': _nested('a' * 50, 30, 3)}}),
+    ('distribution-config-alias-bomb', _in('distribution', {'type': 'kubeadm', 'config': {'x': _nested('a' * 50, 20, 3)}}),
      {}, 'distribution.config'),
     ('cluster-label-key', _in('labels', {'bad key!': 'x'}), {}, 'labels'),
     ('cluster-label-value', _in('labels', {'team': 'v' * 100}), {}, 'labels.team'),
