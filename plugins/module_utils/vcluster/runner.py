@@ -9,7 +9,7 @@ import os
 
 from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import registration
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
@@ -32,6 +32,8 @@ def run_options(params, check_mode):
     checks.number(params["wait_timeout"], "wait_timeout", 1, MAX_WAIT_TIMEOUT_S)
     if params.get("kubeconfig_dest") and params["state"] != "absent":
         checks.writable_destination(params["kubeconfig_dest"], "kubeconfig_dest")
+    if params.get("kubeconfig_server"):
+        checks.url(params["kubeconfig_server"], "kubeconfig_server", schemes=("https",))
     if params.get("host"):
         checks.url(params["host"], "host", schemes=("https", "http"))
     return RunOptions(state=params["state"], wait=params["wait"], wait_timeout=params["wait_timeout"],
@@ -100,7 +102,9 @@ def _host_run(params, spec, options, store, api_client):
     connection["validate_certs"] = validate_certs(params, "host")
     client = api_client or host_api_client(**connection)
     try:
-        return VClusterRun(spec, options, Resources(client), store).run()
+        resources = Resources(client)
+        host.require_reachable(resources)
+        return VClusterRun(spec, options, resources, store).run()
     finally:
         if api_client is None:
             client.close()
