@@ -25,19 +25,25 @@ def error_details(exc):
 def run_on_registry(module, work, deliver_events=True, **open_options):
     """Open the registry of module.params['registry'], result = work(store), and end the module.
 
+    A run that committed a registry change reports changed: true, a failed one included (Store.wrote).
     Store notices (a generated key file, say) become warnings. When the run changed something
     outside check mode, the events it wrote are delivered to webhook subscribers (briefly;
     what does not get through waits for the next run). Diff mode keeps result['diff'].
     """
+    store = None
     try:
         with open_registry(module.params['registry'], **open_options) as store:
             result = work(store)
+            if store.wrote and not module.check_mode:
+                result['changed'] = True  # a run that wrote something says so, whatever its service concluded
             if deliver_events and result.get('changed') and not module.check_mode:
                 deliver_pending_quietly(store, module.warn)
             for notice in store.notices:
                 module.warn(notice)
     except GpveError as exc:
-        module.fail_json(msg=str(exc), **error_details(exc))
+        # A run that failed after writing (a phase, an event, a node row) reports changed too.
+        module.fail_json(msg=str(exc), changed=bool(store is not None and store.wrote and not module.check_mode),
+                         **error_details(exc))
     if not module._diff:  # pylint: disable=protected-access
         result.pop('diff', None)
     module.exit_json(**result)

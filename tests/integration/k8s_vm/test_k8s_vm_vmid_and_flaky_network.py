@@ -104,3 +104,16 @@ def test_task_status_polls_answered_503_are_retried_and_the_run_finishes_with_on
     assert len(posts) == 1
     polls = [path for method, path in proxmox.requests_since(mark) if method == 'GET' and '/tasks/' in path]
     assert len(polls) >= 5
+
+
+def test_a_run_that_wrote_before_failing_and_its_rerun_both_report_changed(module, proxmox):
+    proxmox.control.set('agent_boot_secs', 10 ** 9)
+    failed = module.run(one_vm(), agent_timeout=2)
+    assert failed.get('failed') and 'guest agent' in failed['msg']
+    assert failed['changed'] is True  # registered, phases, a VM cloned: the failure does not hide the writes
+    proxmox.control.set('agent_boot_secs', 0)
+    rerun = module.run(one_vm())
+    assert not rerun.get('failed'), rerun.get('msg')
+    assert rerun['changed'] is True and rerun['cluster']['phase'] == 'Bootstrapping'
+    again = module.run(one_vm())
+    assert again['changed'] is False
