@@ -38,7 +38,7 @@ class GpveModule(AnsibleModule):
 
     Once Ansible has checked the arguments' types, two checks every module shares run before the
     module does anything: the registry location (a path or a postgresql:// DSN) and the size of
-    every mapping or list argument once expanded (checks.bounded: a YAML alias bomb).
+    every text, mapping or list argument once expanded (checks.bounded: a YAML alias bomb).
     """
 
     def __init__(self, *args, **kwargs):
@@ -46,7 +46,7 @@ class GpveModule(AnsibleModule):
         try:
             redact.check_location(self.params.get("registry"), "registry")
             for name, value in self.params.items():
-                if isinstance(value, (dict, list)):
+                if isinstance(value, (dict, list, str)):
                     checks.bounded(value, name)
         except ValidationError as exc:
             self.fail_json(msg=str(exc), error_type=type(exc).__name__, field=exc.field)

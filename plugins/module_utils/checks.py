@@ -95,7 +95,7 @@ def labels(value, field):
     if not isinstance(value, dict):
         fail(field, "must be a mapping of label keys to values")
     for key, item in value.items():
-        label_key(key, f"{field}.{key}" if isinstance(key, str) and len(key) < 80 else field)
+        label_key(key, field)
         label_value(item, f"{field}.{key}")
     return value
 

@@ -32,7 +32,9 @@ _LIBPQ_PASSWORD = re.compile(r"(?:^|\s)(?:ssl)?password\s*=\s*(?:'((?:[^'\\]|\\.
 _SECRET_QUERY_KEYS = ("password", "sslpassword")
 MAX_LOCATION = 4096
 # user:password@ in any URL (scheme://user:password@host): the password group.
-_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@]*:([^/?#\s@]+)@")
+# Bounded quantifiers and a look-behind at the scheme's start keep it linear on hostile text (no backtracking
+# through a megabyte of letters).
+_URL_PASSWORD = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^/?#\s:@]{0,256}:([^/?#\s@]{1,1024})@")
 
 
 def is_dsn(location):

@@ -26,6 +26,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors impor
 
 CLUSTER_TYPE = "external"
 MAX_TIMEOUT_S = 300
+MAX_MONITORING_BYTES = 64 * 1024
 KUBECONFIG = "kubeconfig"
 
 
@@ -73,7 +74,7 @@ def validate(request):
     if request.connection:
         checks.url(request.connection.get("endpoint"), "connection.endpoint", schemes=("https", "http"))
     if request.monitoring is not None:
-        checks.bounded(request.monitoring, "monitoring")
+        checks.bounded(request.monitoring, "monitoring", MAX_MONITORING_BYTES)
     if request.kubeconfig is not None:
         checks.bounded(request.kubeconfig, "kubeconfig")
 
@@ -98,6 +99,7 @@ class ExternalClusterService:
             config, auth_type = access.from_kubeconfig(request.kubeconfig, request.context)
         else:
             config, auth_type = access.from_connection(request.name, request.connection)
+        checks.bounded(config, "kubeconfig" if request.kubeconfig else "connection")
         spec = {"endpoint": access.server_of(config),
                 "connection_config": {"auth_type": auth_type, "context": request.context if request.kubeconfig else None}}
         if request.monitoring:
