@@ -189,21 +189,36 @@ def inside(directory, path, field):
     return resolved
 
 
+def writable_directory(path, field):
+    """The absolute path of a directory that exists and is writable, or can be created under a writable one."""
+    path = _absolute(path, field, "a directory path")
+    _nearest_writable(path, path, field)
+    return path
+
+
 def writable_destination(path, field):
     """The absolute path of a file destination that can be written: not a directory, and its nearest existing
     directory writable (missing directories are created later). Checked before the first write of a run."""
-    if not isinstance(path, str) or not path or "\x00" in path:
-        fail(field, "must be a file path")
-    path = os.path.abspath(os.path.expanduser(path))
+    path = _absolute(path, field, "a file path")
     if os.path.isdir(path):
         fail(field, f"{path} is a directory: give a file path")
     if os.path.lexists(path) and not os.path.islink(path) and not os.path.isfile(path):
         fail(field, f"{path} exists and is not a regular file")
-    parent = os.path.dirname(path)
-    while not os.path.lexists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        fail(field, f"{parent} is not a directory: {path} cannot be created")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        fail(field, f"cannot write in {parent}: check its owner and permissions")
+    _nearest_writable(os.path.dirname(path), path, field)
     return path
+
+
+def _absolute(path, field, what):
+    if not isinstance(path, str) or not path or "\x00" in path:
+        fail(field, f"must be {what}")
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _nearest_writable(directory, path, field):
+    """directory, or its nearest existing ancestor, is a directory this user may create entries in."""
+    while not os.path.lexists(directory):
+        directory = os.path.dirname(directory)
+    if not os.path.isdir(directory):
+        fail(field, f"{directory} is not a directory: {path} cannot be created")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        fail(field, f"cannot write in {directory}: check its owner and permissions")

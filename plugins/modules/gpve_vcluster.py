@@ -575,7 +575,7 @@ def main():
                         required_together=auth_spec.HOST_CLUSTER_REQUIRED_TOGETHER,
                         mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE,
                         required_if=[('isolation_mode', 'vm', ('api_url',)),
-                                        ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)])
+                                     ('isolation_mode', 'vm', ('api_password', 'api_token_secret'), True)])
     if not HAS_URLLIB3:
         module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:

@@ -77,6 +77,8 @@ class BackupRequest:
         checks.whole(self.retention_hours, "retention_hours", 0, MAX_RETENTION_HOURS)
         for index, endpoint in enumerate((self.etcd or {}).get("endpoints") or []):
             checks.url(endpoint, f"etcd.endpoints[{index}]")
+        if (self.storage or {}).get("type", "local") == "local" and self.storage.get("path") and self.state != "absent":
+            checks.writable_directory(self.storage["path"], "storage.path")
         endpoint_url = (self.storage or {}).get("endpoint_url")
         if endpoint_url:
             checks.url(endpoint_url, "storage.endpoint_url")

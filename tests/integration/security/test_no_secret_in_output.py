@@ -60,15 +60,15 @@ def playbook(testbed, pve, registry, values, tmp_path):
     vault = {label: "{{ %s }}" % name for label, name in names.items()}
     common = {"registry": "{{ vault_registry }}"}
     tasks = [
-        {"name": "registry", "gpve.cluster.gpve_registry": dict(common, encryption_key=vault["encryption key"],
-                                                                 retired_keys=[vault["retired key"]])},
+        {"name": "registry", "gpve.cluster.gpve_registry": dict(
+            common, encryption_key=vault["encryption key"], retired_keys=[vault["retired key"]])},
         {"name": "import", "gpve.cluster.gpve_external_cluster": dict(
             common, name="lab", kubeconfig="{{ lookup('ansible.builtin.file', '%s') }}" % testbed.kubeconfig)},
         {"name": "exec import", "ignore_errors": True, "gpve.cluster.gpve_external_cluster": dict(
             common, name="execd", connection={"endpoint": testbed.api_url, "auth": {
                 "type": "exec", "exec": {"command": "/bin/false", "env": {"GPVE_TOKEN": vault["exec env"]}}}})},
-        {"name": "webhook", "gpve.cluster.gpve_webhook": dict(common, name="hooks", url="http://127.0.0.1:9/hook",
-                                                               secret=vault["webhook secret"])},
+        {"name": "webhook", "gpve.cluster.gpve_webhook": dict(
+            common, name="hooks", url="http://127.0.0.1:9/hook", secret=vault["webhook secret"])},
         {"name": "credential", "gpve.cluster.gpve_cluster_credential": dict(common, name="lab", type="custom-token",
                                                                             content=vault["credential content"])},
         {"name": "kubeconfig", "gpve.cluster.gpve_kubeconfig": dict(common, name="lab", dest=str(tmp_path / "lab.yaml"),
@@ -114,5 +114,5 @@ def test_no_secret_appears_in_a_vvv_run_of_every_module_and_the_inventory(testbe
     output = "\n".join((run.stdout, run.stderr, inventory.stdout, inventory.stderr))
     leaked = [label for label, value in secret_values.items() if value in output]
     assert not leaked, [(label, output[max(0, output.index(secret_values[label]) - 300):
-                                     output.index(secret_values[label]) + 100]) for label in leaked]
+                                       output.index(secret_values[label]) + 100]) for label in leaked]
     assert "***" in output  # the DSN is shown redacted, not dropped

@@ -99,7 +99,7 @@ def test_hostile_argument_fails_naming_the_field_and_writes_nothing(testbed, hos
 
 
 def test_an_unwritable_kubeconfig_dest_is_refused_before_the_namespace_exists(testbed, host_resources, registry_path,
-                                                                             tmp_path):
+                                                                              tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     dest = locked / "sub" / "kc.yaml"
