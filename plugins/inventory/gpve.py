@@ -98,7 +98,9 @@ cache_timeout: 300
 
 import os
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
@@ -109,7 +111,12 @@ from ansible_collections.gpve.cluster.plugins.plugin_utils.unsafe import make_un
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import is_postgres, open_registry, resolve_location
 
 FILE_NAMES = ("gpve.yml", "gpve.yaml")
+BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 _PLAIN = (type(None), bool, int, float)
+
+
+def _is_boolean(value):
+    return isinstance(value, bool) or (isinstance(value, (str, int)) and str(value).lower() in BOOLEAN_WORDS)
 
 
 def unsafe_vars(variables):
@@ -168,6 +175,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if unknown:
             raise AnsibleParserError(f"Unsupported parameters for ({self.NAME}) inventory: {', '.join(unknown)}. Supported "
                                      f"parameters include: {', '.join(sorted(['plugin'] + list(self._options)))}.")
+        # Ansible reads any other word as false ("maybe", [1]); a boolean option takes a boolean.
+        definitions = C.config.get_configuration_definitions("inventory", self._load_name) or {}
+        for key, value in config.items():
+            if (definitions.get(key) or {}).get("type") in ("bool", "boolean") and not _is_boolean(value):
+                raise AnsibleParserError(f"{key}: {str(value)[:60]!r} is not a boolean (true or false)")
 
     def _read_registry(self):
         try:

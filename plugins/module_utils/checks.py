@@ -16,6 +16,7 @@ Messages quote a bad value only through ``shown()``: shortened and with control 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from urllib.parse import urlsplit
@@ -74,7 +75,7 @@ def label_key(value, field):
     """A Kubernetes label (or annotation) key: [DNS-1123 subdomain prefix /] name of at most 63 characters."""
     if not isinstance(value, str):
         fail(field, f"{shown(value)} is not a label key")
-    prefix, _, name = value.rpartition("/")
+    prefix, _slash, name = value.rpartition("/")
     if (prefix and not DNS1123_SUBDOMAIN.match(prefix)) or not LABEL_NAME.match(name):
         fail(field, f"{shown(value)} is not a Kubernetes label key ([prefix/]name: the name at most 63 letters, digits, "
                     "\"-\", \"_\" and \".\", starting and ending with a letter or digit; the prefix a DNS subdomain)")
@@ -112,7 +113,7 @@ def file_name(value, field):
 
 def number(value, field, minimum, maximum):
     """An int or float within [minimum, maximum] (bool is not a number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # NaN != NaN
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         fail(field, f"must be a number from {minimum} to {maximum}, got {shown(value)}")
     if value < minimum or value > maximum:
         fail(field, f"must be from {minimum} to {maximum}, got {value}")
@@ -141,8 +142,9 @@ def url(value, field, schemes=("https", "http")):
         fail(field, "must not carry credentials (user:password@): give them in the module's credential options, "
                     "which are never logged")
     try:
-        parts.port  # pylint: disable=pointless-statement - raises on a bad port
-    except ValueError:
+        if parts.port == 0:
+            fail(field, "has port 0")
+    except ValueError:  # urlsplit's port raises on a malformed or out-of-range port
         fail(field, "has a malformed port")
     return value
 

@@ -55,8 +55,9 @@ def check_location(location, field="registry"):
     if is_dsn(location):
         parts = urlsplit(location)
         try:
-            parts.port  # pylint: disable=pointless-statement - raises on a malformed port
-        except ValueError:
+            if parts.port == 0:
+                raise ValueError("port 0")
+        except ValueError:  # urlsplit's port raises on a malformed or out-of-range port
             raise ValidationError(field, "the postgresql:// DSN has a malformed port") from None
         return location
     scheme = _SCHEME.match(location)
@@ -128,7 +129,7 @@ def _rewritten(location, mask):
     parts = urlsplit(location)
     netloc = parts.netloc
     if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
+        userinfo, _at, hostport = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = (user + (":" + mask if colon and mask is not None else "")) + "@" + hostport
     pairs = []

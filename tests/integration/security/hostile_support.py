@@ -26,7 +26,7 @@ def registry_rows(location):
 
 
 def _rows(store, table):
-    rows = store._read(lambda tx: tx.all(f"SELECT * FROM {table}"))  # pylint: disable=protected-access - raw rows
+    rows = store._read(lambda tx: tx.all(f"SELECT * FROM {table}"))  # pylint: disable=protected-access
     return sorted(repr(sorted(row.items())) for row in rows)
 
 
