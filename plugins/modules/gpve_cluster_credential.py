@@ -102,6 +102,7 @@ cluster:
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import error_details
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.credential import CredentialRequest, apply
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
@@ -134,7 +135,7 @@ def main():
             for notice in store.notices:
                 module.warn(notice)
     except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__)
+        module.fail_json(msg=str(exc), **error_details(exc))
     module.exit_json(**result)
 
 
