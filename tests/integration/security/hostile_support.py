@@ -53,3 +53,29 @@ def refused(module, args, tmp_path, field, env=None):
     if result.get("field") is not None:
         assert result["field"] == field, (result["field"], message)
     return result
+
+
+# The hostile values every cluster or object name is tried with: (case id, value).
+NAME_ATTACKS = [
+    ("shell", "a;rm -rf /"),
+    ("traversal", "../lab"),
+    ("empty", ""),
+    ("substitution", "$(id)"),
+    ("unicode", "l\u00e4b"),
+    ("huge", "l" * 300),
+    ("newline", "lab\nkind: Secret"),
+]
+
+
+def name_cases(field="name"):
+    """(id, arguments, field) rows trying field with every NAME_ATTACKS value."""
+    return [(f"{field}-{label}", {field: value}, field) for label, value in NAME_ATTACKS]
+
+
+def registry_cases(secret):
+    """(id, arguments, field) rows with registries that are neither a path nor a postgresql:// DSN."""
+    return [
+        ("registry-mysql", {"registry": f"mysql://root:{secret}@db/gpve"}, "registry"),
+        ("registry-libpq", {"registry": f"host=db password={secret}"}, "registry"),
+        ("registry-sqlite-url", {"registry": "sqlite:////tmp/gpve.db"}, "registry"),
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostile_support import files_under, refused, registry_rows
+from hostile_support import files_under, name_cases, refused, registry_cases, registry_rows
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 pytestmark = pytest.mark.registry
@@ -15,14 +15,7 @@ SECRET = "hunter2-credential"
 BASE = {"name": "lab", "type": "custom-token", "content": "credential-content-value"}
 
 # (id, arguments over BASE, field named); None removes an argument.
-CASES = [
-    ("name-shell", {"name": "a;rm -rf /"}, "name"),
-    ("name-traversal", {"name": "../lab"}, "name"),
-    ("name-empty", {"name": ""}, "name"),
-    ("name-substitution", {"name": "$(id)"}, "name"),
-    ("name-unicode", {"name": "l\u00e4b"}, "name"),
-    ("name-huge", {"name": "l" * 300}, "name"),
-    ("name-newline", {"name": "lab\nx"}, "name"),
+CASES = name_cases("name") + registry_cases(SECRET) + [
     ("type-traversal", {"type": "../kubeconfig"}, "type"),
     ("type-shell", {"type": "token;id"}, "type"),
     ("type-empty", {"type": ""}, "type"),
@@ -43,9 +36,6 @@ CASES = [
     ("return-content-word", {"return_content": "perhaps"}, "return_content"),
     ("unknown-option", {"bogus": True}, "bogus"),
     ("unknown-option-path", {"path": "/etc/shadow"}, "path"),
-    ("registry-mysql", {"registry": f"mysql://root:{SECRET}@db/gpve"}, "registry"),
-    ("registry-libpq", {"registry": f"host=db password={SECRET}"}, "registry"),
-    ("registry-sqlite-url", {"registry": "sqlite:////tmp/x.db"}, "registry"),
     ("registry-control", {"registry": "/tmp/a\x07.db"}, "registry"),
 ]
 

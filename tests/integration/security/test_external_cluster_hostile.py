@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_support import refused, registry_rows
+from hostile_support import name_cases, refused, registry_cases, registry_rows
 
 pytestmark = pytest.mark.external
 
@@ -23,15 +23,8 @@ def _token_connection(endpoint):
 
 
 # (id, arguments over {name, kubeconfig}, field named); None removes an argument.
-CASES = [
-    ("name-shell", {"name": "a;rm -rf /"}, "name"),
-    ("name-traversal", {"name": "../lab"}, "name"),
-    ("name-substitution", {"name": "$(id)"}, "name"),
-    ("name-empty", {"name": ""}, "name"),
+CASES = name_cases("name") + registry_cases(SECRET) + [
     ("name-upper", {"name": "LAB"}, "name"),
-    ("name-unicode", {"name": "l\u00e4b"}, "name"),
-    ("name-huge", {"name": "l" * 300}, "name"),
-    ("name-newline", {"name": "lab\nevil"}, "name"),
     ("name-slash", {"name": "team/lab"}, "name"),
     ("label-key", {"labels": {"bad key": "x"}}, "labels"),
     ("label-key-huge", {"labels": {"k" * 100: "x"}}, "labels"),
@@ -55,9 +48,6 @@ CASES = [
                            "connection": {"endpoint": "https://127.0.0.1:6443", "auth": {"type": "kerberos"}}}, "auth"),
     ("state-unknown", {"state": "gone"}, "state"),
     ("unknown-option", {"bogus": True}, "bogus"),
-    ("registry-mysql", {"registry": f"mysql://root:{SECRET}@db/gpve"}, "registry"),
-    ("registry-libpq", {"registry": f"host=db password={SECRET}"}, "registry"),
-    ("registry-sqlite-url", {"registry": "sqlite:////tmp/gpve.db"}, "registry"),
 ]
 
 

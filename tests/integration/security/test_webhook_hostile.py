@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostile_support import refused, registry_rows
+from hostile_support import name_cases, refused, registry_cases, registry_rows
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 pytestmark = pytest.mark.registry
@@ -14,14 +14,7 @@ SECRET = "hunter2-webhook"
 BASE = {"name": "hooks", "url": "https://hooks.example/gpve", "secret": "signing-secret-value"}
 
 # (id, arguments over BASE, field named)
-CASES = [
-    ("name-shell", {"name": "a;rm -rf /"}, "name"),
-    ("name-traversal", {"name": "../hooks"}, "name"),
-    ("name-empty", {"name": ""}, "name"),
-    ("name-substitution", {"name": "$(id)"}, "name"),
-    ("name-huge", {"name": "h" * 100}, "name"),
-    ("name-unicode", {"name": "h\u00f6\u00f6ks"}, "name"),
-    ("name-newline", {"name": "hooks\nevil"}, "name"),
+CASES = name_cases("name") + registry_cases(SECRET) + [
     ("url-credentials", {"url": f"https://admin:{SECRET}@hooks.example/gpve"}, "url"),
     ("url-file", {"url": "file:///etc/passwd"}, "url"),
     ("url-javascript", {"url": "javascript:alert(1)"}, "url"),
@@ -44,8 +37,6 @@ CASES = [
     ("secret-huge", {"secret": "s" * (1100 * 1024)}, "secret"),
     ("state-unknown", {"state": "gone"}, "state"),
     ("unknown-option", {"bogus": True}, "bogus"),
-    ("registry-mysql", {"registry": f"mysql://root:{SECRET}@db/gpve"}, "registry"),
-    ("registry-libpq", {"registry": f"host=db password={SECRET}"}, "registry"),
 ]
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from tests.integration.security.hostile_support import files_under, registry_rows
+from tests.integration.security.hostile_support import files_under, name_cases, registry_cases, registry_rows
 from tests.one_view import ansible_cli
 
 pytestmark = pytest.mark.vcluster
@@ -27,15 +27,8 @@ def _bomb(width=40, depth=3):
 
 
 # (id, arguments over {name: hostile}, field named)
-CASES = [
-    ("name-shell", {"name": "a;rm -rf /"}, "name"),
-    ("name-traversal", {"name": "../kube-system"}, "name"),
-    ("name-substitution", {"name": "$(reboot)"}, "name"),
-    ("name-empty", {"name": ""}, "name"),
+CASES = name_cases("name") + registry_cases(SECRET) + [
     ("name-upper", {"name": "Team-A"}, "name"),
-    ("name-unicode", {"name": "t\u00e9am"}, "name"),
-    ("name-huge", {"name": "a" * 5000}, "name"),
-    ("name-newline", {"name": "team\nkind: Secret"}, "name"),
     ("namespace-traversal", {"namespace": "../default"}, "namespace"),
     ("namespace-system-like", {"namespace": "kube_system"}, "namespace"),
     ("namespace-huge", {"namespace": "n" * 64}, "namespace"),
@@ -56,8 +49,6 @@ CASES = [
     ("sync-unknown", {"sync": {"to_host": {"secrets-of-everyone": True}}}, "sync.to_host.secrets-of-everyone"),
     ("unknown-option", {"bogus": True}, "bogus"),
     ("unknown-nested-option", {"storage": {"size": "1Gi", "hostPath": "/etc"}}, "storage.hostPath"),
-    ("registry-mysql", {"registry": "mysql://root:" + SECRET + "@db/gpve"}, "registry"),
-    ("registry-libpq", {"registry": "host=db password=" + SECRET}, "registry"),
     ("host-credentials", {"host": "https://admin:" + SECRET + "@127.0.0.1:6443", "api_key": "x"}, "host"),
     ("kubeconfig-server-credentials", {"kubeconfig_server": "https://admin:" + SECRET + "@vc.example:443"},
      "kubeconfig_server"),
