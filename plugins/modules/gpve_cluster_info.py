@@ -343,9 +343,11 @@ def build_request(params, check_mode):
 
 
 def proxmox_factory(params):
+    """A client factory; the connection options are checked now (before the registry is read), the login later."""
     if not params['api_url']:
         return None
-    return lambda: ProxmoxClient(ConnectionOptions.from_params(params))
+    connection = ConnectionOptions.from_params(params)
+    return lambda: ProxmoxClient(connection)
 
 
 def main():
@@ -358,8 +360,12 @@ def main():
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     if params['drift'] and not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
-    run_on_registry(module, lambda store: ClusterInfoService(store, proxmox_factory(params)).run(
-        build_request(params, module.check_mode)))
+
+    def work(store):
+        factory = proxmox_factory(params)
+        return ClusterInfoService(store, factory).run(build_request(params, module.check_mode))
+
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':
