@@ -30,6 +30,14 @@ def _rows(store, table):
     return sorted(repr(sorted(row.items())) for row in rows)
 
 
+def make_sandbox(tmp_path):
+    """A directory holding one regular file (a-file): destinations under it cannot be created."""
+    root = tmp_path / "sandbox"
+    root.mkdir()
+    (root / "a-file").write_text("x\n")
+    return root
+
+
 def files_under(*roots):
     """{path: (mode, size)} of everything under roots (symlinks not followed)."""
     seen = {}
@@ -79,3 +87,16 @@ def registry_cases(secret):
         ("registry-libpq", {"registry": f"host=db password={secret}"}, "registry"),
         ("registry-sqlite-url", {"registry": "sqlite:////tmp/gpve.db"}, "registry"),
     ]
+
+
+def refused_writing_nothing(module, args, tmp_path, field, registry, sandbox, secret):
+    """args ({sandbox} expanded) refused naming field, with the registry's rows and the sandbox's files unchanged
+    and secret nowhere in the answer."""
+    values = {key: value.format(sandbox=sandbox) if isinstance(value, str) and "{sandbox}" in value else value
+              for key, value in args.items() if value is not None}
+    rows, files = registry_rows(registry), files_under(str(sandbox))
+    result = refused(module, values, tmp_path, field)
+    assert registry_rows(registry) == rows
+    assert files_under(str(sandbox)) == files
+    assert secret not in repr(result)
+    return result

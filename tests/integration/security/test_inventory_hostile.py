@@ -61,14 +61,6 @@ def test_the_table_is_large_enough():
     assert len(CASES) >= 30
 
 
-@pytest.fixture
-def registry(tmp_path):
-    path = tmp_path / "registry.db"
-    with open_registry(str(path), environ={}) as store:
-        store.create_cluster("lab", "external", spec={"endpoint": "https://127.0.0.1:6443"})
-    return str(path)
-
-
 @pytest.mark.parametrize("keys, named", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_a_hostile_source_fails_naming_the_option(registry, tmp_path, keys, named):
     source = {"plugin": "gpve.cluster.gpve", "registry": registry}

@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from tests.integration.security.hostile_support import files_under, name_cases, registry_cases, registry_rows
+from tests.integration.security.hostile_support import files_under, make_sandbox, name_cases, registry_cases, registry_rows
 from tests.one_view import ansible_cli
 
 pytestmark = pytest.mark.vcluster
@@ -58,10 +58,7 @@ CASES = name_cases("name") + registry_cases(SECRET) + [
 
 @pytest.fixture
 def sandbox(tmp_path):
-    root = tmp_path / "sandbox"
-    root.mkdir()
-    (root / "a-file").write_text("x\n")
-    return root
+    return make_sandbox(tmp_path)
 
 
 def namespaces(host_resources):
