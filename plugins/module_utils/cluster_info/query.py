@@ -23,6 +23,7 @@ FAILED_BACKUP_STATES = ("failed", "error", "pending", "running", "inprogress", "
 MAX_ROWS = 1000000
 PHASE = re.compile(r"^[A-Z][A-Za-z]{1,31}$")
 
+
 @dataclasses.dataclass
 class Query:
     name: Optional[str] = None

@@ -31,6 +31,7 @@ MAX_THRESHOLD = 100
 MAX_HEALTH_TIMEOUT_S = 300
 MAX_EVENTS = 10000
 
+
 @dataclasses.dataclass
 class Request:
     query: Query
