@@ -85,7 +85,7 @@ def test_a_plan_read_through_dropped_connections_is_the_same_plan(service, proxm
     calm = service.run(request(spec(), check_mode=True))['plan']
     mark = proxmox.mark()
     caplog.set_level(logging.WARNING, logger='urllib3.connectionpool')
-    proxmox.control.call('flaky_network', drop_rate=0.25, seed=7)
+    proxmox.control.call('flaky_network', drop_rate=0.2, seed=7)
     try:
         flaky = service.run(request(spec(), check_mode=True))['plan']
     finally:
