@@ -261,8 +261,9 @@ dest:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.service import ClusterInfoService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -312,8 +313,8 @@ def proxmox_factory(params):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     if module.params['drift']:  # only drift talks to Proxmox: PROXMOX_* in the environment must not fail the rest
         apply_connection_settings(module, lambda params: auth_spec.resolve_proxmox_auth(params, required=False))
     params = module.params

@@ -96,15 +96,15 @@ cluster:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import upgrade_policy
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    module = GpveModule(argument_spec=dict(
         name=dict(type='str', required=True), target_version=dict(type='str', required=True),
         target_release=dict(type='str'), max_unavailable=dict(type='str', default='1'),
         registry=dict(type='str')), supports_check_mode=True)

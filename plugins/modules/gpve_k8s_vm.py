@@ -497,8 +497,9 @@ plan:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.service import K8sVmService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.planner.plan import Options
@@ -582,13 +583,18 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
     apply_connection_settings(module, auth_spec.resolve_proxmox_auth)
-    run_on_registry(module, lambda store: K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params))).run(
-        build_request(module.params, module.check_mode)))
+
+    def work(store):
+        # The connection options are checked before the registry is touched: a bad api_url writes nothing.
+        connection = ConnectionOptions.from_params(module.params)
+        return K8sVmService(store, lambda: ProxmoxClient(connection)).run(build_request(module.params, module.check_mode))
+
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':

@@ -476,8 +476,9 @@ pki:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings import environment_secrets
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
@@ -571,9 +572,9 @@ def argument_spec():
 def main():
     # The connection options are read from the environment by the run, for the connection it makes (host cluster, or
     # Proxmox with vm isolation): PROXMOX_* in the environment must not fail a vCluster on a host cluster.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
-                           + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
+                        + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     for secret in environment_secrets(auth_spec.HOST_CLUSTER_SETTINGS + proxmox_auth_spec.PROXMOX_SETTINGS):
         module.no_log_values.add(secret)
     if not HAS_URLLIB3:
