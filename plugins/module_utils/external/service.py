@@ -94,14 +94,18 @@ class ExternalClusterService:
         self.desired = None
 
     def run(self, request):
-        """The result, with diff: the registry record before and after (the kubeconfig as a digest)."""
+        """The result, with diff: the registry record before and after (the kubeconfig as a digest).
+
+        A present run's options are checked (and its kubeconfig parsed) before the registry is even read.
+        """
+        desired = None if request.state == "absent" else self._desired(request)
         existing = self.store.find_cluster(request.name)
         before = self._record(existing) if existing is not None and existing.type == CLUSTER_TYPE else {}
         if request.state == "absent":
             result = self._absent(request)
             after = {}
         else:
-            result = self._present(request)
+            result = self._present(request, desired)
             after = self._expected(request, existing, result["cluster"]) if result["changed"] else before
         result["diff"] = diff(before, after)
         return result
@@ -133,8 +137,8 @@ class ExternalClusterService:
             spec["monitoring_config"] = request.monitoring
         return config, spec
 
-    def _present(self, request):
-        config, spec = self._desired(request)
+    def _present(self, request, desired=None):
+        config, spec = desired or self._desired(request)
         text = docs.dump_kubeconfig(config)
         self.desired = (spec, text)
         existing = self.store.find_cluster(request.name)
