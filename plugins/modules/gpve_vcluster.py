@@ -483,6 +483,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings i
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import committed_writes, error_details
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec as proxmox_auth_spec
@@ -581,13 +582,15 @@ def main():
         module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+    store = None
     try:
         with open_registry(module.params['registry']) as store:
             result = run_module(module.params, store, module.check_mode)
             for notice in store.notices:
                 module.warn(notice)
     except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
+        # A run that failed after writing (registered, a phase, credentials) reports changed: module_runner's rule.
+        module.fail_json(msg=str(exc), **error_details(exc, committed_writes(module, store)))
     for warning in result.pop('warnings', []):
         module.warn(warning)
     if not module._diff:  # pylint: disable=protected-access
