@@ -89,11 +89,16 @@ def check_distribution(spec):
         fail('kubernetes_version', '{0!r} is not a Kubernetes release; write it as MAJOR.MINOR.PATCH, for example '
                                    '{1}'.format(version, versions.default_version(dist['type'])))
     if not versions.is_supported(dist['type'], version):
-        fail('kubernetes_version', '{0} is outside what {1} supports here ({2}); choose a version in that range, '
-                                   'for example {3}'.format(version, dist['type'], versions.supported_range(dist['type']),
-                                                            versions.default_version(dist['type'])))
+        fail('kubernetes_version', unsupported_version_message(version))
     if dist['version']:
         _check_release(dist, version)
+
+
+def unsupported_version_message(version):
+    """Why a version is refused for a new cluster: it names the supported window."""
+    return ('{0} is outside the supported window {1} (the minors {2}, which upstream supports); choose a version in '
+            'it, for example {3}'.format(version, versions.supported_window(), ', '.join(versions.supported_minors()),
+                                         versions.default_version()))
 
 
 def _check_release(dist, kubernetes_version):
@@ -184,6 +189,11 @@ def check_topology(spec):
             if parts.scheme not in ('https', 'http') or not parts.hostname:
                 fail('topology.external_etcd.endpoints[{0}]'.format(n), '{0!r} is not an etcd client URL; write it '
                                                                         'like https://10.0.0.21:2379'.format(url))
+        members = len(etcd['endpoints'])
+        if members % 2 == 0:
+            fail('topology.external_etcd.endpoints', '{0} etcd members cannot keep quorum through a failure any better '
+                                                     'than {1}; list an odd number of members ({1} or {2})'.format(
+                                                         members, members - 1, members + 1))
 
 
 def check_workers(spec):
