@@ -65,7 +65,7 @@ options:
     type: dict
   kubernetes_version:
     description:
-      - Kubernetes version of the virtual cluster, 1.26.0 to 1.30.x.
+      - Kubernetes version of the virtual cluster, 1.35.0 to 1.37.x (the minors upstream supports; default V(1.37.2)).
       - Falls back to C(GPVE_VCLUSTER_KUBERNETES_VERSION).
     type: str
   distro:
@@ -333,7 +333,7 @@ options:
             (mode 0600, it holds the CA keys) and attaches it with C(cicustom).
         type: path
       k3s_version:
-        description: k3s release to install, such as C(v1.29.0+k3s1); default C(v<kubernetes_version>+k3s1).
+        description: k3s release to install, such as C(v1.37.2+k3s1); default C(v<kubernetes_version>+k3s1).
         type: str
       artifact_url:
         description:
@@ -391,7 +391,7 @@ EXAMPLES = r"""
 - name: A vCluster reachable through a NodePort, kubeconfig written locally
   gpve.cluster.gpve_vcluster:
     name: team-a
-    kubernetes_version: 1.29.0
+    kubernetes_version: 1.37.2
     networking:
       expose:
         type: NodePort
