@@ -15,7 +15,7 @@ from roles_support import TEST_PLAYBOOKS, ansible_env, read_record, run_playbook
 pytestmark = pytest.mark.roles
 
 ARTIFACTS = {
-    "kubeadm": ["kubeadm/kubeadm_1.29.4-1.1_amd64.deb", "kubeadm/kubelet_1.29.4-1.1_amd64.deb",
+    "kubeadm": ["kubeadm/kubeadm_1.37.2-1.1_amd64.deb", "kubeadm/kubelet_1.37.2-1.1_amd64.deb",
                 "kubeadm/images/kube-apiserver.tar"],
     "k3s": ["k3s/k3s", "k3s/install.sh", "k3s/k3s-airgap-images-amd64.tar.zst"],
     "rke2": ["rke2/install.sh", "rke2/rke2.linux-amd64.tar.gz", "rke2/sha256sum-amd64.txt",

@@ -1,6 +1,6 @@
 """Every shipped CNI and add-on manifest passes a server-side dry run on the testbed's API server.
 
-The testbed runs Kubernetes 1.20; the manifests target 1.26 to 1.30. Of their API versions,
+The testbed runs Kubernetes 1.20; the manifests target 1.35 to 1.37. Of their API versions,
 1.20 lacks only policy/v1 (PodDisruptionBudget, served from 1.21): such an object is dry-run as
 policy/v1beta1, whose PodDisruptionBudget spec has the same fields the manifests use. The test
 fails on any other API version the server does not serve.
