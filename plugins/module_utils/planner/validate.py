@@ -89,16 +89,9 @@ def check_distribution(spec):
         fail('kubernetes_version', '{0!r} is not a Kubernetes release; write it as MAJOR.MINOR.PATCH, for example '
                                    '{1}'.format(version, versions.default_version(dist['type'])))
     if not versions.is_supported(dist['type'], version):
-        fail('kubernetes_version', unsupported_version_message(version))
+        fail('kubernetes_version', versions.unsupported_message(version))
     if dist['version']:
         _check_release(dist, version)
-
-
-def unsupported_version_message(version):
-    """Why a version is refused for a new cluster: it names the supported window."""
-    return ('{0} is outside the supported window {1} (the minors {2}, which upstream supports); choose a version in '
-            'it, for example {3}'.format(version, versions.supported_window(), ', '.join(versions.supported_minors()),
-                                         versions.default_version()))
 
 
 def _check_release(dist, kubernetes_version):

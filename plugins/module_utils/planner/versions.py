@@ -89,6 +89,12 @@ def is_supported(distribution, version):
     return minor_of(version) in MINORS
 
 
+def unsupported_message(version):
+    """Why a version is refused for a new cluster (or as an upgrade target): it names the supported window."""
+    return ('{0} is outside the supported window {1} (the minors {2}, which upstream supports); choose a version in '
+            'it, for example {3}'.format(version, supported_window(), ', '.join(supported_minors()), DEFAULT))
+
+
 def kubeadm_config_api(version):
     """The kubeadm configuration API the kubeadm of this version reads (kubeadm.k8s.io/v1beta4)."""
     minor = minor_of(version)

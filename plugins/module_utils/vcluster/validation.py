@@ -104,10 +104,7 @@ def version(text):
     if parsed is None:
         raise ValidationError("kubernetes_version", f"{text!r} is not a version like {versions.default_version()}")
     if not versions.is_supported(None, text):
-        raise ValidationError("kubernetes_version", f"{text} is outside the supported window "
-                              f"{versions.supported_window()} (the minors {', '.join(versions.supported_minors())}, "
-                              f"which upstream supports); choose a version in it, for example "
-                              f"{versions.default_version()}")
+        raise ValidationError("kubernetes_version", versions.unsupported_message(text))
     return parsed
 
 
