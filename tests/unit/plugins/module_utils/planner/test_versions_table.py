@@ -44,8 +44,8 @@ def test_role_defaults_argument_specs_and_docs_name_the_default_version(role):
 def test_the_kubeadm_role_takes_the_tables_minors_and_config_api():
     role_vars = _yaml('roles/kubeadm/vars/main.yml')
     assert role_vars['kubeadm_supported_minors'] == versions.supported_minors()
-    assert {role_vars['kubeadm_config_api']} == {versions.kubeadm_config_api(minor + '.0')
-                                                  for minor in versions.supported_minors()}
+    apis = {versions.kubeadm_config_api(minor + '.0') for minor in versions.supported_minors()}
+    assert {role_vars['kubeadm_config_api']} == apis
     for template in ('kubeadm-init.yaml.j2', 'kubeadm-join.yaml.j2', 'kubeadm-upgrade.yaml.j2'):
         assert 'apiVersion: {{ kubeadm_config_api }}' in (ROOT / 'roles/kubeadm/templates' / template).read_text()
 
