@@ -27,7 +27,7 @@ from .components import Component
 from .layout import Layout
 from .machine import Machine, remove_testbed_cgroups
 from .pki import CertificateAuthority, write_private
-from .processes import free_port
+from .processes import free_port, read_pid
 from .pve import DEFAULT_TIME_SCALE, PveEndpoint, prepare as prepare_pve
 from .pve_control import PveControl
 
@@ -166,7 +166,7 @@ class Testbed:
     def status(self) -> dict[str, dict]:
         parts = {name: {"pid": c.pid(), "ready": c.ready()} for name, c in self.components.items()}
         for name, machine in self.machines.items():
-            parts[name] = {"pid": machine.running() and machine.leader_pid() or None, "ready": machine.running()}
+            parts[name] = {"pid": read_pid(machine.pidfile), "ready": machine.running()}
         return parts
 
     def stop(self) -> None:
