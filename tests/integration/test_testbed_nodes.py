@@ -4,6 +4,7 @@ claims are mounted, Jobs complete, and nothing outside the testbed's own images 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import subprocess
 import uuid
@@ -13,9 +14,10 @@ import pytest
 from kubernetes import client
 from kubernetes.stream import stream
 
-from tests.testbed import binaries, images, network, storage_pool
+from tests.testbed import binaries, images, network, processes, storage_pool
 from tests.testbed.machine import CGROUP_PARENT, Machine, hierarchies
 from tests.testbed.processes import wait_until
+from tests.testbed.testbed import Testbed
 
 pytestmark = pytest.mark.testbed
 
@@ -187,3 +189,17 @@ def test_the_env_file_names_the_real_testbed(testbed):
                             stdout=subprocess.PIPE, text=True, check=True).stdout.split()
     built = {spec.reference for spec in images.image_specs(testbed.k8s_version)["kubeadm/images"]}
     assert set(listed) <= built
+
+
+def test_a_testbed_whose_session_ended_is_orphaned_and_a_live_one_keeps_the_network(testbed, tmp_path):
+    assert not testbed.orphaned()
+    ended = subprocess.Popen(["sleep", "60"])
+    session = processes.identity(ended.pid)
+    ended.kill()
+    ended.wait()
+    record = json.loads(json.dumps(testbed.record))
+    record["session"] = session
+    assert Testbed(testbed.layout, record).orphaned()
+    with pytest.raises(network.NetworkBusy, match=str(testbed.layout.root)):
+        network.claim(tmp_path)
+    assert network.owner() == testbed.layout.root

@@ -57,7 +57,7 @@ def testbed(tmp_path_factory):
         return
     from .testbed import Testbed
 
-    fresh = Testbed.create(tmp_path_factory.mktemp("testbed"))
+    fresh = Testbed.create(tmp_path_factory.mktemp("testbed"), for_this_process=True)
     try:
         yield fresh
     finally:
@@ -69,7 +69,8 @@ def standin_testbed(tmp_path_factory):
     """A testbed on loopback whose Nodes the node stand-in plays, for the whole session."""
     from .testbed import STANDIN, Testbed
 
-    fresh = Testbed.create(tmp_path_factory.mktemp("standin-testbed"), nodes=3, node_mode=STANDIN)
+    fresh = Testbed.create(tmp_path_factory.mktemp("standin-testbed"), nodes=3, node_mode=STANDIN,
+                           for_this_process=True)
     try:
         yield fresh
     finally:

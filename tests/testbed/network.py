@@ -71,12 +71,18 @@ class NetworkBusy(RuntimeError):
     """Another testbed with real nodes owns this host's testbed network."""
 
 
+def owner() -> Path | None:
+    """The state directory of the testbed that holds the host's testbed network, if any."""
+    text = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else ""
+    return Path(text) if text else None
+
+
 def claim(state_dir: Path) -> None:
     """Take the host's testbed network for state_dir; refuse if a live testbed elsewhere holds it."""
-    owner = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else ""
-    if owner and owner != str(state_dir) and Path(owner, "testbed.json").exists():
-        raise NetworkBusy(f"the testbed in {owner} runs real nodes on this host's testbed network; "
-                          f"`source {owner}/env` to reuse it, or stop it first (make testbed-down)")
+    holder = owner()
+    if holder and holder != state_dir and (holder / "testbed.json").exists():
+        raise NetworkBusy(f"the testbed in {holder} runs real nodes on this host's testbed network; "
+                          f"`source {holder}/env` to reuse it, or stop it first (make testbed-down)")
     OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
     OWNER_FILE.write_text(str(state_dir))
 

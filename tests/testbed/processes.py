@@ -63,8 +63,19 @@ def start_detached(argv: Sequence[str], log_path: Path, pidfile: Path,
         process = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=env, cwd=cwd, start_new_session=True, close_fds=True)
-    pidfile.write_text(json.dumps({"pid": process.pid, "start": _start_time(process.pid)}))
+    pidfile.write_text(json.dumps(identity(process.pid)))
     return process.pid
+
+
+def identity(pid: int) -> dict:
+    """What names one process for as long as it lives: its pid and its start time."""
+    return {"pid": pid, "start": _start_time(pid)}
+
+
+def is_alive(record: dict) -> bool:
+    """True if the process that record (from identity()) names is still alive; a recycled pid is not."""
+    start = record.get("start")
+    return start is not None and _start_time(record["pid"]) == start and not _is_zombie(record["pid"])
 
 
 def read_pid(pidfile: Path) -> int | None:

@@ -15,6 +15,7 @@ scale bench) and those whose workloads have no image here yet.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import threading
@@ -27,6 +28,7 @@ from .components import Component
 from .layout import Layout
 from .machine import Machine, remove_testbed_cgroups
 from .pki import CertificateAuthority, write_private
+from . import processes
 from .processes import free_port, read_pid
 from .pve import DEFAULT_TIME_SCALE, PveEndpoint, prepare as prepare_pve
 from .pve_control import PveControl
@@ -163,6 +165,15 @@ class Testbed:
             for machine in stopped:
                 machine.boot()
 
+    def orphaned(self) -> bool:
+        """True when no one can use this testbed any more: the session that started it for itself
+        (a pytest run) has ended without stopping it, or none of its parts runs."""
+        session = self.record.get("session")
+        if session and not processes.is_alive(session):
+            return True
+        return not any(c.running() for c in self.components.values()) and \
+            not any(m.running() for m in self.machines.values())
+
     def status(self) -> dict[str, dict]:
         parts = {name: {"pid": c.pid(), "ready": c.ready()} for name, c in self.components.items()}
         for name, machine in self.machines.items():
@@ -205,13 +216,17 @@ class Testbed:
 
     @classmethod
     def create(cls, state_dir: Path, with_postgres: bool = False, nodes: int = 1,
-               pve_time_scale: float = DEFAULT_TIME_SCALE, node_mode: str = REAL) -> "Testbed":
-        """Build and start a new testbed in state_dir; on any failure, stop and remove what was started."""
+               pve_time_scale: float = DEFAULT_TIME_SCALE, node_mode: str = REAL,
+               for_this_process: bool = False) -> "Testbed":
+        """Build and start a new testbed in state_dir; on any failure, stop and remove what was started.
+        for_this_process: the testbed lives only as long as the calling process (a pytest session): once
+        that process is gone, the next testbed takes the network over from it."""
         layout = Layout(Path(state_dir).resolve())
         layout.create()
         timings: dict[str, float] = {}
         started = time.monotonic()
         if node_mode == REAL:
+            _stop_orphan_holding_network()
             network.claim(layout.root)
         testbed = cls(layout, {"kube": {"node_mode": node_mode}, "components": {}})
         side = ThreadPoolExecutor(max_workers=2)
@@ -235,8 +250,22 @@ class Testbed:
             testbed.stop()
             raise
         testbed.record["timings"] = {key: round(value, 2) for key, value in timings.items()}
+        if for_this_process:
+            testbed.record["session"] = processes.identity(os.getpid())
         testbed.save()
         return testbed
+
+
+def _stop_orphan_holding_network() -> None:
+    """A testbed whose pytest session was killed still holds the host's testbed network (and may
+    still run machines): stop it, so the network is free again. A live one is left alone (claim refuses)."""
+    holder = network.owner()
+    if holder is None or not (holder / "testbed.json").exists():
+        return
+    orphan = Testbed.load(holder)
+    if orphan.orphaned():
+        orphan.stop()
+        (holder / "testbed.json").unlink()
 
 
 def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str) -> dict:
