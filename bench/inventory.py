@@ -80,7 +80,7 @@ def seed_registry(path, size):
     clusters = []
     with open_registry(str(path), actor="bench", environ={}) as store:
         for index in range(size["clusters"]):
-            cluster = store.create_cluster(f"bench-{index:04d}", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.29.0"},
+            cluster = store.create_cluster(f"bench-{index:04d}", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.37.2"},
                                            labels={"env": ("prod", "staging", "dev")[index % 3], "team": f"t{index % 10}"},
                                            provider="proxmox")
             nodes = node_specs(index, size["nodes"])

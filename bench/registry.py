@@ -52,7 +52,7 @@ def percentile(samples, fraction):
 
 
 def spec_for(index):
-    return {"distribution": "kubeadm", "kubernetes_version": "1.29.0", "control_plane": {"count": 3, "cores": 2, "memory": 4096},
+    return {"distribution": "kubeadm", "kubernetes_version": "1.37.2", "control_plane": {"count": 3, "cores": 2, "memory": 4096},
             "workers": [{"name": "general", "count": 7, "cores": 4, "memory": 8192}], "networking": {"cni": "cilium"},
             "proxmox": {"node": f"pve{index % 3}", "pool": "k8s"}}
 

@@ -120,17 +120,25 @@ cache_timeout: 300
 
 import os
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.gpve.cluster.plugins.module_utils import redact
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.inventory import model
 from ansible_collections.gpve.cluster.plugins.plugin_utils.unsafe import make_unsafe
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import is_postgres, open_registry, resolve_location
 
 FILE_NAMES = ("gpve.yml", "gpve.yaml")
+BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 _PLAIN = (type(None), bool, int, float)
+
+
+def _is_boolean(value):
+    return isinstance(value, bool) or (isinstance(value, (str, int)) and str(value).lower() in BOOLEAN_WORDS)
 
 
 def unsafe_vars(variables):
@@ -162,7 +170,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        self._check_keys(self._read_config_data(path))
         found, built = self._cached(path, cache)
         if not found:
             built = self._read_registry()
@@ -194,19 +202,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      "DSN, or leave it out to use GPVE_REGISTRY or the default path")
         return str(value).strip()
 
+    def _check_keys(self, config):
+        """Refuse keys no option of this plugin (or of its constructed and cache fragments) knows."""
+        unknown = sorted(str(key) for key in config if key not in self._options and key != "plugin")
+        if unknown:
+            raise AnsibleParserError(f"Unsupported parameters for ({self.NAME}) inventory: {', '.join(unknown)}. Supported "
+                                     f"parameters include: {', '.join(sorted(['plugin'] + list(self._options)))}.")
+        # Ansible reads any other word as false ("maybe", [1]); a boolean option takes a boolean.
+        definitions = C.config.get_configuration_definitions("inventory", self._load_name) or {}
+        for key, value in config.items():
+            if (definitions.get(key) or {}).get("type") in ("bool", "boolean") and not _is_boolean(value):
+                raise AnsibleParserError(f"{key}: {str(value)[:60]!r} is not a boolean (true or false)")
+
     def _read_registry(self):
-        location = resolve_location(self._registry_option())
+        try:
+            location = resolve_location(self._registry_option())
+        except GpveError as exc:
+            raise AnsibleParserError(f"gpve inventory: {exc}") from None
+        shown = redact.redacted(location)
         if not is_postgres(location) and not os.path.isfile(os.path.expanduser(location)):
-            raise AnsibleParserError(f"gpve registry not found: {location} does not exist (set registry or GPVE_REGISTRY)")
+            raise AnsibleParserError(f"gpve registry not found: {shown} does not exist (set registry or GPVE_REGISTRY)")
         filters = model.Filters(types=self.get_option("types"), phases=self.get_option("phases"),
                                 name_patterns=self.get_option("names"), labels=self.get_option("labels"))
         try:
             with open_registry(location) as store:
                 clusters, nodes = model.read_snapshot(store, filters)
-                return model.build(clusters, nodes, store.location, want_clusters=self.get_option("want_clusters"),
+                # Handed on to gpve_kubeconfig by playbooks: a DSN without its password (libpq then reads
+                # PGPASSWORD or ~/.pgpass), never the secret.
+                handed_on = redact.without_password(location) if is_postgres(location) else store.location
+                return model.build(clusters, nodes, handed_on, want_clusters=self.get_option("want_clusters"),
                                    want_nodes=self.get_option("want_nodes"), hostnames=self.get_option("hostnames"))
         except GpveError as exc:
-            raise AnsibleParserError(f"gpve registry {location}: {exc}") from exc
+            message = redact.scrub(str(exc), redact.secrets(location))
+            raise AnsibleParserError(f"gpve registry {shown}: {message}") from None
 
     def _populate(self, built):
         inventory = self.inventory

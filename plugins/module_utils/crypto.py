@@ -191,15 +191,28 @@ def keys_from_environment(environ=None, key=None, retired_keys=None):
 
 
 def read_key_file(path):
-    """The key in path, or None when the file does not exist. Refuses group/world-readable files."""
+    """The key in path, or None when the file does not exist.
+
+    Refuses, as ssh refuses a private key, a file that is not a regular file, is group/world-accessible,
+    or is owned by another user (who could replace the key everything is encrypted with).
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise KeyFileInsecure(f"key file {path} cannot be opened ({exc.strerror}); it must be a regular file, not a "
+                              "symbolic link") from None
     with os.fdopen(fd, "r") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileInsecure(f"key file {path} is accessible by other users (mode {oct(mode & 0o777)}); chmod 600 it")
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise KeyFileInsecure(f"key file {path} is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise KeyFileInsecure(f"key file {path} is owned by uid {info.st_uid}, not by this user (uid {os.geteuid()}); "
+                                  "a key file must belong to the user who runs gpve.cluster")
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyFileInsecure(f"key file {path} is accessible by other users (mode {oct(info.st_mode & 0o777)}); "
+                                  "chmod 600 it")
         return parse_key(handle.read(), str(path))
 
 

@@ -12,6 +12,35 @@ from __future__ import annotations
 import os
 import tempfile
 
+PRIVATE_DIRECTORY = 0o700
+
+
+def make_private_dirs(directory, mode=PRIVATE_DIRECTORY):
+    """Create directory and every missing parent with exactly mode (0700), whatever the umask.
+
+    Directories that already exist are left as they are: they are not the collection's.
+    Returns the directories created, outermost first.
+    """
+    directory = os.path.abspath(os.path.expanduser(directory))
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    created = []
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            continue  # made by a concurrent run: not ours to chmod
+        os.chmod(path, mode)  # mkdir's mode passes through the umask; chmod does not
+        created.append(path)
+    return created
+
 
 def holds(path, text, mode):
     """True when path already holds exactly text with exactly mode."""
@@ -32,7 +61,7 @@ def write_atomically(path, text, mode, directory_mode=None):
         return False
     directory = os.path.dirname(path)
     if directory_mode is not None:
-        os.makedirs(directory, mode=directory_mode, exist_ok=True)
+        make_private_dirs(directory, directory_mode)
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:

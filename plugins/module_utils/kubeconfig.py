@@ -14,7 +14,7 @@ import copy
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ansible_collections.gpve.cluster.plugins.module_utils import files
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, files
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 
 try:
@@ -99,6 +99,9 @@ def load_kubeconfig(text):
         raise KubeconfigError("not a YAML document") from None
     if not isinstance(config, dict) or config.get("kind", "Config") != "Config":
         raise KubeconfigError("not a kubeconfig (kind Config)")
+    if checks.size(config) > checks.MAX_DOCUMENT_BYTES:
+        raise KubeconfigError(f"larger than {checks.MAX_DOCUMENT_BYTES // 1024} KiB once expanded (YAML anchors and "
+                              "aliases count each time they are used)")
     for section in ("clusters", "contexts", "users"):
         entries = config.get(section) or []
         if not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):

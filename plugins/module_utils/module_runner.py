@@ -3,7 +3,8 @@
 """The one way a gpve.cluster module ends: run its service on the registry, then exit or fail once.
 
 Everything below raises GpveError subclasses; here they become a single ``fail_json`` with
-the message and, where the error has them, ``error_type``, ``field`` and ``reason``.
+the message, ``changed`` (true once the run wrote something) and, where the error has them,
+``error_type``, ``field``, ``reason``, ``made`` and ``resume``.
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch impor
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 
-def error_details(exc):
-    """The machine-readable parts of a GpveError for the task result.
+def error_details(exc, wrote=False):
+    """The machine-readable parts of a GpveError for the task result, with ``changed``.
 
-    An error raised after the run wrote something (errors.after_writes) also gives changed=true, what was made
-    and how to resume.
+    A run that failed after writing reports changed=true, whichever way the write is known: the registry saw a
+    committed change (wrote: Store.wrote, outside check mode), or the service marked the error as raised after
+    it made something outside the registry too (errors.after_writes: VMs cloned), which adds what was made and
+    how to resume.
     """
     details = dict(error_type=type(exc).__name__)
     for attribute in ('field', 'reason', 'made', 'resume'):
         if getattr(exc, attribute, None) is not None:
             details[attribute] = getattr(exc, attribute)
-    if 'made' in details:
-        details['changed'] = True
+    details['changed'] = bool(wrote) or 'made' in details
     return details
+
+
+def committed_writes(module, store):
+    """True when the run committed a registry change outside check mode (store may be None: never opened)."""
+    return bool(store is not None and store.wrote and not module.check_mode)
 
 
 def apply_connection_settings(module, resolve):
@@ -50,19 +57,24 @@ def apply_connection_settings(module, resolve):
 def run_on_registry(module, work, deliver_events=True, **open_options):
     """Open the registry of module.params['registry'], result = work(store), and end the module.
 
+    A run that committed a registry change reports changed: true, a failed one included (Store.wrote).
     Store notices (a generated key file, say) become warnings. When the run changed something
     outside check mode, the events it wrote are delivered to webhook subscribers (briefly;
     what does not get through waits for the next run). Diff mode keeps result['diff'].
     """
+    store = None
     try:
         with open_registry(module.params['registry'], **open_options) as store:
             result = work(store)
+            if committed_writes(module, store):
+                result['changed'] = True  # a run that wrote something says so, whatever its service concluded
             if deliver_events and result.get('changed') and not module.check_mode:
                 deliver_pending_quietly(store, module.warn)
             for notice in store.notices:
                 module.warn(notice)
     except GpveError as exc:
-        module.fail_json(msg=str(exc), **error_details(exc))
+        # A run that failed after writing (a phase, an event, a node row, a VM) reports changed too.
+        module.fail_json(msg=str(exc), **error_details(exc, committed_writes(module, store)))
     if not module._diff:  # pylint: disable=protected-access
         result.pop('diff', None)
     module.exit_json(**result)

@@ -370,8 +370,9 @@ deleted:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.filters import Filters
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.request import BackupRequest
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.service import BackupService
@@ -440,8 +441,8 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'restored', ('backup_id',))])
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        required_if=[('state', 'restored', ('backup_id',))])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     if (module.params['storage'] or {}).get('type') == 's3' and not HAS_BOTO3:

@@ -100,8 +100,7 @@ cluster:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.credential import CredentialRequest, apply
 
@@ -121,8 +120,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('content', 'src')])
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=[('content', 'src')])
     params = module.params
     request = CredentialRequest(name=params['name'], type=params['type'], state=params['state'],
                                 content=params['content'], src=params['src'], overwrite=params['overwrite'],

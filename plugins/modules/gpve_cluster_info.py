@@ -261,8 +261,9 @@ dest:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.service import ClusterInfoService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -306,14 +307,16 @@ def build_request(params, check_mode):
 
 
 def proxmox_factory(params):
+    """A client factory; the connection options are checked now (before the registry is read), the login later."""
     if not params['api_url']:
         return None
-    return lambda: ProxmoxClient(ConnectionOptions.from_params(params))
+    connection = ConnectionOptions.from_params(params)
+    return lambda: ProxmoxClient(connection)
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=[('name', 'id')] + auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     if module.params['drift']:  # only drift talks to Proxmox: PROXMOX_* in the environment must not fail the rest
         apply_connection_settings(module, lambda params: auth_spec.resolve_proxmox_auth(params, required=False))
     params = module.params
@@ -321,8 +324,12 @@ def main():
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     if params['drift'] and not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
-    run_on_registry(module, lambda store: ClusterInfoService(store, proxmox_factory(params)).run(
-        build_request(params, module.check_mode)))
+
+    def work(store):
+        factory = proxmox_factory(params)
+        return ClusterInfoService(store, factory).run(build_request(params, module.check_mode))
+
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':

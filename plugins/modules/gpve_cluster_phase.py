@@ -127,8 +127,8 @@ phase_changed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.stage import StageRequest, apply
@@ -153,7 +153,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     request = StageRequest(name=params['name'], phase=params['phase'], reason=params['reason'],
                            message=params['status_message'], only_from=params['only_from'], event=params['event'],

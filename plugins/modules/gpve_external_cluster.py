@@ -275,8 +275,9 @@ cluster:
            node_count: 12, ready_nodes: 12, pod_count: 140, namespaces: 11}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.external.environment import resolve_cluster_access
 from ansible_collections.gpve.cluster.plugins.module_utils.external.service import ExternalClusterService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -287,7 +288,7 @@ def argument_spec():
     oidc = dict(issuer_url=dict(type='str', required=True), client_id=dict(type='str', required=True),
                 client_secret=dict(type='str', no_log=True), id_token=dict(type='str', required=True, no_log=True),
                 refresh_token=dict(type='str', no_log=True), ca_cert=dict(type='str'))
-    plugin = dict(command=dict(type='str', required=True), args=dict(type='list', elements='str'), env=dict(type='dict'),
+    plugin = dict(command=dict(type='str', required=True), args=dict(type='list', elements='str'), env=dict(type='dict', no_log=True),
                   api_version=dict(type='str', default='client.authentication.k8s.io/v1beta1'))
     auth = dict(type=dict(type='str', required=True, choices=['token', 'certificate', 'oidc', 'exec']),
                 token=dict(type='str', no_log=True), client_cert=dict(type='str'), client_key=dict(type='str', no_log=True),
@@ -321,8 +322,8 @@ def build_request(params, check_mode):
 
 def main():
     # Neither kubeconfig nor connection: the cluster kubernetes.core's K8S_AUTH_* variables name (an AWX credential).
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('kubeconfig', 'connection')])
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=[('kubeconfig', 'connection')])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
     apply_connection_settings(module, resolve_cluster_access)

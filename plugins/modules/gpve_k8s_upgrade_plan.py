@@ -31,7 +31,7 @@ options:
     required: true
   target_release:
     description:
-      - The distribution's own release for the target (V(v1.30.2+k3s1), V(v1.30.2+rke2r1), V(v1.30.2+k0s.0); for
+      - The distribution's own release for the target (V(v1.37.2+k3s1), V(v1.37.2+rke2r1), V(v1.37.2+k0s.0); for
         Talos the Talos OS version to move to). Unset, the first release of the target is assumed (C(+k3s1), ...).
     type: str
   max_unavailable:
@@ -43,10 +43,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Plan the upgrade to 1.30.2
+- name: Plan the upgrade to 1.37.2
   gpve.cluster.gpve_k8s_upgrade_plan:
     name: prod-eu1
-    target_version: 1.30.2
+    target_version: 1.37.2
     max_unavailable: 2
   register: upgrade
 """
@@ -96,15 +96,15 @@ cluster:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import upgrade_policy
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    module = GpveModule(argument_spec=dict(
         name=dict(type='str', required=True), target_version=dict(type='str', required=True),
         target_release=dict(type='str'), max_unavailable=dict(type='str', default='1'),
         registry=dict(type='str')), supports_check_mode=True)

@@ -65,7 +65,7 @@ options:
         choices: [kubeadm, k3s, k0s, rke2, talos]
       version:
         description:
-          - Release of the distribution, spelled its way (V(v1.29.0+k3s1), V(v1.29.0+rke2r1), V(v1.29.0+k0s.0), Talos
+          - Release of the distribution, spelled its way (V(v1.37.2+k3s1), V(v1.37.2+rke2r1), V(v1.37.2+k0s.0), Talos
             V(v1.7.4)); its Kubernetes version must equal O(kubernetes_version). Unset follows O(kubernetes_version).
         type: str
       config:
@@ -73,8 +73,9 @@ options:
         type: dict
   kubernetes_version:
     description:
-      - Kubernetes version, C(MAJOR.MINOR.PATCH). Supported for every distribution from V(1.26.0) to V(1.30.x).
-      - Defaults to V(1.29.0).
+      - Kubernetes version, C(MAJOR.MINOR.PATCH). Clusters are created at the minors upstream supports, V(1.35.0) to
+        V(1.37.x), for every distribution; anything else is refused before anything is written.
+      - Defaults to V(1.37.2).
     type: str
   topology:
     description: Control plane topology.
@@ -386,7 +387,7 @@ EXAMPLES = r"""
 - name: Three control planes, two worker pools, static addresses
   gpve.cluster.gpve_k8s_vm:
     name: prod-eu1
-    kubernetes_version: "1.29.0"
+    kubernetes_version: "1.37.2"
     control_plane:
       replicas: 3
       resources: {cores: 2, memory: 4096, disk_size: 50}
@@ -497,8 +498,9 @@ plan:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.service import K8sVmService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.planner.plan import Options
@@ -582,13 +584,18 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
     apply_connection_settings(module, auth_spec.resolve_proxmox_auth)
-    run_on_registry(module, lambda store: K8sVmService(store, lambda: ProxmoxClient(ConnectionOptions.from_params(module.params))).run(
-        build_request(module.params, module.check_mode)))
+
+    def work(store):
+        # The connection options are checked before the registry is touched: a bad api_url writes nothing.
+        connection = ConnectionOptions.from_params(module.params)
+        return K8sVmService(store, lambda: ProxmoxClient(connection)).run(build_request(module.params, module.check_mode))
+
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':

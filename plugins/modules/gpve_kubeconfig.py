@@ -192,8 +192,9 @@ kubeconfig:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.access.service import KubeconfigService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
@@ -224,8 +225,8 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
     run_on_registry(module, lambda store: KubeconfigService(store).run(build_request(module.params, module.check_mode)))

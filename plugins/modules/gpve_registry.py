@@ -114,14 +114,14 @@ rotation:
       sample: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.maintenance import maintain
 
 
 def main():
-    module = AnsibleModule(
+    module = GpveModule(
         argument_spec=dict(
             registry=dict(type='str'),
             rotate_credentials=dict(type='bool', default=False),

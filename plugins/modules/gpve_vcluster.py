@@ -65,7 +65,7 @@ options:
     type: dict
   kubernetes_version:
     description:
-      - Kubernetes version of the virtual cluster, 1.26.0 to 1.30.x.
+      - Kubernetes version of the virtual cluster, 1.35.0 to 1.37.x (the minors upstream supports; default V(1.37.2)).
       - Falls back to C(GPVE_VCLUSTER_KUBERNETES_VERSION).
     type: str
   distro:
@@ -333,7 +333,7 @@ options:
             (mode 0600, it holds the CA keys) and attaches it with C(cicustom).
         type: path
       k3s_version:
-        description: k3s release to install, such as C(v1.29.0+k3s1); default C(v<kubernetes_version>+k3s1).
+        description: k3s release to install, such as C(v1.37.2+k3s1); default C(v<kubernetes_version>+k3s1).
         type: str
       artifact_url:
         description:
@@ -391,7 +391,7 @@ EXAMPLES = r"""
 - name: A vCluster reachable through a NodePort, kubeconfig written locally
   gpve.cluster.gpve_vcluster:
     name: team-a
-    kubernetes_version: 1.29.0
+    kubernetes_version: 1.37.2
     networking:
       expose:
         type: NodePort
@@ -476,12 +476,14 @@ pki:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings import environment_secrets
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import committed_writes, error_details
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec as proxmox_auth_spec
@@ -571,22 +573,24 @@ def argument_spec():
 def main():
     # The connection options are read from the environment by the run, for the connection it makes (host cluster, or
     # Proxmox with vm isolation): PROXMOX_* in the environment must not fail a vCluster on a host cluster.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
-                           + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=auth_spec.HOST_CLUSTER_MUTUALLY_EXCLUSIVE
+                        + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     for secret in environment_secrets(auth_spec.HOST_CLUSTER_SETTINGS + proxmox_auth_spec.PROXMOX_SETTINGS):
         module.no_log_values.add(secret)
     if not HAS_URLLIB3:
         module.fail_json(msg=missing_required_lib('kubernetes'))
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+    store = None
     try:
         with open_registry(module.params['registry']) as store:
             result = run_module(module.params, store, module.check_mode)
             for notice in store.notices:
                 module.warn(notice)
     except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
+        # A run that failed after writing (registered, a phase, credentials) reports changed: module_runner's rule.
+        module.fail_json(msg=str(exc), **error_details(exc, committed_writes(module, store)))
     for warning in result.pop('warnings', []):
         module.warn(warning)
     if not module._diff:  # pylint: disable=protected-access

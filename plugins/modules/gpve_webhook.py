@@ -129,8 +129,8 @@ pending:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.events.manage import Request, WebhookService
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 
@@ -160,8 +160,8 @@ def build_request(params, check_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'present', ('name',)), ('state', 'absent', ('name',))])
+    module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        required_if=[('state', 'present', ('name',)), ('state', 'absent', ('name',))])
     # Delivery is this module's own business (state=delivered, deliver=true): no automatic round.
     run_on_registry(module, lambda store: WebhookService(store).run(build_request(module.params, module.check_mode)),
                     deliver_events=False)

@@ -44,19 +44,19 @@ def seed_three_types(location, encryption_key=None):
     Returns {name: cluster id}."""
     ids = {}
     with open_registry(location, encryption_key=encryption_key, actor="seed", environ={}) as store:
-        prod = store.create_cluster("prod-eu1", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.29.0"},
+        prod = store.create_cluster("prod-eu1", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.37.2"},
                                     labels={"env": "prod", "team": "payments"}, provider="proxmox")
         store.replace_nodes(prod.id, k8s_vm_nodes("prod-eu1", 1))
-        walk(store, prod.id, K8S_VM_PATH, endpoint="https://127.0.1.7:6443", version="v1.29.0", node_count=6, ready_nodes=6)
+        walk(store, prod.id, K8S_VM_PATH, endpoint="https://127.0.1.7:6443", version="v1.37.2", node_count=6, ready_nodes=6)
         store.put_credential(prod.id, "kubeconfig", f"apiVersion: v1\nkind: Config\nusers: [{{name: a, user: {{token: {CANARY_SECRET}}}}}]\n")
-        dev = store.create_cluster("dev-eu1", "k8s-vm", spec={"distribution": "k3s", "kubernetes_version": "1.29.0"},
+        dev = store.create_cluster("dev-eu1", "k8s-vm", spec={"distribution": "k3s", "kubernetes_version": "1.37.2"},
                                    labels={"env": "dev", "team": "payments"}, provider="proxmox")
         store.replace_nodes(dev.id, k8s_vm_nodes("dev-eu1", 2, pools=(("general", 1),), control_planes=1))
         walk(store, dev.id, K8S_VM_PATH[:1])
-        team_a = store.create_cluster("team-a", "vcluster", spec={"kubernetes_version": "1.29.0", "isolation_mode": "namespace"},
+        team_a = store.create_cluster("team-a", "vcluster", spec={"kubernetes_version": "1.37.2", "isolation_mode": "namespace"},
                                       labels={"env": "dev", "team": "search", "note": TEMPLATE_LABEL})
-        walk(store, team_a.id, VCLUSTER_PATH, endpoint="https://team-a.vc.example:443", version="v1.29.0")
-        team_b = store.create_cluster("team-b", "vcluster", spec={"kubernetes_version": "1.28.4", "isolation_mode": "container"},
+        walk(store, team_a.id, VCLUSTER_PATH, endpoint="https://team-a.vc.example:443", version="v1.37.2")
+        team_b = store.create_cluster("team-b", "vcluster", spec={"kubernetes_version": "1.36.3", "isolation_mode": "container"},
                                       labels={"env": "prod", "team": "search"})
         walk(store, team_b.id, ("Provisioning",))
         lifecycle.transition(store, team_b.id, "Failed", "Seeded", "statefulset never became ready")

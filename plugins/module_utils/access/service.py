@@ -22,7 +22,7 @@ import json
 import os
 from typing import List, Optional
 
-from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as docs
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, files, kubeconfig as docs
 from ansible_collections.gpve.cluster.plugins.module_utils.access import csr, expiry, local_ca, token
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
@@ -37,6 +37,14 @@ MASTERS = "system:masters"
 # bound to cluster-admin by a ClusterRoleBinding of the same name that gpve creates when missing.
 CSR_ADMIN_GROUP = "gpve:cluster-admins"
 EVENT_REASON = "KubeconfigIssued"
+# X.509's upper bound for a common name and an organization (RFC 5280 ub-common-name, ub-organization-name).
+MAX_SUBJECT = 64
+MAX_GROUPS = 32
+MAX_TIMEOUT_S = 300
+# Files written beside dest when embed_certs is false: (section, data key, path key, suffix).
+CERT_FILES = (("clusters", "certificate-authority-data", "certificate-authority", "-ca.crt"),
+              ("users", "client-certificate-data", "client-certificate", ".crt"),
+              ("users", "client-key-data", "client-key", ".key"))
 
 
 @dataclasses.dataclass
@@ -64,9 +72,7 @@ class KubeconfigService:
         self.store = store
 
     def run(self, request):
-        hours = expiry.checked_hours(request.expiry_hours)
-        if not request.embed_certs and not request.dest:
-            raise ValidationError("embed_certs", "false writes the certificates as files beside dest: set dest")
+        hours = validate(request)
         cluster = self.store.get_cluster(request.id) if request.id else self.store.get_cluster_by_name(request.name)
         present = {info.type for info in self.store.list_credentials(cluster_id=cluster.id)}
         admin = self._admin_kubeconfig(present, cluster)
@@ -74,7 +80,7 @@ class KubeconfigService:
         server = request.server or cluster.status.endpoint or (admin and docs.credentials(admin).server)
         if not server:
             raise ValidationError("server", f"cluster {cluster.name} has no known endpoint: give server")
-        context = request.context_name or f"gpve_{cluster.name}"
+        context = request.context_name or checks.file_name(f"gpve_{cluster.name}", "context_name")
         request = dataclasses.replace(request, groups=_groups(request.groups, method))
         summary = {"id": cluster.id, "name": cluster.name, "type": cluster.type}
         identity = _identity(request, method)
@@ -161,7 +167,7 @@ class KubeconfigService:
 
     @staticmethod
     def _write(request, config, context):
-        dest = os.path.abspath(os.path.expanduser(request.dest))
+        dest = checks.writable_destination(request.dest, "dest")
         if not request.embed_certs:
             config = _with_files(config, dest, context)
         docs.write_kubeconfig(dest, docs.dump_kubeconfig(config))
@@ -182,6 +188,40 @@ class KubeconfigService:
         self.store.add_event(cluster.id, "Normal", EVENT_REASON,
                              f"kubeconfig for {details['user']} ({', '.join(details['groups']) or 'no groups'}) issued by "
                              f"{method}, valid until {not_after.isoformat()}", details)
+
+
+def validate(request):
+    """Every option checked before anything is minted, created in the cluster, written or recorded; the hours."""
+    hours = expiry.checked_hours(request.expiry_hours)
+    if request.method not in METHODS:
+        raise ValidationError("method", f"must be one of {', '.join(METHODS)}")
+    if request.name is not None:
+        checks.cluster_name(request.name, "name")
+    if request.id is not None:
+        checks.registry_id(request.id, "id")
+    if request.context_name is not None:
+        checks.file_name(request.context_name, "context_name")
+    _subject(request.user, "user")
+    if request.groups is not None:
+        if len(request.groups) > MAX_GROUPS:
+            raise ValidationError("groups", f"at most {MAX_GROUPS} groups")
+        for index, group in enumerate(request.groups):
+            _subject(group, f"groups[{index}]")
+    if request.server is not None:
+        checks.url(request.server, "server")
+    checks.number(request.timeout, "timeout", 0.1, MAX_TIMEOUT_S)
+    if not request.embed_certs and not request.dest:
+        raise ValidationError("embed_certs", "false writes the certificates as files beside dest: set dest")
+    if request.dest is not None:
+        checks.writable_destination(request.dest, "dest")
+    return hours
+
+
+def _subject(value, field):
+    """A user or group name as a certificate subject carries it: printable, without control characters, bounded."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_SUBJECT or not value.isprintable():
+        raise ValidationError(field, f"must be 1 to {MAX_SUBJECT} printable characters, got {checks.shown(value)}")
+    return value
 
 
 def _identity(request, method):
@@ -211,15 +251,20 @@ def _groups(groups, method):
 
 
 def _with_files(config, dest, context):
-    """config with its CA and client pair written as 0600 files beside dest and referenced by path."""
+    """config with its CA and client pair written as 0600 files beside dest and referenced by path.
+
+    context is a name (checked by validate); every file lands in dest's directory, which is created 0700.
+    """
     directory = os.path.dirname(dest)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
-    for section, data_key, path_key, suffix in ((cluster, "certificate-authority-data", "certificate-authority", "-ca.crt"),
-                                                (user, "client-certificate-data", "client-certificate", ".crt"),
-                                                (user, "client-key-data", "client-key", ".key")):
+    checks.file_name(context, "context_name")
+    files.make_private_dirs(directory)
+    entries = {"clusters": config["clusters"][0]["cluster"], "users": config["users"][0]["user"]}
+    for section_name, data_key, path_key, suffix in CERT_FILES:
+        section = entries[section_name]
         if section.get(data_key):
             path = os.path.join(directory, context + suffix)
+            if os.path.dirname(path) != directory:
+                raise ValidationError("context_name", "would write outside dest's directory: names are names, never paths")
             docs.write_kubeconfig(path, base64.b64decode(section.pop(data_key)).decode("ascii"))
             section[path_key] = path
     return config

@@ -9,13 +9,19 @@ query returning summaries, ordered by name, with ``limit`` and ``offset``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Dict, List, Optional
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 
 ISSUED_PREFIX = "issued-"
 KUBECONFIG = "kubeconfig"
 FAILED_BACKUP_STATES = ("failed", "error", "pending", "running", "inprogress", "in_progress")
+
+
+MAX_ROWS = 1000000
+PHASE = re.compile(r"^[A-Z][A-Za-z]{1,31}$")
 
 
 @dataclasses.dataclass
@@ -33,13 +39,19 @@ class Query:
         return bool(self.name or self.id)
 
     def check(self):
+        if self.name is not None:
+            checks.cluster_name(self.name, "name")
+        if self.id is not None:
+            checks.registry_id(self.id, "id")
         if self.limit is not None and self.limit < 1:
             raise ValidationError("limit", "must be at least 1")
-        if self.offset < 0:
-            raise ValidationError("offset", "must be 0 or more")
-        for key, value in (self.labels or {}).items():
-            if not isinstance(value, str):
-                raise ValidationError("labels", f"the value of {key!r} must be a string")
+        if self.limit is not None:
+            checks.whole(self.limit, "limit", 1, MAX_ROWS)
+        checks.whole(self.offset, "offset", 0, MAX_ROWS)
+        checks.labels(self.labels, "labels")
+        for index, phase in enumerate(self.phases or []):
+            if not isinstance(phase, str) or not PHASE.match(phase):
+                raise ValidationError(f"phase[{index}]", f"{checks.shown(phase)} is not a phase name (Running, Failed, ...)")
 
 
 @dataclasses.dataclass

@@ -15,6 +15,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info import h
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info import views
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query, select
 from ansible_collections.gpve.cluster.plugins.module_utils.drift.proxmox import drift_reports
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.health.verdict import DEFAULT_FAILURE_THRESHOLD
 from ansible_collections.gpve.cluster.plugins.module_utils.metrics import textfile
@@ -24,6 +25,11 @@ JSON = "json"
 PROMETHEUS = "prometheus"
 # What a live health run observes replaces the registry's last-seen values in the returned view.
 LIVE_FIELDS = ("version", "node_count", "ready_nodes", "pod_count")
+
+
+MAX_THRESHOLD = 100
+MAX_HEALTH_TIMEOUT_S = 300
+MAX_EVENTS = 10000
 
 
 @dataclasses.dataclass
@@ -44,8 +50,9 @@ class Request:
             raise ValidationError("update_registry", "writes health results back: it needs health=true")
         if self.failure_threshold < 1:
             raise ValidationError("failure_threshold", "must be at least 1")
-        if self.health_timeout <= 0:
-            raise ValidationError("health_timeout", "must be a positive number of seconds")
+        checks.whole(self.failure_threshold, "failure_threshold", 1, MAX_THRESHOLD)
+        checks.number(self.health_timeout, "health_timeout", 0.1, MAX_HEALTH_TIMEOUT_S)
+        checks.whole(self.events_limit, "events_limit", 0, MAX_EVENTS)
         if self.dest and self.output_format != PROMETHEUS:
             raise ValidationError("dest", "is the Prometheus textfile: it needs format=prometheus")
         if self.dest:

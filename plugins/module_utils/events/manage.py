@@ -5,12 +5,19 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import List, Optional
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.events import dispatch, types
 from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import DEFAULT_POLICY, Subscribers
+
+
+MAX_ATTEMPTS = 100
+MAX_DELAY_S = 3600
+NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$")
 
 
 @dataclasses.dataclass
@@ -29,10 +36,9 @@ class Request:
     check_mode: bool = False
 
     def policy(self):
-        if self.max_attempts < 1:
-            raise ValidationError("max_attempts", "must be at least 1")
-        if self.retry_delay < 0 or self.timeout <= 0:
-            raise ValidationError("retry_delay", "retry_delay must be 0 or more and timeout positive")
+        checks.whole(self.max_attempts, "max_attempts", 1, MAX_ATTEMPTS)
+        checks.number(self.retry_delay, "retry_delay", 0, MAX_DELAY_S)
+        checks.number(self.timeout, "timeout", 0.1, MAX_DELAY_S)
         return {"max_attempts": self.max_attempts, "retry_delay": float(self.retry_delay), "timeout": float(self.timeout)}
 
 
@@ -46,6 +52,12 @@ def _view(url, event_types, policy, enabled, secret):
 
 def _current_view(subscriber):
     return _view(subscriber.url, subscriber.event_types, subscriber.policy(), subscriber.enabled, SECRET_KEPT)
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValidationError("name", f"{checks.shown(name)} is not a subscriber name (up to 63 letters, digits, \"-\", "
+                                      "\"_\" and \".\", starting with a letter or digit)")
 
 
 class WebhookService:
@@ -68,6 +80,9 @@ class WebhookService:
         return result
 
     def _present(self, request):
+        _check_name(request.name)
+        if request.url is not None:
+            checks.url(request.url, "url")
         event_types = types.parse_patterns(request.event_types)
         policy = request.policy()
         current = self.subscribers.get(request.name)

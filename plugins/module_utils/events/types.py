@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+
 BY_REASON = {
     "HealthChanged": "cluster.health.changed",
     "KubeconfigIssued": "cluster.kubeconfig.issued",
@@ -39,10 +41,25 @@ def event_type(registry_type, reason, metadata):
     return BY_REASON.get(reason, "cluster.event")
 
 
-def parse_patterns(value):
-    """A list of patterns from a list or a comma-separated string; empty means everything."""
+TRANSITION_TYPES = ("cluster.created", "cluster.deleted", "cluster.scaled", "cluster.upgraded", "cluster.status.changed")
+# The events catalogue: every type a subscriber can receive.
+CATALOGUE = tuple(sorted(set(TRANSITION_TYPES) | set(BY_REASON.values()) | {"cluster.event"}))
+MAX_PATTERNS = 64
+
+
+def parse_patterns(value, field="event_types"):
+    """A list of patterns from a list or a comma-separated string; empty means everything.
+
+    Each pattern must name a type of the catalogue, or match one with * and ?: a typo never subscribes to nothing.
+    """
     items = value.split(",") if isinstance(value, str) else list(value or [])
     patterns = [str(item).strip() for item in items if str(item).strip()]
+    if len(patterns) > MAX_PATTERNS:
+        raise ValidationError(field, f"at most {MAX_PATTERNS} patterns")
+    for pattern in patterns:
+        if len(pattern) > 128 or not any(fnmatch.fnmatchcase(kind, pattern) for kind in CATALOGUE):
+            raise ValidationError(field, f"{pattern[:128]!r} matches no event type; the catalogue has "
+                                         f"{', '.join(CATALOGUE)} (patterns may use * and ?)")
     return patterns or ["*"]
 
 

@@ -19,12 +19,15 @@ from typing import Any, Dict, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as docs
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.external import access, discovery
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
 CLUSTER_TYPE = "external"
+MAX_TIMEOUT_S = 300
+MAX_MONITORING_BYTES = 64 * 1024
 KUBECONFIG = "kubeconfig"
 
 
@@ -68,6 +71,22 @@ def _record_view(spec, labels, kubeconfig_text, view):
             "kubeconfig": secret_digest(kubeconfig_text), "phase": view.get("phase"), "version": view.get("version")}
 
 
+def validate(request):
+    """The options of a present run, checked before anything is probed or written."""
+    checks.cluster_name(request.name, "name")
+    checks.labels(request.labels, "labels")
+    checks.number(request.timeout, "timeout", 0.1, MAX_TIMEOUT_S)
+    if request.provider is not None and (not isinstance(request.provider, str) or not checks.DNS1123_LABEL.match(request.provider)):
+        raise ValidationError("provider", f"{checks.shown(request.provider)} is not a provider name (a DNS-1123 label such "
+                                          "as eks or on-prem)")
+    if request.connection:
+        checks.url(request.connection.get("endpoint"), "connection.endpoint", schemes=("https", "http"))
+    if request.monitoring is not None:
+        checks.bounded(request.monitoring, "monitoring", MAX_MONITORING_BYTES)
+    if request.kubeconfig is not None:
+        checks.bounded(request.kubeconfig, "kubeconfig")
+
+
 class ExternalClusterService:
     def __init__(self, store):
         self.store = store
@@ -75,14 +94,18 @@ class ExternalClusterService:
         self.desired = None
 
     def run(self, request):
-        """The result, with diff: the registry record before and after (the kubeconfig as a digest)."""
+        """The result, with diff: the registry record before and after (the kubeconfig as a digest).
+
+        A present run's options are checked (and its kubeconfig parsed) before the registry is even read.
+        """
+        desired = None if request.state == "absent" else self._desired(request)
         existing = self.store.find_cluster(request.name)
         before = self._record(existing) if existing is not None and existing.type == CLUSTER_TYPE else {}
         if request.state == "absent":
             result = self._absent(request)
             after = {}
         else:
-            result = self._present(request)
+            result = self._present(request, desired)
             after = self._expected(request, existing, result["cluster"]) if result["changed"] else before
         result["diff"] = diff(before, after)
         return result
@@ -100,24 +123,22 @@ class ExternalClusterService:
     # present ----------------------------------------------------------------------------
 
     def _desired(self, request):
-        if request.labels is not None:
-            for key, value in request.labels.items():
-                if not isinstance(value, str):
-                    raise ValidationError("labels", f"the value of {key!r} must be a string")
+        validate(request)
         if bool(request.kubeconfig) == bool(request.connection):
             raise ValidationError("kubeconfig", "give either kubeconfig (with an optional context) or connection")
         if request.kubeconfig:
             config, auth_type = access.from_kubeconfig(request.kubeconfig, request.context)
         else:
             config, auth_type = access.from_connection(request.name, request.connection)
+        checks.bounded(config, "kubeconfig" if request.kubeconfig else "connection")
         spec = {"endpoint": access.server_of(config),
                 "connection_config": {"auth_type": auth_type, "context": request.context if request.kubeconfig else None}}
         if request.monitoring:
             spec["monitoring_config"] = request.monitoring
         return config, spec
 
-    def _present(self, request):
-        config, spec = self._desired(request)
+    def _present(self, request, desired=None):
+        config, spec = desired or self._desired(request)
         text = docs.dump_kubeconfig(config)
         self.desired = (spec, text)
         existing = self.store.find_cluster(request.name)

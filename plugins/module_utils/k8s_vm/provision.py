@@ -15,6 +15,7 @@ import dataclasses
 from typing import List, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import vmid_claims
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import naming, vm_config
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import errors, vm_ops
 
@@ -53,6 +54,8 @@ class Context:
     cluster_id: str
     cluster_name: str
     agent_timeout: int
+    # vmid_claims.VmidClaims: a replacement id when a clone finds its planned one taken (None: fail instead).
+    claims: object = None
 
 
 def _step(vm, name):
@@ -68,9 +71,19 @@ def _step(vm, name):
 
 
 def _clone(ctx, vm):
-    _step(vm, 'clone')(vm_ops.clone, ctx.client, ctx.settings, vm.template_node, vm.template_vmid, vm.vmid, vm.name,
-                       vm.proxmox_node, vm.full_clone, vm.clone_storage,
-                       naming.description(ctx.cluster_id, ctx.cluster_name, vm.role))
+    """Clone vm; when its VMID was taken meanwhile (a concurrent run), re-plan the id and clone again.
+
+    Returns the vm as cloned (with the VMID it got)."""
+    for attempt in range(1, vmid_claims.ATTEMPTS + 1):
+        try:
+            vm_ops.clone(ctx.client, ctx.settings, vm.template_node, vm.template_vmid, vm.vmid, vm.name, vm.proxmox_node,
+                         vm.full_clone, vm.clone_storage, naming.description(ctx.cluster_id, ctx.cluster_name, vm.role))
+            return vm
+        except errors.ProxmoxError as exc:
+            if ctx.claims is None or not vmid_claims.is_taken(exc) or attempt == vmid_claims.ATTEMPTS:
+                raise VmProvisioningError(vm.name, vm.vmid, vm.proxmox_node, 'clone', exc) from exc
+            vm = dataclasses.replace(vm, vmid=ctx.claims.replacement(vm.vmid))
+    raise AssertionError('unreachable')
 
 
 def _converge(ctx, vm, config, actions):
@@ -97,7 +110,7 @@ def build(ctx, vm, current):
     with ctx.limits.hold(vm.proxmox_node, vm.root_storage):
         running = current is not None and current.running
         if current is None:
-            _clone(ctx, vm)
+            vm = _clone(ctx, vm)
             actions.append('cloned from template {0} on {1}'.format(vm.template_vmid, vm.template_node))
         config = current.config if current is not None and current.config is not None else None
         if config is None:

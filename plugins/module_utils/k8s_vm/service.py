@@ -17,7 +17,7 @@ from typing import Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError, after_writes
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view
+from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view, vmid_claims
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import from_stored
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import plan as plans, spec as specs, validate
@@ -75,6 +75,8 @@ class K8sVmService:
 
     def plan(self, request):
         """Validate everything and plan; writes nothing. Returns (spec, registry view, environment, plan)."""
+        validate.check_run_options(request.options, request.task_timeout, request.agent_timeout, request.per_node,
+                                   request.per_storage)
         spec = specs.normalise(request.spec, request.default_bridge)
         validate.validate_spec(spec)
         view = registry_view.read(self.store, spec['name'])
@@ -124,7 +126,7 @@ class K8sVmService:
         _deleted, delete_failures = self._delete_all(record, planned.delete, request, planned.cluster_id,
                                                      planned.cluster_name)
         failures += delete_failures
-        nodes = record.final_nodes(_final_records(spec, planned, outcomes))
+        nodes = record.final_nodes(_final_records(spec, planned, outcomes, env))
         record.set_status(endpoint=planned.endpoint, node_count=len(planned.vms), version=spec['kubernetes_version'])
         if failures:
             raise failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
@@ -149,13 +151,15 @@ class K8sVmService:
         elif phase == lifecycle.UPDATING or (phase == lifecycle.SCALING and not added_vms):
             record.phase(lifecycle.RUNNING, 'ChangeDone', 'VMs match the spec')
 
-    def _context(self, request, cluster_id, cluster_name):
+    def _context(self, request, cluster_id, cluster_name, claims=None):
         settings = vm_ops.TaskSettings(timeout=request.task_timeout)
         return provision.Context(client=self.client, settings=settings, limits=Limits(request.per_node, request.per_storage),
-                                 cluster_id=cluster_id, cluster_name=cluster_name, agent_timeout=request.agent_timeout)
+                                 cluster_id=cluster_id, cluster_name=cluster_name, agent_timeout=request.agent_timeout,
+                                 claims=claims)
 
     def _build_all(self, record, spec, view, env, planned, request):
-        ctx = self._context(request, planned.cluster_id, planned.cluster_name)
+        claims = vmid_claims.VmidClaims(self.client, [vm.vmid for vm in planned.vms], view.reserved_vmids)
+        ctx = self._context(request, planned.cluster_id, planned.cluster_name, claims)
         existing = dict((vm.name, vm) for vm in env.cluster_vms)
         known = view.known_ips()
         outcomes, failures = {}, []
@@ -174,6 +178,10 @@ class K8sVmService:
                 except GpveError as exc:
                     failures.append(exc)
                     continue
+                if outcome.vmid != vm.vmid:  # re-planned: its id was taken by a concurrent run
+                    vm = dataclasses.replace(vm, vmid=outcome.vmid)
+                    record.event(recorder.NORMAL, 'VMIDReplanned', '{0}: vmid {1} was taken meanwhile; cloned as {2}'.format(
+                        vm.name, futures[future].vmid, vm.vmid), {'vm': vm.name, 'vmid': vm.vmid})
                 outcomes[vm.name] = outcome
                 if outcome.changed:
                     record.event(recorder.NORMAL, 'VMProvisioned', '{0} (vmid {1} on {2}): {3}; address {4}'.format(
@@ -252,13 +260,21 @@ def _record_failure(record, reason, exc):
         pass
 
 
-def _final_records(spec, planned, outcomes):
-    """Registry nodes after a run: Running with the reported address, or Pending for a VM not finished."""
+def _final_records(spec, planned, outcomes, env):
+    """Registry nodes after a run: Running with the reported address and the VMID it got, or Pending for a VM not
+    finished - with its VMID only when the VM exists and is this cluster's (a planned id another run took is
+    never recorded)."""
+    ours = set(vm.name for vm in env.cluster_vms)
     records = []
     for vm in planned.vms:
         done = outcomes.get(vm.name)
-        records.append(recorder.node_record(spec, vm, done.ip if done else vm.ip,
-                                            recorder.NODE_RUNNING if done else recorder.NODE_PENDING))
+        if done is not None:
+            record = recorder.node_record(spec, dataclasses.replace(vm, vmid=done.vmid), done.ip, recorder.NODE_RUNNING)
+        else:
+            record = recorder.node_record(spec, vm, vm.ip, recorder.NODE_PENDING)
+            if vm.name not in ours:
+                record['vmid'] = None
+        records.append(record)
     return records
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.gpve.cluster.plugins.module_utils import files
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, files
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 
 FILE_MODE = 0o644
@@ -24,6 +24,7 @@ def check_destination(path):
     directory = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
     if not os.path.isdir(directory):
         raise ValidationError("dest", f"the directory {directory} does not exist")
+    checks.writable_destination(path, "dest")
 
 
 def unchanged(path, text):

@@ -3,7 +3,7 @@
 """The K8s-on-VM cluster spec, normalised: every key present, defaults filled in.
 
 Mirrors the seed's K8sClusterSpec in snake_case. Defaults come from the seed's
-configuration section (k8sVM): kubeadm, Kubernetes 1.29.0, 3 control planes with
+configuration section (k8sVM): kubeadm, Kubernetes 1.37.2, 3 control planes with
 2 cores / 4096 MB / 50 GB, one worker pool of 3 with 4 cores / 8192 MB / 100 GB,
 pod CIDR 10.244.0.0/16, service CIDR 10.96.0.0/12, Cilium, HAProxy on port 6443,
 template ubuntu-22.04-k8s. The load balancer VM follows the seed's plan: 2 cores,

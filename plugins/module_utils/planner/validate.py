@@ -15,8 +15,9 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.planner import ipam, naming, plan as plans, spec as specs
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import ipam, naming, plan as plans, spec as specs, vmids
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import versions
 
 CNI_TYPES = ('calico', 'cilium', 'flannel', 'weave', 'custom')
@@ -25,6 +26,18 @@ LB_TYPES = ('haproxy', 'keepalived', 'kube-vip', 'metallb', 'external')
 LB_TYPES_NEEDING_VIP = ('keepalived', 'kube-vip', 'metallb')
 TAINT_EFFECTS = ('NoSchedule', 'PreferNoSchedule', 'NoExecute')
 MIN_MEMORY_MB = 512
+# Upper bounds: what a Proxmox VE guest can have (qemu-server's limits), and what one cluster may hold.
+MAX_CORES = 512
+MAX_SOCKETS = 16
+MAX_MEMORY_MB = 4 * 1024 * 1024
+MAX_DISK_GB = 128 * 1024
+MAX_ADDITIONAL_DISKS = 16
+MAX_CONTROL_PLANES = 9
+MAX_POOL_REPLICAS = 1000
+MAX_TIMEOUT_S = 24 * 3600
+MAX_PARALLEL = 64
+# addons and other free-form documents, once expanded (the registry's own bound is larger).
+MAX_DOCUMENT_BYTES = 256 * 1024
 DNS_SUBDOMAIN = re.compile(r'^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 LABEL_NAME = re.compile(r'^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$')
 LABEL_VALUE = re.compile(r'^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$')
@@ -55,9 +68,9 @@ def _address(text, field):
         fail(field, '{0!r} is not an IPv4 address; write it like 192.168.10.5'.format(text))
 
 
-def _count(value, field, minimum):
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        fail(field, 'must be a whole number of at least {0}, got {1!r}'.format(minimum, value))
+def _count(value, field, minimum, maximum):
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > maximum:
+        fail(field, 'must be a whole number of at least {0} and at most {1}, got {2!r}'.format(minimum, maximum, value))
 
 
 def vm_subnet(vm_network):
@@ -89,9 +102,7 @@ def check_distribution(spec):
         fail('kubernetes_version', '{0!r} is not a Kubernetes release; write it as MAJOR.MINOR.PATCH, for example '
                                    '{1}'.format(version, versions.default_version(dist['type'])))
     if not versions.is_supported(dist['type'], version):
-        fail('kubernetes_version', '{0} is outside what {1} supports here ({2}); choose a version in that range, '
-                                   'for example {3}'.format(version, dist['type'], versions.supported_range(dist['type']),
-                                                            versions.default_version(dist['type'])))
+        fail('kubernetes_version', versions.unsupported_message(version))
     if dist['version']:
         _check_release(dist, version)
 
@@ -110,15 +121,17 @@ def _check_release(dist, kubernetes_version):
 
 
 def check_resources(res, field):
-    _count(res['cores'], field + '.cores', 1)
-    _count(res['sockets'], field + '.sockets', 1)
-    _count(res['memory'], field + '.memory', MIN_MEMORY_MB)
-    _count(res['disk_size'], field + '.disk_size', 1)
+    _count(res['cores'], field + '.cores', 1, MAX_CORES)
+    _count(res['sockets'], field + '.sockets', 1, MAX_SOCKETS)
+    _count(res['memory'], field + '.memory', MIN_MEMORY_MB, MAX_MEMORY_MB)
+    _count(res['disk_size'], field + '.disk_size', 1, MAX_DISK_GB)
 
 
 def check_disks(disks, field):
+    if len(disks) > MAX_ADDITIONAL_DISKS:
+        fail(field, 'at most {0} additional disks per VM, got {1}'.format(MAX_ADDITIONAL_DISKS, len(disks)))
     for n, disk in enumerate(disks):
-        _count(disk['size'], '{0}[{1}].size'.format(field, n), 1)
+        _count(disk['size'], '{0}[{1}].size'.format(field, n), 1, MAX_DISK_GB)
 
 
 def check_taints(taints, field):
@@ -153,7 +166,7 @@ def check_labels(labels, field):
 
 def check_control_plane(spec):
     cp = spec['control_plane']
-    _count(cp['replicas'], 'control_plane.replicas', 1)
+    _count(cp['replicas'], 'control_plane.replicas', 1, MAX_CONTROL_PLANES)
     if specs.stacked_etcd(spec) and cp['replicas'] % 2 == 0:
         fail('control_plane.replicas', '{0} control planes with stacked etcd cannot keep quorum through a failure; use '
                                        'an odd count ({1} or {2}), or topology.external_etcd'.format(
@@ -184,6 +197,11 @@ def check_topology(spec):
             if parts.scheme not in ('https', 'http') or not parts.hostname:
                 fail('topology.external_etcd.endpoints[{0}]'.format(n), '{0!r} is not an etcd client URL; write it '
                                                                         'like https://10.0.0.21:2379'.format(url))
+        members = len(etcd['endpoints'])
+        if members % 2 == 0:
+            fail('topology.external_etcd.endpoints', '{0} etcd members cannot keep quorum through a failure any better '
+                                                     'than {1}; list an odd number of members ({1} or {2})'.format(
+                                                         members, members - 1, members + 1))
 
 
 def check_workers(spec):
@@ -212,15 +230,15 @@ def check_workers(spec):
 
 
 def _check_pool_counts(pool, field):
-    _count(pool['replicas'], field + '.replicas', 0)
+    _count(pool['replicas'], field + '.replicas', 0, MAX_POOL_REPLICAS)
     low, high = pool['min_replicas'], pool['max_replicas']
     if low is not None:
-        _count(low, field + '.min_replicas', 0)
+        _count(low, field + '.min_replicas', 0, MAX_POOL_REPLICAS)
         if pool['replicas'] < low:
             fail(field + '.replicas', '{0} is below min_replicas {1}; raise replicas or lower min_replicas'.format(
                 pool['replicas'], low))
     if high is not None:
-        _count(high, field + '.max_replicas', 1)
+        _count(high, field + '.max_replicas', 1, MAX_POOL_REPLICAS)
         if pool['replicas'] > high:
             fail(field + '.replicas', '{0} is above max_replicas {1}; lower replicas or raise max_replicas'.format(
                 pool['replicas'], high))
@@ -365,7 +383,25 @@ def _need_detail(spec):
     return ', '.join(parts)
 
 
-RULES = (check_name, check_distribution, check_control_plane, check_topology, check_workers, check_vm_network,
+def check_documents(spec):
+    """Free-form documents (addons, distribution and CNI config) bounded in size once expanded: an alias bomb."""
+    for field, value in (('addons', spec.get('addons')), ('distribution.config', spec['distribution'].get('config')),
+                         ('network.cni.config', spec['network']['cni'].get('config'))):
+        if value is not None:
+            checks.bounded(value, field, MAX_DOCUMENT_BYTES)
+    check_labels(spec.get('labels') or {}, 'labels')
+
+
+def check_run_options(options, task_timeout, agent_timeout, per_node, per_storage):
+    """The module's options outside the spec: VMIDs, timeouts and concurrency, each within its range."""
+    _count(options.vmid_start, 'vmid_start', vmids.MIN_VMID, vmids.MAX_VMID)
+    _count(task_timeout, 'task_timeout', 1, MAX_TIMEOUT_S)
+    _count(agent_timeout, 'agent_timeout', 1, MAX_TIMEOUT_S)
+    _count(per_node, 'max_parallel_per_node', 1, MAX_PARALLEL)
+    _count(per_storage, 'max_parallel_per_storage', 1, MAX_PARALLEL)
+
+
+RULES = (check_name, check_documents, check_distribution, check_control_plane, check_topology, check_workers, check_vm_network,
          check_cluster_network, check_load_balancer, check_ssh)
 
 

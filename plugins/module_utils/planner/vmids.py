@@ -7,6 +7,8 @@ from __future__ import annotations
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 
 DEFAULT_START = 1000
+# Proxmox VE's VMID range: 100 and up (below 100 is reserved).
+MIN_VMID = 100
 MAX_VMID = 999999999
 
 

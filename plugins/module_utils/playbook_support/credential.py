@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from typing import Optional
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
@@ -20,6 +22,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support impo
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
 KUBECONFIG = 'kubeconfig'
+CREDENTIAL_TYPE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$')
 
 
 @dataclasses.dataclass
@@ -115,10 +118,22 @@ def _file_view(dest):
 ACTIONS = {'present': _present, 'absent': _absent, 'exported': _exported}
 
 
-def apply(store, request):
-    """{changed, credential (metadata only), content (only with return_content), diff (digests, never the secret)}."""
+def validate(request):
+    """Every option checked before the registry is read or written."""
+    if not (isinstance(request.name, str) and checks.DNS1123_LABEL.match(request.name) and len(request.name) <= 63):
+        checks.registry_id(request.name, 'name')
+    if not isinstance(request.type, str) or not CREDENTIAL_TYPE.match(request.type):
+        raise ValidationError('type', '{0} is not a credential type (up to 32 letters, digits, ".", "_" and "-", '
+                                      'such as kubeconfig)'.format(checks.shown(request.type)))
     if request.state == 'exported' and not (request.dest or request.return_content):
         raise ValidationError('dest', 'state=exported needs dest (a file on the controller) or return_content=true')
+    if request.dest:
+        checks.writable_destination(request.dest, 'dest')
+
+
+def apply(store, request):
+    """{changed, credential (metadata only), content (only with return_content), diff (digests, never the secret)}."""
+    validate(request)
     cluster = cluster_view.find(store, request.name)
     changed, info, text, change = ACTIONS[request.state](store, cluster, request)
     result = {'changed': changed, 'credential': info, 'cluster': cluster_view.cluster_dict(cluster), 'diff': change}

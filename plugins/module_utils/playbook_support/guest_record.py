@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 
+from ansible_collections.gpve.cluster.plugins.module_utils import files
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import RecordError
 
 FILE_MODE = 0o600
@@ -28,7 +29,7 @@ def entry(step, host, cluster, data, play=None):
 def append(path, record):
     """Append record as one JSON line under an exclusive lock; returns the line number (1-based)."""
     path = os.path.abspath(os.path.expanduser(path))
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    files.make_private_dirs(os.path.dirname(path))
     line = json.dumps(record, sort_keys=True, default=str)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)

@@ -47,7 +47,7 @@ def check_supported(distribution, target):
 
 
 def release_for(distribution, target, release=None):
-    """The distribution's own release name for the target (k3s v1.30.2+k3s1, ...)."""
+    """The distribution's own release name for the target (k3s v1.37.2+k3s1, ...)."""
     if not release:
         return versions.release_example(distribution, target) if distribution != 'talos' else None
     try:

@@ -6,17 +6,27 @@ Wraps proxmoxer's ProxmoxAPI: picks password or token auth, verifies TLS by defa
 CA file when ca_path is set), logs in again once when PVE answers 401 to an expired
 ticket, and turns every failure into a typed error from proxmox/errors.py. Paths are
 written as PVE documents them, without the /api2/json prefix: ``nodes/pve1/qemu``.
+
+Faults: idempotent reads (GET, HEAD - task-status polls among them) are retried with exponential
+backoff on a dropped or refused connection and on 502/503/504, through urllib3's Retry on the
+requests session proxmoxer uses (RETRY). PVE answers 500 for permanent errors ("does not
+exist"), so 500 is not retried. Writes are never sent twice blindly: urllib3 retries a POST,
+PUT or DELETE only when its connection could not be opened (nothing was sent). The login (a
+ticket request, which changes nothing on the server) is tried again on a connection error.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from urllib.parse import urlsplit
 
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import errors
 
 try:
     import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
     from proxmoxer import ProxmoxAPI
     from proxmoxer.core import AuthenticationError, ResourceException
     HAS_PROXMOXER = True
@@ -26,7 +36,13 @@ except ImportError as exc:  # pragma: no cover - the module reports missing_requ
     PROXMOXER_IMPORT_ERROR = exc
 
 DEFAULT_PORT = 8006
+READ_METHODS = frozenset({'GET', 'HEAD'})
+RETRY_STATUSES = (502, 503, 504)
+READ_RETRIES = 5
+LOGIN_ATTEMPTS = 4
+BACKOFF_S = 0.5
 DEFAULT_TIMEOUT = 30
+MAX_TIMEOUT = 3600
 UNAUTHORIZED = 401
 
 
@@ -43,6 +59,9 @@ class ConnectionOptions:
         self.validate_certs = True if validate_certs is None else bool(validate_certs)
         self.ca_path = ca_path
         self.timeout = api_timeout or DEFAULT_TIMEOUT
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not 0 < self.timeout <= MAX_TIMEOUT:
+            raise errors.ProxmoxConfigError('api_timeout: must be from 1 to {0} seconds, got {1!r}'.format(
+                MAX_TIMEOUT, api_timeout))
         self.user, self.password, self.token_name, self.token_secret = _credentials(
             api_user, api_password, api_token_id, api_token_secret)
 
@@ -80,6 +99,9 @@ def _split_url(api_url):
     parts = urlsplit(api_url if '://' in api_url else 'https://' + api_url)
     if parts.scheme != 'https':
         raise errors.ProxmoxConfigError('api_url: Proxmox VE serves its API over https only; got {0!r}'.format(api_url))
+    if '@' in parts.netloc:
+        raise errors.ProxmoxConfigError('api_url: must not carry credentials (user:password@); give them in api_user '
+                                        'and api_password or api_token_id and api_token_secret, which are never logged')
     if not parts.hostname:
         raise errors.ProxmoxConfigError('api_url: no host name in {0!r}'.format(api_url))
     host = '[{0}]'.format(parts.hostname) if ':' in parts.hostname else parts.hostname
@@ -109,6 +131,31 @@ def _credentials(user, password, token_id, token_secret):
                                     'api_password, or api_token_id and api_token_secret (GPVE_PROXMOX_API_* or PROXMOX_* variables)')
 
 
+def retry_policy():
+    """urllib3 Retry for the session: reads again on connection errors and 502/503/504, writes only unsent."""
+    return Retry(total=READ_RETRIES, connect=READ_RETRIES, read=READ_RETRIES, status=READ_RETRIES, other=0,
+                 allowed_methods=READ_METHODS, status_forcelist=RETRY_STATUSES, backoff_factor=BACKOFF_S,
+                 raise_on_status=False, respect_retry_after_header=True)
+
+
+def retrying_reads(api):
+    """api (a ProxmoxAPI) with RETRY mounted on the requests session proxmoxer keeps in its store."""
+    store = getattr(api, '_store', None)
+    session = store.get('session') if isinstance(store, dict) else None
+    if isinstance(session, requests.Session):
+        adapter = HTTPAdapter(max_retries=retry_policy())
+        session.mount('https://', adapter)
+        session.mount('http://', adapter)
+    return api
+
+
+def raise_login_error(options, exc):
+    if isinstance(exc, AuthenticationError):
+        raise errors.ProxmoxAuthError('Proxmox refused the login of {0} at {1}: {2}'.format(
+            options.user, options.api_url, exc)) from exc
+    raise errors.ProxmoxConnectionError('cannot reach the Proxmox API at {0}: {1}'.format(options.api_url, exc)) from exc
+
+
 class ProxmoxClient:
     """Thread-safe calls to one PVE cluster: get/post/put/delete on API paths."""
 
@@ -122,14 +169,16 @@ class ProxmoxClient:
         self._api = self._login()
 
     def _login(self):
-        try:
-            return self._factory(self.options.host, **self.options.proxmoxer_kwargs())
-        except AuthenticationError as exc:
-            raise errors.ProxmoxAuthError('Proxmox refused the login of {0} at {1}: {2}'.format(
-                self.options.user, self.options.api_url, exc)) from exc
-        except requests.exceptions.RequestException as exc:
-            raise errors.ProxmoxConnectionError('cannot reach the Proxmox API at {0}: {1}'.format(
-                self.options.api_url, exc)) from exc
+        for attempt in range(1, LOGIN_ATTEMPTS + 1):
+            try:
+                return retrying_reads(self._factory(self.options.host, **self.options.proxmoxer_kwargs()))
+            except requests.exceptions.ConnectionError as exc:
+                if attempt == LOGIN_ATTEMPTS:
+                    raise_login_error(self.options, exc)
+                time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+            except (AuthenticationError, requests.exceptions.RequestException) as exc:
+                raise_login_error(self.options, exc)
+        raise AssertionError('unreachable')
 
     def _relogin(self, seen_generation):
         """Log in again, unless another thread already did since seen_generation."""

@@ -4,13 +4,16 @@
 
 Location, in order: the ``location`` argument (a module's ``registry`` option), then
 ``GPVE_REGISTRY``, then ``$XDG_DATA_HOME/gpve/registry.db`` (``~/.local/share/gpve/registry.db``).
-A ``postgresql://`` (or ``postgres://``) DSN selects PostgreSQL; anything else is a SQLite path.
+A ``postgresql://`` (or ``postgres://``) DSN selects PostgreSQL; a path selects SQLite; anything else
+(another scheme, a libpq key=value string) is refused before anything is opened (redact.check_location),
+naming the option it came from and never repeating the value.
 """
 
 from __future__ import annotations
 
 import os
 
+from ansible_collections.gpve.cluster.plugins.module_utils import redact
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.audit import detect_actor
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.awx import refuse_sqlite_in_awx_job
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.keys import KeyringSource, key_file_for
@@ -18,7 +21,6 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry.sqlite_backe
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.store import Store
 
 REGISTRY_ENV = "GPVE_REGISTRY"
-_DSN_PREFIXES = ("postgresql://", "postgres://")
 
 
 def default_location(environ=None):
@@ -30,11 +32,15 @@ def default_location(environ=None):
 def resolve_location(location=None, environ=None):
     """The registry location in effect: argument, then GPVE_REGISTRY, then the default path."""
     environ = os.environ if environ is None else environ
-    return location or environ.get(REGISTRY_ENV) or default_location(environ)
+    if location:
+        return redact.check_location(location, "registry")
+    if environ.get(REGISTRY_ENV):
+        return redact.check_location(environ[REGISTRY_ENV], REGISTRY_ENV)
+    return default_location(environ)
 
 
 def is_postgres(location):
-    return location.startswith(_DSN_PREFIXES)
+    return redact.is_dsn(location)
 
 
 def open_registry(location=None, encryption_key=None, retired_keys=None, actor=None, environ=None):

@@ -14,8 +14,7 @@
 from __future__ import annotations
 
 import traceback
-from urllib.parse import urlsplit, urlunsplit
-
+from ansible_collections.gpve.cluster.plugins.module_utils.redact import redacted, scrub, secrets
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.connection import ProcessConnection
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import (
@@ -39,12 +38,8 @@ _MIGRATION_LOCK = 7242851902  # advisory lock id: "gpve registry schema"
 
 
 def redact(dsn):
-    """The DSN without its password, for messages."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """The DSN without its password, for messages (redact.redacted: user info and query)."""
+    return redacted(dsn)
 
 
 class PostgresTransaction(Transaction):
@@ -83,6 +78,7 @@ class PostgresBackend:
             raise MissingDependency("psycopg", f"a PostgreSQL registry ({PSYCOPG_IMPORT_ERROR.strip().splitlines()[-1]})")
         self.dsn = dsn
         self.location = redact(dsn)
+        self._secrets = secrets(dsn)
         self._connection = ProcessConnection(self._open, is_closed=lambda conn: conn.closed)
 
     def _open(self):
@@ -90,13 +86,13 @@ class PostgresBackend:
             conn = psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S,
                                    application_name="gpve.cluster")
         except psycopg.Error as exc:
-            raise RegistryUnavailable(self.location, _first_line(exc)) from None
+            raise RegistryUnavailable(self.location, self._said(exc)) from None
         try:
             conn.execute("SET TIME ZONE 'UTC'")
             self._ensure_schema(conn)
         except psycopg.Error as exc:
             conn.close()
-            raise RegistryUnavailable(self.location, f"schema setup failed: {_first_line(exc)}") from None
+            raise RegistryUnavailable(self.location, f"schema setup failed: {self._said(exc)}") from None
         except BaseException:
             conn.close()
             raise
@@ -128,7 +124,7 @@ class PostgresBackend:
                                  application_name="gpve.cluster") as conn:
                 return self._schema_version(conn)
         except psycopg.Error as exc:
-            raise RegistryUnavailable(self.location, _first_line(exc)) from None
+            raise RegistryUnavailable(self.location, self._said(exc)) from None
 
     def close(self):
         self._connection.close()
@@ -167,15 +163,19 @@ class PostgresBackend:
                 reconnected = True
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected) as exc:
                 if attempt == MAX_ATTEMPTS:
-                    raise RegistryUnavailable(self.location, f"kept conflicting: {_first_line(exc)}") from None
+                    raise RegistryUnavailable(self.location, f"kept conflicting: {self._said(exc)}") from None
                 backoff(attempt)
             except pg_errors.UniqueViolation as exc:
-                raise UniqueViolation(_first_line(exc)) from None
+                raise UniqueViolation(self._said(exc)) from None
             except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
-                raise ConstraintViolation(_first_line(exc)) from None
+                raise ConstraintViolation(self._said(exc)) from None
             except psycopg.Error as exc:
-                raise RegistryUnavailable(self.location, _first_line(exc)) from None
+                raise RegistryUnavailable(self.location, self._said(exc)) from None
         raise AssertionError("unreachable")
+
+    def _said(self, exc):
+        """The first line of a driver error, any DSN secret in it masked (libpq may quote the connection string)."""
+        return scrub(_first_line(exc), self._secrets)
 
 
 class _Reconnect(Exception):

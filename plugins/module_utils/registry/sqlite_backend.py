@@ -20,6 +20,7 @@ import json
 import os
 import sqlite3
 
+from ansible_collections.gpve.cluster.plugins.module_utils import files
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.connection import ProcessConnection
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import (
@@ -135,9 +136,7 @@ class SQLiteBackend:
     def _prepare_file(self):
         directory = os.path.dirname(self.path)
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, exist_ok=True)
-                os.chmod(directory, 0o700)
+            files.make_private_dirs(directory)
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             if os.stat(self.path).st_mode & 0o077:
                 os.chmod(self.path, 0o600)

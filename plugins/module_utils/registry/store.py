@@ -29,6 +29,8 @@ class Store(ClusterOps, NodeOps, EventOps, CredentialOps, BackupOps, TemplateOps
         self.dialect = backend.dialect
         self.location = backend.location
         self.actor = actor or audit.detect_actor()
+        # True once a committed write transaction changed a row: a module run that wrote reports changed.
+        self.wrote = False
 
     @property
     def notices(self):
@@ -91,7 +93,17 @@ class Store(ClusterOps, NodeOps, EventOps, CredentialOps, BackupOps, TemplateOps
     # For the entity mixins ----------------------------------------------------------------
 
     def _write(self, work):
-        return self._backend.write(work)
+        counted = []
+
+        def counting(tx):
+            result = work(tx)
+            counted.append(tx.rows_changed)
+            return result
+
+        result = self._backend.write(counting)
+        if counted and counted[-1]:
+            self.wrote = True
+        return result
 
     def _read(self, work, snapshot=False):
         return self._backend.read(work, snapshot=snapshot)

@@ -53,11 +53,14 @@ class Transaction:
     def __init__(self, cursor):
         self._cursor = cursor
         self.statements = 0
+        self.rows_changed = 0
 
     def execute(self, sql, params=()):
-        """Run one statement; return the number of rows it changed."""
+        """Run one statement; return the number of rows it changed (counted in rows_changed)."""
         self._run(sql, params)
-        return self._cursor.rowcount
+        changed = self._cursor.rowcount
+        self.rows_changed += max(changed or 0, 0)
+        return changed
 
     def one(self, sql, params=()):
         """The first row as a dict, or None."""

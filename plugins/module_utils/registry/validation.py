@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 
 CLUSTER_TYPES = ("vcluster", "k8s-vm", "external")
@@ -34,11 +35,12 @@ def string_map(field, value):
 
 
 def document(field, value, kind=dict, required=False):
+    """A mapping (or list) bounded in size once expanded (checks.bounded: YAML aliases count each use)."""
     if value is None and not required:
         return None
     if not isinstance(value, kind):
         raise ValidationError(field, f"must be a {'mapping' if kind is dict else 'list'}")
-    return value
+    return checks.bounded(value, field)
 
 
 def cluster_type(value):

@@ -42,7 +42,6 @@ class CommandParams:
     pod_cidr: str = "10.244.0.0/16"
     dns_domain: str = "cluster.local"
     replicas: int = 1
-    kubernetes_version: str = "1.20.2"
     headless_service_name: str = ""
     external_etcd: tuple = ()
     pki_dir: str = PKI_DIR
@@ -147,7 +146,7 @@ def controller_manager_command(params):
         ("service-account-private-key-file", pki("sa.key")),
         ("service-cluster-ip-range", params.service_cidr),
         ("use-service-account-credentials", "true"),
-    ] + _insecure_port_off(params, removed_in_minor=24)
+    ]
     return ["kube-controller-manager"] + merge_args(flags, params.controller_manager_extra_args)
 
 
@@ -160,7 +159,7 @@ def scheduler_command(params):
         ("bind-address", params.bind_address),
         ("kubeconfig", kubeconfig),
         ("leader-elect", "true" if params.replicas > 1 else "false"),
-    ] + _insecure_port_off(params, removed_in_minor=23)
+    ]
     return ["kube-scheduler"] + merge_args(flags, params.scheduler_extra_args)
 
 
@@ -201,16 +200,3 @@ def _initial_cluster(params):
 
 def _member_host(params, pod_name):
     return f"{pod_name}.{params.headless_service}.{params.namespace}.svc"
-
-
-def _insecure_port_off(params, removed_in_minor):
-    # Before the flag went away the components also served plain HTTP unless told --port=0.
-    return [("port", "0")] if _minor(params.kubernetes_version) < removed_in_minor else []
-
-
-def _minor(version):
-    parts = str(version).lstrip("v").split(".")
-    try:
-        return int(parts[1])
-    except (IndexError, ValueError):
-        raise ValidationError("kubernetes_version", f"{version!r} is not a version like 1.20.2") from None

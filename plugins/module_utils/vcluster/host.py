@@ -16,11 +16,24 @@ import ipaddress
 import re
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConnectionError, KubeError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import call_json
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names
 
 RANGE_IN_MESSAGE = re.compile(r"valid IPs is ([0-9a-fA-F.:]+/\d+)")
 PROBE_IP = "0.0.0.1"
+
+
+PROBE_TIMEOUT_S = 5
+
+
+def require_reachable(resources):
+    """Ask the host API server for its version once, with a short timeout: an unreachable or hung host fails the
+    run at once (KubeConnectionError naming the server), before anything is read, registered or applied."""
+    try:
+        call_json(resources.api_client, "GET", "/version", "the host API server", timeout=PROBE_TIMEOUT_S)
+    except KubeConnectionError as exc:
+        raise KubeConnectionError(f"{exc} (checked before any change; nothing was written)") from None
 
 
 def namespace_state(resources, namespace):

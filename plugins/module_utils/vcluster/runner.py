@@ -5,8 +5,9 @@ module's result dict."""
 
 from __future__ import annotations
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import registration
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
@@ -19,7 +20,18 @@ PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_t
                    "ca_path", "api_timeout")
 
 
+MAX_WAIT_TIMEOUT_S = 24 * 3600
+
+
 def run_options(params, check_mode):
+    """The run's options, checked: wait_timeout in range, kubeconfig_dest writable (before the first write)."""
+    checks.number(params["wait_timeout"], "wait_timeout", 1, MAX_WAIT_TIMEOUT_S)
+    if params.get("kubeconfig_dest") and params["state"] != "absent":
+        checks.writable_destination(params["kubeconfig_dest"], "kubeconfig_dest")
+    if params.get("kubeconfig_server"):
+        checks.url(params["kubeconfig_server"], "kubeconfig_server", schemes=("https",))
+    if params.get("host"):
+        checks.url(params["host"], "host", schemes=("https", "http"))
     return RunOptions(state=params["state"], wait=params["wait"], wait_timeout=params["wait_timeout"],
                       kubeconfig_dest=params.get("kubeconfig_dest"), kubeconfig_server=params.get("kubeconfig_server"),
                       keep_pvc=params.get("keep_pvc", False), check_mode=check_mode)
@@ -76,9 +88,14 @@ def _host_run(params, spec, options, store, api_client):
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
     connection = host_connection(params) if api_client is None else None
+    if connection is not None and connection.values.get("host") and connection.sources.get("host") != "task":
+        # run_options checked a task's host; one from the environment gets the same URL rule, named by its variable
+        checks.url(connection.values["host"], connection.source("host"), schemes=("https", "http"))
     client = api_client or host_api_client(**connection.values)
     try:
-        return VClusterRun(spec, options, Resources(client), store).run(), connection.warnings if connection else []
+        resources = Resources(client)
+        host.require_reachable(resources)
+        return VClusterRun(spec, options, resources, store).run(), connection.warnings if connection else []
     finally:
         if api_client is None:
             client.close()

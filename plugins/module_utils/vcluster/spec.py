@@ -14,13 +14,15 @@ from __future__ import annotations
 import copy
 import os
 
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import versions
+
 NAMESPACE_PREFIX_ENV = "GPVE_HOST_CLUSTER_NAMESPACE_PREFIX"
 DEFAULT_NAMESPACE_PREFIX = "vc-"
-DEFAULT_KUBERNETES_VERSION = "1.29.0"
+DEFAULT_KUBERNETES_VERSION = versions.DEFAULT
 DEFAULT_IMAGE_REGISTRY = "registry.k8s.io"
 DEFAULT_K3S_IMAGE = "rancher/k3s"
 DEFAULT_SYNCER_IMAGE = "ghcr.io/loft-sh/vcluster:0.15.7"
-DEFAULT_ETCD_VERSION = "3.5.12-0"
+DEFAULT_ETCD_VERSION = "3.7.0-0"    # what kubeadm 1.37 runs
 DEFAULT_KATA_RUNTIME_CLASS = "kata"
 # Not kubeadm's 10.96.0.0/12: the virtual range must not overlap the host's, which often is exactly that.
 DEFAULT_SERVICE_CIDR = "10.112.0.0/12"

@@ -37,7 +37,7 @@ def command_params(spec):
     return commands.CommandParams(
         name=spec["name"], namespace=spec["namespace"], service_cidr=spec["networking"]["service_cidr"],
         pod_cidr=spec["networking"]["pod_cidr"], dns_domain=spec["networking"]["dns_domain"],
-        replicas=control_plane["replicas"], kubernetes_version=spec["kubernetes_version"],
+        replicas=control_plane["replicas"],
         headless_service_name=names.headless_service(spec["name"]),
         external_etcd=tuple(control_plane["etcd"]["external"]),
         apiserver_extra_args=control_plane["api_server"]["extra_args"],

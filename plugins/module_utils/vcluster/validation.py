@@ -17,16 +17,13 @@ from urllib.parse import urlsplit
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import keys, layout
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import versions
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 
-# Appendix A of the seed: the versions a vCluster may run.
-MIN_VERSION = (1, 26)
-MAX_VERSION = (1, 30)
 MAX_NAME_LENGTH = 50
 NODE_PORT_RANGE = (30000, 32767)
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 QUALIFIED_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -102,14 +99,12 @@ def validate_host_service_range(spec, host_service_cidr):
 
 
 def version(text):
-    """(major, minor, patch) of a supported Kubernetes version, or ValidationError."""
-    match = VERSION.match(str(text))
-    if not match:
-        raise ValidationError("kubernetes_version", f"{text!r} is not a version like 1.29.0")
-    parsed = tuple(int(part) for part in match.groups())
-    if not MIN_VERSION <= parsed[:2] <= MAX_VERSION:
-        raise ValidationError("kubernetes_version", f"{text} is outside the supported 1.{MIN_VERSION[1]}.0 - "
-                              f"1.{MAX_VERSION[1]}.x")
+    """(major, minor, patch) of a supported Kubernetes version (planner.versions' table), or ValidationError."""
+    parsed = versions.parse(text) if not str(text).startswith("v") else None
+    if parsed is None:
+        raise ValidationError("kubernetes_version", f"{text!r} is not a version like {versions.default_version()}")
+    if not versions.is_supported(None, text):
+        raise ValidationError("kubernetes_version", versions.unsupported_message(text))
     return parsed
 
 

@@ -159,7 +159,7 @@ def _check_vm_section(vm):
                               "(letters, digits, '-', '_', '.')")
     if vm["k3s_version"] and not K3S_RELEASE.match(str(vm["k3s_version"])):
         raise ValidationError("vm.k3s_version", f"{vm['k3s_version']!r} is not a k3s release; write it like "
-                              "v1.29.0+k3s1, or leave it unset to follow kubernetes_version")
+                              "v1.37.2+k3s1, or leave it unset to follow kubernetes_version")
     for key in ("artifact_url", "install_script_url"):
         if vm[key] and (urlsplit(str(vm[key])).scheme not in ("http", "https") or not urlsplit(str(vm[key])).netloc):
             raise ValidationError(f"vm.{key}", f"{vm[key]!r} is not an http(s) URL the VM can download from")

@@ -89,6 +89,6 @@ def test_drift_without_proxmox_options_is_a_clear_error(tmp_path):
     registry = str(tmp_path / "registry.db")
     from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
     with open_registry(registry, environ={}) as store:
-        store.create_cluster("lonely", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.29.0"})
+        store.create_cluster("lonely", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.37.2"})
     result = ansible_cli.run_module("gpve_cluster_info", dict(registry=registry, drift=True), tmp_path)
     assert result["failed"] is True and "drift: needs the Proxmox connection options" in result["msg"]

@@ -69,7 +69,7 @@ def test_one_cluster_in_full(seeded, registry_path, tmp_path):
                             completed_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
     result = info(registry_path, tmp_path, name="prod-eu1", events_limit=3)
     (prod,) = result["clusters"]
-    assert prod["spec"] == {"distribution": "kubeadm", "kubernetes_version": "1.29.0"}
+    assert prod["spec"] == {"distribution": "kubeadm", "kubernetes_version": "1.37.2"}
     assert prod["status"]["phase"] == "Running" and prod["status"]["endpoint"] == "https://127.0.1.7:6443"
     assert len(prod["nodes"]) == 7 and {n["role"] for n in prod["nodes"]} == {"control-plane", "worker", "lb"}
     assert len(prod["events"]) == 3 and prod["events"][0]["metadata"]["to"] == "Running"

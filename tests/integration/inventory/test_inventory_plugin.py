@@ -54,7 +54,7 @@ def test_list_shows_clusters_and_nodes_with_their_variables(inventory_file, tmp_
     prod = hostvars["cluster_prod-eu1"]
     assert prod["ansible_connection"] == "local"
     assert (prod["gpve_cluster_id"], prod["gpve_cluster_type"], prod["gpve_cluster_phase"]) == (seeded["prod-eu1"], "k8s-vm", "Running")
-    assert (prod["gpve_cluster_endpoint"], prod["gpve_cluster_version"]) == ("https://127.0.1.7:6443", "v1.29.0")
+    assert (prod["gpve_cluster_endpoint"], prod["gpve_cluster_version"]) == ("https://127.0.1.7:6443", "v1.37.2")
     assert prod["gpve_cluster_labels"] == {"env": "prod", "team": "payments"}
     assert (prod["gpve_cluster_node_count"], prod["gpve_cluster_ready_nodes"], prod["gpve_cluster_registered_nodes"]) == (6, 6, 7)
     assert prod["gpve_kubeconfig"] == {"module": "gpve.cluster.gpve_kubeconfig", "name": "prod-eu1", "registry": str(registry_path)}
@@ -270,7 +270,7 @@ def test_bulk_reads_do_not_grow_with_the_number_of_clusters(tmp_path, registry_p
     small, small_model = _statements_of_one_read(registry_path)
     with open_registry(str(registry_path), actor="test", environ={}) as store:
         for index in range(40):
-            cluster = store.create_cluster(f"bulk-{index}", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.29.0"})
+            cluster = store.create_cluster(f"bulk-{index}", "k8s-vm", spec={"distribution": "kubeadm", "kubernetes_version": "1.37.2"})
             store.replace_nodes(cluster.id, k8s_vm_nodes(f"bulk-{index}", 3))
     large, large_model = _statements_of_one_read(registry_path)
     assert len(large_model["hosts"]) == len(small_model["hosts"]) + 40 * 8

@@ -101,7 +101,7 @@ def test_an_address_claimed_by_another_cluster_while_planning(service, proxmox, 
     from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import recorder
 
     spec_now, _view, _env, planned = service.plan(request(spec()))
-    other = store.create_cluster('other', 'k8s-vm', spec={'distribution': 'k3s', 'kubernetes_version': '1.29.0'})
+    other = store.create_cluster('other', 'k8s-vm', spec={'distribution': 'k3s', 'kubernetes_version': '1.37.2'})
     store.upsert_nodes(other.id, [{'name': 'other-1', 'role': 'worker', 'status': 'Running',
                                    'ip_address': planned.vms[2].ip}], exclusive_ips=True)
     record = recorder.Recorder(store)

@@ -80,7 +80,7 @@ def test_a_name_another_cluster_type_holds(service, proxmox, store):
 
 
 def test_addresses_other_clusters_hold_leave_too_few(service, proxmox, store):
-    other = store.create_cluster('other', 'k8s-vm', spec={'distribution': 'k3s', 'kubernetes_version': '1.29.0'})
+    other = store.create_cluster('other', 'k8s-vm', spec={'distribution': 'k3s', 'kubernetes_version': '1.37.2'})
     store.upsert_nodes(other.id, [{'name': 'other-{0}'.format(n), 'role': 'worker', 'status': 'Running',
                                    'ip_address': '10.20.0.{0}'.format(n)} for n in range(10, 36)])
     _unchanged(proxmox, store, lambda: service.run(request(spec())), 'network.vm_network.ip_range',

@@ -16,7 +16,7 @@ def new_key() -> str:
 
 
 def k8s_spec(**extra):
-    spec = {"distribution": "kubeadm", "kubernetes_version": "1.29.0",
+    spec = {"distribution": "kubeadm", "kubernetes_version": "1.37.2",
             "control_plane": {"count": 3, "cores": 2}, "workers": [{"name": "general", "count": 2}]}
     spec.update(extra)
     return spec

@@ -35,7 +35,7 @@ class TestClusters:
         assert [(event.type, event.reason, event.metadata["to"]) for event in events] == [("Transition", "Registered", "Pending")]
 
     @pytest.mark.parametrize("cluster_type, spec", [
-        ("vcluster", {"kubernetes_version": "1.29.0", "isolation_mode": "namespace", "sync_config": {"nodes": True},
+        ("vcluster", {"kubernetes_version": "1.37.2", "isolation_mode": "namespace", "sync_config": {"nodes": True},
                       "plugins": ["metrics"], "host_namespace": "vc-a"}),
         ("external", {"endpoint": "https://10.0.0.5:6443", "connection_config": {"timeout": 10}}),
         ("k8s-vm", k8s_spec(storage="local-lvm")),
@@ -46,11 +46,11 @@ class TestClusters:
         assert created.type == cluster_type
 
     @pytest.mark.parametrize("kwargs, field", [
-        ({"type": "k8s-vm", "spec": {"kubernetes_version": "1.29.0"}}, "spec.distribution"),
+        ({"type": "k8s-vm", "spec": {"kubernetes_version": "1.37.2"}}, "spec.distribution"),
         ({"type": "k8s-vm", "spec": k8s_spec(distribution="minikube")}, "spec.distribution"),
         ({"type": "openshift", "spec": {}}, "type"),
         ({"type": "external", "spec": {"endpoint": "https://x"}, "labels": {"env": 1}}, "labels"),
-        ({"type": "vcluster", "spec": {"kubernetes_version": "1.29", "isolation_mode": "none"}}, "spec.isolation_mode"),
+        ({"type": "vcluster", "spec": {"kubernetes_version": "1.37", "isolation_mode": "none"}}, "spec.isolation_mode"),
         ({"type": "k8s-vm", "spec": k8s_spec(kubernetes_version="1." * 20)}, "spec.kubernetes_version"),
     ])
     def test_invalid_input_is_refused_before_writing(self, store, kwargs, field):
@@ -112,8 +112,8 @@ class TestClusters:
 
     def test_update_is_compare_and_swap_on_resource_version(self, store):
         cluster = store.create_cluster("cas", "k8s-vm", spec=k8s_spec())
-        updated = store.update_cluster(cluster.id, 1, spec=k8s_spec(kubernetes_version="1.30.1"), labels={"env": "prod"})
-        assert (updated.resource_version, updated.spec["kubernetes_version"], updated.labels) == (2, "1.30.1", {"env": "prod"})
+        updated = store.update_cluster(cluster.id, 1, spec=k8s_spec(kubernetes_version="1.37.3"), labels={"env": "prod"})
+        assert (updated.resource_version, updated.spec["kubernetes_version"], updated.labels) == (2, "1.37.3", {"env": "prod"})
         with pytest.raises(Conflict):
             store.update_cluster(cluster.id, 1, labels={"env": "dev"})
         assert store.get_cluster(cluster.id).labels == {"env": "prod"}

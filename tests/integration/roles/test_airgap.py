@@ -15,7 +15,7 @@ from roles_support import TEST_PLAYBOOKS, ansible_env, read_record, run_playbook
 pytestmark = pytest.mark.roles
 
 ARTIFACTS = {
-    "kubeadm": ["kubeadm/kubeadm_1.29.4-1.1_amd64.deb", "kubeadm/kubelet_1.29.4-1.1_amd64.deb",
+    "kubeadm": ["kubeadm/kubeadm_1.37.2-1.1_amd64.deb", "kubeadm/kubelet_1.37.2-1.1_amd64.deb",
                 "kubeadm/images/kube-apiserver.tar"],
     "k3s": ["k3s/k3s", "k3s/install.sh", "k3s/k3s-airgap-images-amd64.tar.zst"],
     "rke2": ["rke2/install.sh", "rke2/rke2.linux-amd64.tar.gz", "rke2/sha256sum-amd64.txt",
@@ -70,3 +70,13 @@ def test_k3s_refuses_an_even_server_count_with_embedded_etcd(tmp_path):
     assert result.returncode != 0 and "k3s_server_count 2: with embedded etcd" in result.stdout, result.stdout[-3000:]
     assert "use 1 or 3 servers" in result.stdout.replace("\n", " ")
     assert records == []
+
+
+@pytest.mark.parametrize("version", ["1.30.2", "1.38.0"])
+def test_kubeadm_refuses_a_version_outside_the_supported_minors(tmp_path, version):
+    airgap = artifact_dir(tmp_path / "airgap", ARTIFACTS["kubeadm"])
+    result, records = install(tmp_path, "kubeadm", airgap, kubeadm_kubernetes_version=version)
+    said = result.stdout.replace("\n", " ")
+    assert result.returncode != 0 and f"for Kubernetes {version}" in said, result.stdout[-3000:]
+    assert "kubeadm_kubernetes_version is MAJOR.MINOR.PATCH in a supported minor (1.35, 1.36, 1.37" in said
+    assert records == []                                    # refused before any guest step

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.roles
 def spec(distribution, load_balancer):
     return {
         "distribution": {"type": distribution},
-        "kubernetes_version": "1.29.4",
+        "kubernetes_version": "1.36.3",
         "control_plane": {"replicas": 3, "resources": {"memory": 1024, "disk_size": 20}},
         "workers": [{"name": "general", "replicas": 1, "resources": {"cores": 2, "memory": 1024, "disk_size": 20},
                      "labels": {"tier": "general"}}],
@@ -50,15 +50,15 @@ def test_k3s_create_upgrade_scale(k8s_vm_run, kube_client):
     assert first["cluster-init"] is True and "server" not in first and first["flannel-backend"] == "none"
     joiner = yaml_docs(steps(records, "k3s-server")[1]["data"]["config"])[0]
     assert joiner["server"] == "https://10.20.0.5:6443" and "cluster-init" not in joiner
-    assert steps(records, "k3s-server")[0]["data"]["version"] == "v1.29.4+k3s1"
+    assert steps(records, "k3s-server")[0]["data"]["version"] == "v1.36.3+k3s1"
     token = run.registry.credential(cluster.id, "join-token").text
     assert len(token) == 48 and token not in run.record.read_text()
     assert all(token not in log.read_text() for log in run.dir.glob("*.log"))
-    ok(run.play("upgrade", name, gpve_target_version="1.30.2", gpve_target_release="v1.30.2+k3s1"))
+    ok(run.play("upgrade", name, gpve_target_version="1.37.2", gpve_target_release="v1.37.2+k3s1"))
     records = run.records()
     assert hosts_of(records, "k3s-upgrade-server") == ["kthree-cp-1", "kthree-cp-2", "kthree-cp-3"]
     assert hosts_of(records, "k3s-upgrade-agent") == ["kthree-general-1"]
-    assert running(run, name).spec["distribution_release"] == "v1.30.2+k3s1"
+    assert running(run, name).spec["distribution_release"] == "v1.37.2+k3s1"
     ok(run.play("scale", name, gpve_worker_replicas={"general": 2}, gpve_control_plane_replicas=1))
     records = run.records()
     assert sorted(hosts_of(records, "k3s-uninstall")) == ["kthree-cp-2", "kthree-cp-3"]   # servers leave etcd
@@ -96,12 +96,12 @@ def test_k0s_create_and_upgrade(k8s_vm_run, kube_client):
     first = steps(records, "k0s-controller")[0]["data"]
     assert "--token-file" not in first["command"] and yaml_docs(first["config"])[0]["spec"]["api"]["externalAddress"] == "10.20.0.5"
     assert "--token-file" in steps(records, "k0s-worker")[0]["data"]["command"]
-    ok(run.play("upgrade", name, gpve_target_version="1.30.2"))
+    ok(run.play("upgrade", name, gpve_target_version="1.37.2"))
     records = run.records()
     assert hosts_of(records, "k0s-upgrade-controller") == ["kzero-cp-1", "kzero-cp-2", "kzero-cp-3"]
-    assert steps(records, "k0s-upgrade-worker")[0]["data"]["version"] == "v1.30.2+k0s.0"
+    assert steps(records, "k0s-upgrade-worker")[0]["data"]["version"] == "v1.37.2+k0s.0"
     version = client.CoreV1Api(kube_client).read_node("kzero-general-1").status.node_info.kubelet_version
-    assert version == "v1.30.2"
+    assert version == "v1.37.2"
 
 
 def test_talos_create_and_upgrade_without_ssh(k8s_vm_run):
@@ -115,10 +115,10 @@ def test_talos_create_and_upgrade_without_ssh(k8s_vm_run):
     assert hosts_of(records, "talos-bootstrap") == ["tal-cp-1"]
     patch = yaml_docs(steps(records, "talos-apply-controlplane")[0]["data"]["node_patch"])[0]
     assert patch["machine"]["network"]["interfaces"][0]["vip"] == {"ip": "10.20.0.5"}
-    ok(run.play("upgrade", name, gpve_target_version="1.30.2"))
+    ok(run.play("upgrade", name, gpve_target_version="1.37.2"))
     records = run.records()
     upgrade_k8s = steps(records, "talos-upgrade-k8s")
-    assert [r["host"] for r in upgrade_k8s] == ["tal-cp-1"] and upgrade_k8s[0]["data"]["to"] == "1.30.2"
+    assert [r["host"] for r in upgrade_k8s] == ["tal-cp-1"] and upgrade_k8s[0]["data"]["to"] == "1.37.2"
     assert hosts_of(records, "talos-upgrade-node")[:3] == ["tal-cp-1", "tal-cp-2", "tal-cp-3"]
     assert records.index(upgrade_k8s[0]) < records.index(steps(records, "talos-upgrade-node")[0])
     running(run, name)

@@ -22,7 +22,7 @@ WORKERS = ["life-general-1", "life-general-2", "life-storage-1"]
 def spec():
     return {
         "distribution": {"type": "kubeadm"},
-        "kubernetes_version": "1.28.9",
+        "kubernetes_version": "1.35.4",
         "control_plane": {"replicas": 3, "resources": {"memory": 1024, "disk_size": 20}},
         "workers": [
             {"name": "general", "replicas": 2, "resources": {"cores": 2, "memory": 1024, "disk_size": 20},
@@ -53,7 +53,7 @@ def node(api, name):
 def check_created(run, api, testbed):
     cluster = run.registry.cluster(NAME)
     assert cluster.status.phase == "Running"
-    assert cluster.status.version == "1.28.9"
+    assert cluster.status.version == "1.35.4"
     assert cluster.status.endpoint == "https://10.20.0.5:6443"
     events = run.registry.events(cluster.id)
     assert transitions(events) == [(None, "Pending"), ("Pending", "Provisioning"), ("Provisioning", "Bootstrapping"),
@@ -90,16 +90,16 @@ def check_create_record(run, kube_client):
     assert hosts_of(records, "kubeadm-join-control-plane") == ["life-cp-2", "life-cp-3"]   # serial: 1, in order
     assert sorted(hosts_of(records, "kubeadm-join-worker")) == sorted(WORKERS)
     init = dict((d["kind"], d) for d in yaml_docs(steps(records, "kubeadm-init")[0]["data"]["config"]))
-    assert init["ClusterConfiguration"]["apiVersion"] == "kubeadm.k8s.io/v1beta3"
+    assert init["ClusterConfiguration"]["apiVersion"] == "kubeadm.k8s.io/v1beta4"
     assert init["ClusterConfiguration"]["controlPlaneEndpoint"] == "10.20.0.5:6443"
-    assert init["ClusterConfiguration"]["kubernetesVersion"] == "v1.28.9"
+    assert init["ClusterConfiguration"]["kubernetesVersion"] == "v1.35.4"
     assert init["ClusterConfiguration"]["networking"]["podSubnet"] == "10.244.0.0/16"
     assert init["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == ips["life-cp-1"]
     assert init["KubeletConfiguration"]["cgroupDriver"] == "systemd"
     storage_join = next(r for r in records if r["step"] == "kubeadm-join-worker" and r["host"] == "life-storage-1")
     join = yaml_docs(storage_join["data"]["config"])[0]
     assert join["nodeRegistration"]["taints"] == [{"key": "dedicated", "value": "storage", "effect": "NoSchedule"}]
-    assert join["nodeRegistration"]["kubeletExtraArgs"]["node-labels"] == "disk=ssd"
+    assert {"name": "node-labels", "value": "disk=ssd"} in join["nodeRegistration"]["kubeletExtraArgs"]
     assert join["discovery"]["bootstrapToken"]["token"] == "__GPVE_JOIN_TOKEN__"
     assert all(r["data"]["token_set"] for r in steps(records, prefix="kubeadm-join"))
     # The token was made through the API, and is in neither the record nor the playbook output.
@@ -144,8 +144,8 @@ def check_refusals(run):
     before = len(run.records())
     cluster = run.registry.cluster(NAME)
     events_before = len(run.registry.events(cluster.id))
-    for target, words in (("1.30.0", "one minor version at a time"), ("1.27.3", "downgrades are not supported"),
-                          ("1.31.0", "is not supported")):
+    for target, words in (("1.37.2", "one minor version at a time"), ("1.35.0", "downgrades are not supported"),
+                          ("1.38.0", "is not supported")):
         result = run.play("upgrade", NAME, gpve_target_version=target)
         assert result.returncode != 0 and words in result.stdout, (target, result.stdout[-2000:])
     assert run.registry.cluster(NAME).status.phase == "Running"
@@ -154,18 +154,18 @@ def check_refusals(run):
 
 
 def check_failed_upgrade(run, api, events_before):
-    """The first control plane's kubelet never came back at 1.29.4: the upgrade stops there,
+    """The first control plane's kubelet never came back at 1.36.3: the upgrade stops there,
     the cluster is Failed with the stage, and the node is uncordoned all the same."""
     cluster = run.registry.cluster(NAME)
-    assert cluster.status.phase == "Failed" and cluster.status.version == "1.28.9"
+    assert cluster.status.phase == "Failed" and cluster.status.version == "1.35.4"
     assert cluster.status.message.startswith("stage upgrade failed on life-cp-1: node life-cp-1 is not Ready at "
-                                             "kubelet v1.29.4 (it reports v1.28.9) after 10s")
+                                             "kubelet v1.36.3 (it reports v1.35.4) after 10s")
     events = run.registry.events(cluster.id)[events_before:]
     assert transitions(events) == [("Running", "Upgrading"), ("Upgrading", "Failed")]
     started = [e.metadata["node"] for e in events if e.reason == "NodeUpgradeStarted"]
     assert started == ["life-cp-1"] and not [e for e in events if e.reason == "NodeUpgraded"]
     assert not node(api, "life-cp-1").spec.unschedulable                 # uncordoned in the rescue
-    assert node(api, "life-cp-1").status.node_info.kubelet_version == "v1.28.9"
+    assert node(api, "life-cp-1").status.node_info.kubelet_version == "v1.35.4"
     assert hosts_of(run.records(), "kubeadm-upgrade-apply") == ["life-cp-1"]
     assert not hosts_of(run.records(), "kubeadm-upgrade-node")           # nothing after the failed node
     return len(run.registry.events(cluster.id))
@@ -173,8 +173,8 @@ def check_failed_upgrade(run, api, events_before):
 
 def check_upgraded(run, api, events_before):
     cluster = run.registry.cluster(NAME)
-    assert cluster.status.phase == "Running" and cluster.status.version == "1.29.4"
-    assert cluster.spec["kubernetes_version"] == "1.29.4"
+    assert cluster.status.phase == "Running" and cluster.status.version == "1.36.3"
+    assert cluster.spec["kubernetes_version"] == "1.36.3"
     events = run.registry.events(cluster.id)[events_before:]
     assert transitions(events)[0] == ("Failed", "Recovering")           # the failed upgrade resumed
     upgrade = [e for e in events if e.reason in ("NodeUpgradeStarted", "NodeUpgraded")]
@@ -196,11 +196,14 @@ def check_upgraded(run, api, events_before):
     assert hosts_of(records, "kubeadm-upgrade-apply") == ["life-cp-1", "life-cp-1"]   # failed once, then again
     assert hosts_of(records, "kubeadm-upgrade-node")[:2] == ["life-cp-2", "life-cp-3"]
     apply = steps(records, "kubeadm-upgrade-apply")[0]
-    assert apply["data"]["command"] == "kubeadm upgrade apply --yes v1.29.4"
-    assert "v1.29" in apply["data"]["repository"]
+    assert apply["data"]["command"] == "kubeadm upgrade apply --yes --config /etc/kubernetes/gpve/upgrade.yaml"
+    upgrade_config = yaml_docs(apply["data"]["config"])[0]
+    assert (upgrade_config["apiVersion"], upgrade_config["kind"]) == ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")
+    assert upgrade_config["apply"]["kubernetesVersion"] == "v1.36.3"        # from the oldest supported minor, one up
+    assert "v1.36" in apply["data"]["repository"]
     for name in CONTROL_PLANES + WORKERS:
         found = node(api, name)
-        assert found.status.node_info.kubelet_version == "v1.29.4"
+        assert found.status.node_info.kubelet_version == "v1.36.3"
         assert not found.spec.unschedulable                       # uncordoned again
 
 
@@ -280,11 +283,11 @@ def test_kubeadm_cluster_lifecycle(k8s_vm_run, kube_client, testbed, pve_control
     check_refusals(run)
     events_before = len(run.registry.events(run.registry.cluster(NAME).id))
     run.nodes.hold("life-cp-1")
-    failed = run.play("upgrade", NAME, gpve_target_version="1.29.4", gpve_max_unavailable=2, gpve_node_wait_timeout=10)
+    failed = run.play("upgrade", NAME, gpve_target_version="1.36.3", gpve_max_unavailable=2, gpve_node_wait_timeout=10)
     assert failed.returncode != 0
     events_before = check_failed_upgrade(run, kube_client, events_before)
     run.nodes.release("life-cp-1")
-    ok(run.play("upgrade", NAME, gpve_target_version="1.29.4", gpve_max_unavailable=2))
+    ok(run.play("upgrade", NAME, gpve_target_version="1.36.3", gpve_max_unavailable=2))
     check_upgraded(run, kube_client, events_before)
 
     pinned = pin_workload(kube_client, kube_namespace)

@@ -23,7 +23,7 @@ spec:
 
 
 def spec(cni):
-    return {"distribution": {"type": "kubeadm"}, "kubernetes_version": "1.29.4",
+    return {"distribution": {"type": "kubeadm"}, "kubernetes_version": "1.37.2",
             "control_plane": {"replicas": 1, "resources": {"memory": 1024, "disk_size": 20}},
             "workers": [{"name": "w", "replicas": 1, "resources": {"cores": 2, "memory": 1024, "disk_size": 20}}],
             "network": {"cni": cni, "vm_network": {"ip_allocation": "static", "prefix": 24, "gateway": "10.20.0.1",

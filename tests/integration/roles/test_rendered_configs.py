@@ -21,7 +21,7 @@ from tests.testbed.processes import wait_until
 
 pytestmark = pytest.mark.roles
 
-KUBEADM_LISTS = {"kubeadm.k8s.io/v1beta3": "kubeadm_v1beta3", "kubeadm.k8s.io/v1beta2": "kubeadm_v1beta2",
+KUBEADM_LISTS = {"kubeadm.k8s.io/v1beta4": "kubeadm_v1beta4",
                  "kubelet.config.k8s.io/v1beta1": "kubelet_v1beta1", "kubeproxy.config.k8s.io/v1alpha1": "kube_proxy_v1alpha1"}
 
 
@@ -104,12 +104,12 @@ def test_kubeadm_configs_use_only_published_fields(rendered):
             schema = load(KUBEADM_LISTS[doc["apiVersion"]])[doc["kind"]]
             assert unknown_fields(doc, schema) == [], (record["step"], record["host"], doc["kind"])
             seen.add((doc["apiVersion"], doc["kind"]))
-    assert ("kubeadm.k8s.io/v1beta3", "InitConfiguration") in seen
-    assert ("kubeadm.k8s.io/v1beta2", "ClusterConfiguration") in seen       # Kubernetes 1.21 still gets v1beta2
+    assert {("kubeadm.k8s.io/v1beta4", kind) for kind in ("InitConfiguration", "ClusterConfiguration")} <= seen
+    assert {api for api, _kind in seen if api.startswith("kubeadm.k8s.io/")} == {"kubeadm.k8s.io/v1beta4"}
     inits = [yaml_docs(r["data"]["config"]) for r in steps(records, "kubeadm-init")]
     external = [docs for docs in inits if "external" in docs[1]["etcd"]]
     assert external and external[0][1]["etcd"]["external"]["endpoints"] == ["https://10.30.0.31:2379", "https://10.30.0.32:2379"]
-    assert external[0][1]["apiServer"]["extraArgs"]["bind-address"] == "10.30.0.11"
+    assert {"name": "bind-address", "value": "10.30.0.11"} in external[0][1]["apiServer"]["extraArgs"]
 
 
 def test_kubeadm_registration_keeps_restricted_labels_for_the_api(rendered):
@@ -118,7 +118,7 @@ def test_kubeadm_registration_keeps_restricted_labels_for_the_api(rendered):
     assert len(joins) == (3 if topology == "ha" else 0)
     for record in joins:
         registration = yaml_docs(record["data"]["config"])[0]["nodeRegistration"]
-        assert registration["kubeletExtraArgs"]["node-labels"] == "tier=general"   # node-role.kubernetes.io/* is not the kubelet's
+        assert {"name": "node-labels", "value": "tier=general"} in registration["kubeletExtraArgs"]   # node-role.* is not the kubelet's
         assert {"key": "dedicated", "value": "general", "effect": "NoSchedule"} in registration["taints"]
         assert "abcdef.0123456789abcdef" not in record["data"]["config"]            # secrets stay placeholders
 

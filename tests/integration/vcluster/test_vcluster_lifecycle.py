@@ -27,7 +27,7 @@ def phases(store, cluster_id):
 
 def test_create_rerun_update_suspend_resume_delete(ansible_vcluster, host_resources, open_store, testbed, tmp_path):
     kubeconfig_path = str(tmp_path / "life.kubeconfig")
-    args = {"name": NAME, "kubernetes_version": "1.29.3", "labels": {"team": "a"},
+    args = {"name": NAME, "kubernetes_version": "1.36.3", "labels": {"team": "a"},
             "networking": {"expose": {"type": "NodePort"}}, "storage": {"storage_class": testbed.storage_class},
             "kubeconfig_dest": kubeconfig_path}
 
@@ -59,7 +59,7 @@ def test_create_rerun_update_suspend_resume_delete(ansible_vcluster, host_resour
     with open_store() as store:
         assert len(store.list_audit(limit=1000)) == audit_rows
 
-    update = dict(args, kubernetes_version="1.30.0",
+    update = dict(args, kubernetes_version="1.37.2",
                   resources={"api_server": {"requests": {"cpu": "200m", "memory": "256Mi"},
                                             "limits": {"cpu": "2", "memory": "2Gi"}}})
     before = statefulset(host_resources)
@@ -68,16 +68,16 @@ def test_create_rerun_update_suspend_resume_delete(ansible_vcluster, host_resour
         before["metadata"]["resourceVersion"]
     after_diff = checked["diff"]["after"][f"StatefulSet {NAMESPACE}/{NAME}"]
     images = {c["name"]: c["image"] for c in after_diff["spec"]["template"]["spec"]["containers"]}
-    assert images["kube-apiserver"] == "registry.k8s.io/kube-apiserver:v1.30.0"
+    assert images["kube-apiserver"] == "registry.k8s.io/kube-apiserver:v1.37.2"
 
     updated = ansible_vcluster(update)
     assert updated["changed"] and updated["cluster"]["phase"] == "Running"
     containers = {c["name"]: c for c in statefulset(host_resources)["spec"]["template"]["spec"]["containers"]}
-    assert containers["kube-apiserver"]["image"] == "registry.k8s.io/kube-apiserver:v1.30.0"
+    assert containers["kube-apiserver"]["image"] == "registry.k8s.io/kube-apiserver:v1.37.2"
     assert containers["kube-apiserver"]["resources"]["requests"] == {"cpu": "200m", "memory": "256Mi"}
     with open_store() as store:
         assert phases(store, created["cluster"]["id"])[-2:] == ["Updating", "Running"]
-        assert store.get_cluster(created["cluster"]["id"]).status.version == "1.30.0"
+        assert store.get_cluster(created["cluster"]["id"]).status.version == "1.37.2"
 
     synced_pod = {"apiVersion": "v1", "kind": "Pod",
                   "metadata": {"name": "synced-workload", "namespace": NAMESPACE,

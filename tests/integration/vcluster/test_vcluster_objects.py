@@ -110,22 +110,22 @@ def test_check_mode_writes_nothing_and_diff_hides_secret_values(run_vcluster, ho
 
 def test_host_dependent_refusals_leave_host_and_registry_as_they_were(run_vcluster, host_resources, open_store,
                                                                       testbed):
-    run_vcluster("base", kubernetes_version="1.28.2", storage={"storage_class": testbed.storage_class})
+    run_vcluster("base", kubernetes_version="1.35.4", storage={"storage_class": testbed.storage_class})
     with open_store() as store:
         registered = [(c.name, c.resource_version, c.status.resource_version) for c in store.query_clusters()]
         audit_rows = len(store.list_audit(limit=1000))
     namespaces = {ns["metadata"]["name"] for ns in host_resources.list("Namespace")}
     live = host_resources.get("StatefulSet", "base", "vc-base")["metadata"]["resourceVersion"]
     refusals = [
-        ("base", {"kubernetes_version": "1.30.1"}, "kubernetes_version", "one minor version at a time"),
-        ("base", {"kubernetes_version": "1.27.0"}, "kubernetes_version", "downgrading"),
-        ("base", {"kubernetes_version": "1.28.2", "storage": {"size": "20Gi"}}, "storage.size", "cannot be resized"),
-        ("base", {"kubernetes_version": "1.28.2", "distro": "k3s"}, "distro", "cannot change"),
+        ("base", {"kubernetes_version": "1.37.2"}, "kubernetes_version", "one minor version at a time"),
+        ("base", {"kubernetes_version": "1.30.14"}, "kubernetes_version", "outside the supported window 1.35.0 to 1.37.x"),
+        ("base", {"kubernetes_version": "1.35.4", "storage": {"size": "20Gi"}}, "storage.size", "cannot be resized"),
+        ("base", {"kubernetes_version": "1.35.4", "distro": "k3s"}, "distro", "cannot change"),
         ("fresh", {"networking": {"service_cidr": "10.96.0.0/16"}}, "networking.service_cidr",
          "overlaps the host cluster's service range"),
         ("fresh", {"networking": {"pod_cidr": "10.100.0.0/16"}}, "networking.pod_cidr",
          "overlaps the host cluster's service range"),
-        ("base", {"kubernetes_version": "1.28.2", "isolation_mode": "vm", "vm": {"snippets_dir": "/tmp"}},
+        ("base", {"kubernetes_version": "1.35.4", "isolation_mode": "vm", "vm": {"snippets_dir": "/tmp"}},
          "isolation_mode", "moving between a Proxmox VM and the host cluster is not supported"),
         ("fresh", {"isolation_mode": "vm"}, "vm.snippets_dir", "cannot upload cloud-init snippets"),
         ("fresh", {"isolation_mode": "microvm", "control_plane": {"runtime_class_name": "gvisor"}},

@@ -192,7 +192,7 @@ def test_vm_vcluster_create_suspend_resume_delete(run_vm, fresh_pve, snippets, r
     assert set(files) == expected
     assert all(files[path]["permissions"] == "0600" for path in files if path.endswith((".key", ".yaml")))
     runcmd = yaml.safe_load(text)["runcmd"]
-    assert runcmd[-1] == ["env", "INSTALL_K3S_VERSION=v1.29.0+k3s1", "INSTALL_K3S_SKIP_DOWNLOAD=false",
+    assert runcmd[-1] == ["env", "INSTALL_K3S_VERSION=v1.37.2+k3s1", "INSTALL_K3S_SKIP_DOWNLOAD=false",
                           "/usr/local/bin/k3s-install.sh", "server"]
     k3s_config = yaml.safe_load(files["/etc/rancher/k3s/config.yaml"]["content"])
     assert k3s_config["service-cidr"] == "10.112.0.0/12" and k3s_config["cluster-dns"] == "10.112.0.10"
@@ -281,14 +281,14 @@ def test_wait_fails_naming_the_endpoint(run_vm, fresh_pve, registry_path):
 
 
 def test_air_gap_user_data(run_vm, fresh_pve, snippets):
-    run_vm("vm4", vm={"artifact_url": "http://10.20.0.2:8080/gpve/", "k3s_version": "v1.29.3+k3s1"},
-           kubernetes_version="1.29.3")
+    run_vm("vm4", vm={"artifact_url": "http://10.20.0.2:8080/gpve/", "k3s_version": "v1.36.3+k3s1"},
+           kubernetes_version="1.36.3")
     text = (snippets / "gpve-vcluster-vm4-user-data.yaml").read_text()
     runcmd = yaml.safe_load(text)["runcmd"]
     assert ["curl", "-fsSL", "-o", "/usr/local/bin/k3s", "http://10.20.0.2:8080/gpve/k3s/k3s"] in runcmd
     assert ["curl", "-fsSL", "-o", "/var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.zst",
             "http://10.20.0.2:8080/gpve/k3s/k3s-airgap-images-amd64.tar.zst"] in runcmd
-    assert runcmd[-1][1:3] == ["INSTALL_K3S_VERSION=v1.29.3+k3s1", "INSTALL_K3S_SKIP_DOWNLOAD=true"]
+    assert runcmd[-1][1:3] == ["INSTALL_K3S_VERSION=v1.36.3+k3s1", "INSTALL_K3S_SKIP_DOWNLOAD=true"]
     assert not any("get.k3s.io" in " ".join(command) for command in runcmd)
     checked = run_tool(["cloud-init", "schema", "--config-file", str(snippets / "gpve-vcluster-vm4-user-data.yaml")])
     assert checked.returncode == 0, checked.stdout
@@ -300,8 +300,8 @@ INVALID = [
     ({"distro": "k8s"}, "distro", "k3s"),
     ({"control_plane": {"replicas": 3}}, "control_plane.replicas", "set replicas to 1"),
     ({"networking": {"expose": {"type": "NodePort"}}}, "networking.expose.type", "leave expose unset"),
-    ({"vm": {"k3s_version": "1.29.0"}}, "vm.k3s_version", "v1.29.0+k3s1"),
-    ({"vm": {"k3s_version": "v1.28.2+k3s1"}}, "vm.k3s_version", "kubernetes_version"),
+    ({"vm": {"k3s_version": "1.37.2"}}, "vm.k3s_version", "v1.37.2+k3s1"),
+    ({"vm": {"k3s_version": "v1.36.3+k3s1"}}, "vm.k3s_version", "kubernetes_version"),
     ({"vm": {"artifact_url": "ftp://mirror/k3s"}}, "vm.artifact_url", "http(s)"),
     ({"vm": {"artifact_url": "http://m/", "install_script_url": "https://get.k3s.io"}}, "vm.install_script_url",
      "air-gap"),

@@ -20,7 +20,7 @@ def store(tmp_path):
         yield opened
 
 
-def register(store, name="up", distribution="kubeadm", version="1.28.9", workers=5, phase=lifecycle.RUNNING):
+def register(store, name="up", distribution="kubeadm", version="1.35.9", workers=5, phase=lifecycle.RUNNING):
     spec = specs.normalise({"name": name, "distribution": {"type": distribution}, "kubernetes_version": version,
                             "workers": [{"name": "general", "replicas": workers}]})
     cluster = store.create_cluster(name, "k8s-vm", spec=to_stored(spec))
@@ -37,16 +37,16 @@ def register(store, name="up", distribution="kubeadm", version="1.28.9", workers
     return cluster
 
 
-@pytest.mark.parametrize("current, target", [("1.28.9", "1.29.0"), ("1.28.9", "1.28.10"), ("1.29.4", "1.29.4")])
+@pytest.mark.parametrize("current, target", [("1.35.9", "1.36.0"), ("1.35.9", "1.35.10"), ("1.36.4", "1.36.4")])
 def test_one_minor_version_at_a_time_passes(current, target):
     upgrade_policy.check_skew(current, target)
 
 
 @pytest.mark.parametrize("current, target, words", [
-    ("1.28.9", "1.30.0", "from 1.28.9 upgrade to 1.29.x first, then on to 1.30.0"),
-    ("1.29.4", "1.28.9", "downgrades are not supported"),
-    ("1.29.4", "2.0.0", "major version"),
-    ("1.29.4", "1.30", "is not a MAJOR.MINOR.PATCH version"),
+    ("1.35.9", "1.37.0", "from 1.35.9 upgrade to 1.36.x first, then on to 1.37.0"),
+    ("1.36.4", "1.35.9", "downgrades are not supported"),
+    ("1.36.4", "2.0.0", "major version"),
+    ("1.36.4", "1.37", "is not a MAJOR.MINOR.PATCH version"),
 ])
 def test_skew_refusals_name_the_way_forward(current, target, words):
     with pytest.raises(UpgradeRefused) as raised:
@@ -55,8 +55,8 @@ def test_skew_refusals_name_the_way_forward(current, target, words):
 
 
 def test_unsupported_targets_are_refused():
-    with pytest.raises(UpgradeRefused, match="supported: 1.26.0 to 1.30.x"):
-        upgrade_policy.check_supported("k3s", "1.31.0")
+    with pytest.raises(UpgradeRefused, match="supported: 1.35.0 to 1.37.x"):
+        upgrade_policy.check_supported("k3s", "1.38.0")
 
 
 @pytest.mark.parametrize("given, workers, size", [("1", 5, 1), ("2", 5, 2), ("40%", 5, 2), ("100%", 5, 5), ("1%", 5, 1)])
@@ -71,31 +71,31 @@ def test_bad_batch_sizes_are_refused(given):
 
 
 def test_release_must_carry_the_target():
-    assert upgrade_policy.release_for("k3s", "1.30.2") == "v1.30.2+k3s1"
-    assert upgrade_policy.release_for("rke2", "1.30.2", "v1.30.2+rke2r2") == "v1.30.2+rke2r2"
-    assert upgrade_policy.release_for("talos", "1.30.2") is None
-    with pytest.raises(UpgradeRefused, match="carries Kubernetes 1.30.1"):
-        upgrade_policy.release_for("k3s", "1.30.2", "v1.30.1+k3s1")
+    assert upgrade_policy.release_for("k3s", "1.37.2") == "v1.37.2+k3s1"
+    assert upgrade_policy.release_for("rke2", "1.37.2", "v1.37.2+rke2r2") == "v1.37.2+rke2r2"
+    assert upgrade_policy.release_for("talos", "1.37.2") is None
+    with pytest.raises(UpgradeRefused, match="carries Kubernetes 1.37.1"):
+        upgrade_policy.release_for("k3s", "1.37.2", "v1.37.1+k3s1")
     with pytest.raises(UpgradeRefused, match="is not a k0s release"):
-        upgrade_policy.release_for("k0s", "1.30.2", "v1.30.2+k3s1")
+        upgrade_policy.release_for("k0s", "1.37.2", "v1.37.2+k3s1")
 
 
 def test_plan_orders_control_planes_first_then_worker_batches(store):
     register(store)
-    plan = upgrade_policy.plan(store, "up", "1.29.4", max_unavailable="2")
-    assert plan["needed"] and plan["from_version"] == "1.28.9" and plan["to_version"] == "1.29.4"
+    plan = upgrade_policy.plan(store, "up", "1.36.4", max_unavailable="2")
+    assert plan["needed"] and plan["from_version"] == "1.35.9" and plan["to_version"] == "1.36.4"
     assert plan["first_control_plane"] == "up-cp-1"
     assert plan["control_planes"] == ["up-cp-1", "up-cp-2", "up-cp-3"]
     assert plan["worker_batches"] == [["up-general-1", "up-general-2"], ["up-general-3", "up-general-4"], ["up-general-5"]]
-    assert plan["release"] == "v1.29.4"
+    assert plan["release"] == "v1.36.4"
 
 
 def test_plan_refuses_before_anything_for_a_cluster_not_running(store):
     register(store, phase=lifecycle.INSTALLING)
     with pytest.raises(UpgradeRefused, match="is Installing"):
-        upgrade_policy.plan(store, "up", "1.29.4")
+        upgrade_policy.plan(store, "up", "1.36.4")
 
 
 def test_same_version_needs_nothing(store):
-    register(store, version="1.29.4")
-    assert upgrade_policy.plan(store, "up", "1.29.4")["needed"] is False
+    register(store, version="1.36.4")
+    assert upgrade_policy.plan(store, "up", "1.36.4")["needed"] is False

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from urllib.parse import quote
 
+from ansible_collections.gpve.cluster.plugins.module_utils import files
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.errors import StorageError
 
 CHUNK = 1024 * 1024
@@ -38,7 +39,7 @@ class LocalStorage:
         target = self._path(key)
         directory = os.path.dirname(target)
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+            files.make_private_dirs(directory)  # the root and every level below it 0700, whatever the umask
             fd, partial = tempfile.mkstemp(dir=directory, prefix=".partial-")
             try:
                 with os.fdopen(fd, "wb") as out, open(source_path, "rb") as source:

@@ -71,7 +71,7 @@ def test_threads_follow_the_vms_up_to_a_ceiling():
 
 
 def test_the_registry_form_of_the_spec_reads_back_unchanged():
-    spec = specs.normalise({'name': 'x', 'distribution': {'type': 'k3s', 'version': 'v1.29.0+k3s1'}})
+    spec = specs.normalise({'name': 'x', 'distribution': {'type': 'k3s', 'version': 'v1.37.2+k3s1'}})
     stored = to_stored(spec)
     assert stored['distribution'] == 'k3s' and 'network' not in stored and 'networking' in stored
     assert specs.normalise(from_stored(stored)) == spec

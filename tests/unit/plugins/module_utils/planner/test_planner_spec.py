@@ -12,7 +12,7 @@ pytestmark = pytest.mark.k8s_vm
 def test_defaults_from_the_seed_configuration():
     spec = specs.normalise({'name': 'demo'})
     assert spec['distribution'] == {'type': 'kubeadm', 'version': None, 'config': {}}
-    assert spec['kubernetes_version'] == '1.29.0'
+    assert spec['kubernetes_version'] == '1.37.2'
     assert spec['control_plane']['replicas'] == 3
     assert spec['control_plane']['resources'] == {'cores': 2, 'memory': 4096, 'disk_size': 50, 'sockets': 1,
                                                   'cpu_type': None, 'numa': False}
@@ -54,7 +54,7 @@ def test_bridge_default_comes_from_the_caller():
 def test_single_control_plane_is_not_ha_and_distribution_drives_the_version():
     spec = specs.normalise({'name': 'x', 'control_plane': {'replicas': 1}, 'distribution': {'type': 'k3s'}})
     assert spec['topology']['high_availability'] is False
-    assert spec['kubernetes_version'] == '1.29.0'
+    assert spec['kubernetes_version'] == '1.37.2'
 
 
 def test_normalising_twice_changes_nothing():

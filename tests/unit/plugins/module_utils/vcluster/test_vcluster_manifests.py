@@ -44,11 +44,11 @@ def test_k8s_distro_runs_each_component_with_its_rendered_command_and_the_certs_
     found = containers(objects)
     assert list(found) == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "syncer"]
     params = commands.CommandParams(name="demo", namespace="vc-demo", service_cidr=spec["networking"]["service_cidr"],
-                                    pod_cidr=spec["networking"]["pod_cidr"], kubernetes_version="1.29.0",
+                                    pod_cidr=spec["networking"]["pod_cidr"],
                                     headless_service_name="demo-headless")
     assert found["kube-apiserver"]["command"] == commands.apiserver_command(params)
     assert found["etcd"]["command"] == commands.etcd_command(params)
-    assert found["kube-apiserver"]["image"] == "registry.k8s.io/kube-apiserver:v1.29.0"
+    assert found["kube-apiserver"]["image"] == "registry.k8s.io/kube-apiserver:v1.37.2"
     assert found["kube-apiserver"]["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}
     assert found["kube-apiserver"]["resources"] == spec["resources"]["api_server"]
     for container in found.values():
@@ -88,7 +88,7 @@ def test_k3s_distro_places_the_bundle_cas_where_k3s_reads_them(pki):
     assert "cp /run/config/pki/ca.crt /data/server/tls/server-ca.crt" in script
     assert "cp /run/config/pki/front-proxy-ca.key /data/server/tls/request-header-ca.key" in script
     assert "cp /run/config/pki/sa.key /data/server/tls/service.key" in script
-    assert containers(objects)["k3s"]["image"] == "rancher/k3s:v1.29.0-k3s1"
+    assert containers(objects)["k3s"]["image"] == "rancher/k3s:v1.37.2-k3s1"
 
 
 @pytest.mark.parametrize("expose,service_type", [

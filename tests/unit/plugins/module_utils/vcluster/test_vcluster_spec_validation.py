@@ -15,7 +15,7 @@ pytestmark = pytest.mark.vcluster
 def test_defaults_follow_the_seed_and_the_namespace_prefix_comes_from_the_environment():
     spec = specs.normalize({"name": "demo"}, environ={})
     assert spec["namespace"] == "vc-demo"
-    assert spec["kubernetes_version"] == "1.29.0" and spec["distro"] == "k8s"
+    assert spec["kubernetes_version"] == "1.37.2" and spec["distro"] == "k8s"
     assert spec["isolation_mode"] == "namespace" and spec["control_plane"]["replicas"] == 1
     assert spec["resources"]["api_server"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
                                                "limits": {"cpu": "1000m", "memory": "2Gi"}}
@@ -43,8 +43,10 @@ INVALID = [
     ({"namespace": "Team_A"}, "namespace", "not a valid namespace"),
     ({"labels": {"team": "a b"}}, "labels.team", "not a valid label value"),
     ({"labels": {"bad key!": "a"}}, "labels.bad key!", "not a valid key"),
-    ({"kubernetes_version": "1.29"}, "kubernetes_version", "not a version like"),
-    ({"kubernetes_version": "1.20.2"}, "kubernetes_version", "outside the supported"),
+    ({"kubernetes_version": "1.37"}, "kubernetes_version", "not a version like"),
+    ({"kubernetes_version": "1.20.2"}, "kubernetes_version", "outside the supported window 1.35.0 to 1.37.x"),
+    ({"kubernetes_version": "1.30.14"}, "kubernetes_version", "outside the supported window 1.35.0 to 1.37.x"),
+    ({"kubernetes_version": "1.38.0"}, "kubernetes_version", "outside the supported window 1.35.0 to 1.37.x"),
     ({"kubernetes_version": "1.31.0"}, "kubernetes_version", "outside the supported"),
     ({"distro": "k0s"}, "distro", "not one of k8s, k3s"),
     ({"isolation_mode": "chroot"}, "isolation_mode", "not one of"),
@@ -108,27 +110,33 @@ def test_the_table_is_long_enough():
     assert len(INVALID) >= 25
 
 
-DEPLOYED = specs.normalize({"name": "demo", "kubernetes_version": "1.28.4"}, {})
+DEPLOYED = specs.normalize({"name": "demo", "kubernetes_version": "1.35.4"}, {})    # the oldest supported minor
 
 
 @pytest.mark.parametrize("options,field,message", [
-    ({"kubernetes_version": "1.30.0"}, "kubernetes_version", "one minor version at a time"),
-    ({"kubernetes_version": "1.27.9"}, "kubernetes_version", "downgrading"),
+    ({"kubernetes_version": "1.37.0"}, "kubernetes_version", "one minor version at a time"),
     ({"distro": "k3s"}, "distro", "cannot change"),
     ({"namespace": "elsewhere"}, "namespace", "moving it is not supported"),
     ({"storage": {"size": "10Gi"}}, "storage.size", "cannot be resized"),
     ({"storage": {"storage_class": "fast"}}, "storage.storage_class", "cannot change"),
 ])
 def test_changes_an_existing_vcluster_cannot_take(options, field, message):
-    wanted = specs.normalize(dict({"name": "demo", "kubernetes_version": "1.28.4"}, **options), {})
+    wanted = specs.normalize(dict({"name": "demo", "kubernetes_version": "1.35.4"}, **options), {})
     with pytest.raises(ValidationError) as refused:
         validation.validate_change(wanted, DEPLOYED)
     assert refused.value.field == field and message in str(refused.value)
 
 
-def test_one_minor_up_and_any_patch_are_fine():
-    for version in ("1.28.9", "1.29.0"):
+def test_one_minor_up_from_the_oldest_supported_and_any_patch_are_fine():
+    for version in ("1.35.9", "1.36.0"):
         validation.validate_change(specs.normalize({"name": "demo", "kubernetes_version": version}, {}), DEPLOYED)
+
+
+def test_a_downgrade_is_refused():
+    deployed = specs.normalize({"name": "demo", "kubernetes_version": "1.36.3"}, {})
+    with pytest.raises(ValidationError, match="downgrading from 1.36.3") as refused:
+        validation.validate_change(specs.normalize({"name": "demo", "kubernetes_version": "1.35.9"}, {}), deployed)
+    assert refused.value.field == "kubernetes_version"
 
 
 def test_host_service_range_overlap():
