@@ -180,14 +180,18 @@ class Keyring:
 
 
 def keys_from_environment(environ=None, key=None, retired_keys=None):
-    """(primary, retired) keys from explicit values, else from the environment variables."""
+    """(primary, retired) keys from explicit values, else from the environment variables.
+
+    A bad key is refused naming where it came from: the option (encryption_key, retired_keys) when given, else the
+    environment variable. An explicit empty key is refused; an empty environment variable counts as unset.
+    """
     environ = os.environ if environ is None else environ
     primary_text = key if key is not None else environ.get(KEY_ENV)
     retired_text = retired_keys if retired_keys is not None else environ.get(RETIRED_KEYS_ENV, "")
     if isinstance(retired_text, (list, tuple)):
         retired_text = " ".join(retired_text)
-    primary = parse_key(primary_text, KEY_ENV) if primary_text else None
-    return primary, parse_key_list(retired_text or "", RETIRED_KEYS_ENV)
+    primary = parse_key(primary_text, "encryption_key" if key is not None else KEY_ENV) if primary_text or key is not None else None
+    return primary, parse_key_list(retired_text or "", "retired_keys" if retired_keys is not None else RETIRED_KEYS_ENV)
 
 
 def read_key_file(path):
@@ -203,10 +207,11 @@ def read_key_file(path):
     except OSError as exc:
         raise KeyFileInsecure(f"key file {path} cannot be opened ({exc.strerror}); it must be a regular file, not a "
                               "symbolic link") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before fdopen, which raises on a directory
+        os.close(fd)
+        raise KeyFileInsecure(f"key file {path} is not a regular file")
     with os.fdopen(fd, "r") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyFileInsecure(f"key file {path} is not a regular file")
         if info.st_uid != os.geteuid():
             raise KeyFileInsecure(f"key file {path} is owned by uid {info.st_uid}, not by this user (uid {os.geteuid()}); "
                                   "a key file must belong to the user who runs gpve.cluster")

@@ -8,12 +8,25 @@ are counted by the key id in their envelope, never decrypted or rewritten.
 
 from __future__ import annotations
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, crypto
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 
 
 def maintain(store, rotate_credentials, check_mode):
-    """Bring the registry to the current schema (and the primary key); returns the module result."""
+    """Bring the registry to the current schema (and the primary key); returns the module result.
+
+    A SQLite registry's file is checked writable (a file, in a directory this user may write) before it is opened,
+    and for a rotation its key file is read (refused when insecure or not a key) before the schema is created.
+    """
+    if store.dialect == schema.SQLITE:
+        checks.writable_destination(store.location, "registry")
+    if rotate_credentials:
+        try:
+            store.keyring()  # reads the key file; creates none
+        except (crypto.CryptoError, crypto.InvalidKey) as exc:
+            raise ValidationError("registry", f"the registry's key file is refused: {exc}") from None
     before = store.peek_schema_version()
     schema_changes = before != schema.LATEST_VERSION
     result = dict(registry=dict(location=store.location, backend=store.dialect, previous_schema_version=before,

@@ -89,14 +89,28 @@ def registry_cases(secret):
     ]
 
 
+def expanded(args, sandbox):
+    """args with {sandbox} in string values replaced by the sandbox's path, and None values removed."""
+    return {key: value.format(sandbox=sandbox) if isinstance(value, str) and "{sandbox}" in value else value
+            for key, value in args.items() if value is not None}
+
+
 def refused_writing_nothing(module, args, tmp_path, field, registry, sandbox, secret):
     """args ({sandbox} expanded) refused naming field, with the registry's rows and the sandbox's files unchanged
     and secret nowhere in the answer."""
-    values = {key: value.format(sandbox=sandbox) if isinstance(value, str) and "{sandbox}" in value else value
-              for key, value in args.items() if value is not None}
     rows, files = registry_rows(registry), files_under(str(sandbox))
-    result = refused(module, values, tmp_path, field)
+    result = refused(module, expanded(args, sandbox), tmp_path, field)
     assert registry_rows(registry) == rows
     assert files_under(str(sandbox)) == files
     assert secret not in repr(result)
+    return result
+
+
+def accepted_writing(module, args, tmp_path, registry, sandbox):
+    """The table's arguments with no hostile value succeed and write (a row or a file where the table looks), so that
+    "nothing was written" in the table's refusals means something."""
+    rows, files = registry_rows(registry), files_under(str(sandbox))
+    result = ansible_cli.run_module(module, expanded(args, sandbox), tmp_path)
+    assert not result.get("failed"), result.get("msg")
+    assert (registry_rows(registry), files_under(str(sandbox))) != (rows, files)
     return result
