@@ -7,7 +7,7 @@
   destination stays in that destination's directory (``inside``);
 - a destination is checked writable before the first write (``writable_destination``);
 - numbers have ranges (``number``), URLs carry no credentials (``url``);
-- Kubernetes names as Kubernetes defines them: namespaces, label keys and values;
+- Kubernetes names as Kubernetes defines them: namespaces, label keys and values, event reasons;
 - documents are bounded in size after YAML expansion (``bounded``): an alias bomb arrives expanded,
   and is measured with a budget, so measuring it costs no more than the bound.
 
@@ -30,6 +30,8 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # A name that is also a file name component: no separator, no leading dot, printable ASCII only.
 REGISTRY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+=-]*$")
+# An event reason as Kubernetes asks for one: short, UpperCamelCase, machine-readable (StageStarted).
+EVENT_REASON = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
 MAX_LABEL = 63
 MAX_FILE_NAME = 128
 # The largest document (spec, values, addons, status) the collection accepts, measured expanded.
@@ -98,6 +100,14 @@ def labels(value, field):
     for key, item in value.items():
         label_key(key, field)
         label_value(item, f"{field}.{key}")
+    return value
+
+
+def event_reason(value, field):
+    """An event reason (or transition trigger): UpperCamelCase letters and digits, at most 64 (StageStarted)."""
+    if not isinstance(value, str) or not EVENT_REASON.match(value):
+        fail(field, f"{shown(value)} is not an event reason: at most 64 letters and digits in UpperCamelCase, such as "
+                    "\"StageStarted\"")
     return value
 
 

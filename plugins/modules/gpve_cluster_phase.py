@@ -129,10 +129,9 @@ phase_changed:
 
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.stage import StageRequest, apply
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 
 def argument_spec():
@@ -159,19 +158,15 @@ def main():
                            message=params['status_message'], only_from=params['only_from'], event=params['event'],
                            status={'version': params['version']} if params['version'] else {},
                            check_mode=module.check_mode)
-    try:
-        with open_registry(params['registry']) as store:
-            result = apply(store, request)
-            view = cluster_view.read(store, params['name'])
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__)
-    if module.check_mode:
-        view['cluster'] = result['cluster']
-    diff = {'diff': result['diff']} if module._diff else {}  # pylint: disable=protected-access
-    module.exit_json(changed=result['changed'], cluster=view['cluster'], spec=view['spec'], nodes=view['nodes'],
-                     previous_phase=result['previous_phase'], phase_changed=result['phase_changed'], **diff)
+
+    def work(store):
+        result = apply(store, request)
+        view = cluster_view.read(store, params['name'])
+        return dict(changed=result['changed'], cluster=result['cluster'] if module.check_mode else view['cluster'],
+                    spec=view['spec'], nodes=view['nodes'], previous_phase=result['previous_phase'],
+                    phase_changed=result['phase_changed'], diff=result['diff'])
+
+    run_on_registry(module, work, deliver_events=False)
 
 
 if __name__ == '__main__':

@@ -25,19 +25,20 @@ DEFAULT = '1.37.2'
 DISTRIBUTIONS = ('kubeadm', 'k3s', 'k0s', 'rke2', 'talos')
 
 # How each distribution spells its own release: the Kubernetes version plus a suffix.
-# Talos versions its OS separately (v1.7.4), so only the form is checked.
+# Talos versions its OS separately (v1.7.4), so only the form is checked. ASCII digits only: \d alone takes any
+# script's digits, and 1.37.\u0662 would parse as 1.37.2.
 DISTRIBUTION_RELEASE = {
-    'kubeadm': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)$'),
-    'k3s': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)\+k3s\d+$'),
-    'k0s': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)\+k0s\.\d+$'),
-    'rke2': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)\+rke2r\d+$'),
-    'talos': re.compile(r'^v?\d+\.\d+\.\d+$'),
+    'kubeadm': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)$', re.ASCII),
+    'k3s': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)\+k3s\d+$', re.ASCII),
+    'k0s': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)\+k0s\.\d+$', re.ASCII),
+    'rke2': re.compile(r'^v?(?P<k8s>\d+\.\d+\.\d+)\+rke2r\d+$', re.ASCII),
+    'talos': re.compile(r'^v?\d+\.\d+\.\d+$', re.ASCII),
 }
 # The first release of a Kubernetes version, per distribution (k3s v1.37.2+k3s1).
 RELEASE_FORMAT = {'kubeadm': 'v{0}', 'k3s': 'v{0}+k3s1', 'k0s': 'v{0}+k0s.0', 'rke2': 'v{0}+rke2r1'}
 TALOS_RELEASE_EXAMPLE = 'v1.7.0'
 
-VERSION = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)$')
+VERSION = re.compile(r'^v?(\d{1,9})\.(\d{1,9})\.(\d{1,9})$', re.ASCII)  # bounded: int() of a huge one raises
 
 
 def _minor_tuple(minor):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Optional
 
-from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import versions
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 
 EVENT_TYPES = ('Normal', 'Warning')
@@ -33,6 +34,26 @@ class StageRequest:
     check_mode: bool = False
 
 
+def _phase(value, field):
+    if value not in lifecycle.PHASES:
+        raise ValidationError(field, 'unknown phase {0}; phases: {1}'.format(checks.shown(value), ', '.join(lifecycle.PHASES)))
+    return value
+
+
+def check(request):
+    """The one validation pass over the request, before the registry is read: names, phases, reasons, version."""
+    checks.cluster_name(request.name, 'name')
+    if request.phase:
+        _phase(request.phase, 'phase')
+    for index, phase in enumerate(request.only_from or []):
+        _phase(phase, 'only_from[{0}]'.format(index))
+    checks.optional(checks.event_reason, request.reason, 'reason')
+    version = (request.status or {}).get('version')
+    if version is not None and versions.parse(version) is None:
+        raise ValidationError('version', '{0} is not a MAJOR.MINOR.PATCH version'.format(checks.shown(version)))
+    return _check_event(request.event)
+
+
 def _check_event(event):
     if not event:
         return None
@@ -42,6 +63,7 @@ def _check_event(event):
         raise ValidationError('event.type', 'must be one of {0}, not {1!r}'.format(', '.join(EVENT_TYPES), event['type']))
     if not event.get('reason'):
         raise ValidationError('event.reason', 'give a short CamelCase reason, such as StageStarted')
+    checks.event_reason(event['reason'], 'event.reason')
     return event
 
 
@@ -74,10 +96,8 @@ def _diff(status, move, status_changes, event):
 
 def apply(store, request):
     """Record what the request asks for; returns {changed, cluster, previous_phase, phase_changed, event}."""
-    if request.phase and request.phase not in lifecycle.PHASES:
-        raise ValidationError('phase', 'unknown phase {0!r}; phases: {1}'.format(request.phase, ', '.join(lifecycle.PHASES)))
+    event = check(request)
     cluster = cluster_view.find(store, request.name)
-    event = _check_event(request.event)
     status_changes = _wanted_status(cluster.status, dict(request.status or {}))
     move = _phase_move(request, cluster.status.phase, cluster.id)
     changed = bool(move or event or status_changes)
