@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import math
 
+from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import versions
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import UpgradeRefused
 
 UPGRADABLE_PHASES = ('Running', 'Upgrading', 'Failed', 'Recovering')
+# The largest count of workers upgraded at once that max_unavailable may name.
+MAX_BATCH = 10000
 
 
 def _parsed(field, version):
@@ -76,9 +79,16 @@ def batch_size(max_unavailable, worker_count):
         count = int(text)
     except ValueError:
         raise UpgradeRefused('max_unavailable', '{0!r} is not a count or a percentage'.format(max_unavailable)) from None
-    if count < 1:
-        raise UpgradeRefused('max_unavailable', 'at least 1, not {0}'.format(count))
+    if not 1 <= count <= MAX_BATCH:
+        raise UpgradeRefused('max_unavailable', 'a count from 1 to {0}, not {1}'.format(MAX_BATCH, count))
     return count
+
+
+def check(name, target_version, max_unavailable):
+    """The one validation pass over the request's own options, before the registry is read."""
+    checks.cluster_name(name, 'name')
+    _parsed('target_version', target_version)
+    batch_size(max_unavailable, 0)
 
 
 def batches(names, size):
@@ -87,6 +97,7 @@ def batches(names, size):
 
 def plan(store, name, target_version, target_release=None, max_unavailable=1):
     """The upgrade of the cluster called name, or UpgradeRefused before anything is touched."""
+    check(name, target_version, max_unavailable)
     view = cluster_view.read(store, name)
     cluster, spec = view['cluster'], view['spec']
     if cluster['type'] != cluster_view.K8S_VM:
