@@ -34,25 +34,29 @@ attributes:
     membership: []
 options:
   path:
-    description: The record file on the controller (JSON lines).
+    description:
+      - The record file on the controller (JSON lines). Its directory, or the nearest existing parent, must be writable;
+        that is checked, with every other option, before anything is written.
     type: path
     required: true
   step:
-    description: Name of the skipped step, such as V(kubeadm-init).
+    description: Name of the skipped step, such as V(kubeadm-init); a name (letters, digits, C(_.@:+=-)), never a path.
     type: str
     required: true
   host:
-    description: Inventory host the step would have run on.
+    description: Inventory host the step would have run on; a name as O(step) is.
     type: str
     required: true
   cluster:
-    description: Cluster name.
+    description: Cluster name (a DNS-1123 label, as every cluster name).
     type: str
   play:
-    description: Name of the play, for the reader.
+    description: Name of the play, for the reader; at most 1024 printable characters.
     type: str
   data:
-    description: The inputs the step would have received (rendered configuration, versions, addresses).
+    description:
+      - The inputs the step would have received (rendered configuration, versions, addresses); at most 1 MiB once
+        expanded.
     type: dict
     default: {}
 """
@@ -80,23 +84,26 @@ record:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import guest_record
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    module = GpveModule(argument_spec=dict(
         path=dict(type='path', required=True), step=dict(type='str', required=True),
         host=dict(type='str', required=True), cluster=dict(type='str'), play=dict(type='str'),
         data=dict(type='dict', default={})), supports_check_mode=True)
     params = module.params
+    try:
+        path = guest_record.check(params['path'], params['step'], params['host'], params['cluster'], params['play'])
+    except GpveError as exc:
+        module.fail_json(msg=str(exc), field=getattr(exc, 'field', None))
     record = guest_record.entry(params['step'], params['host'], params['cluster'], params['data'], params['play'])
     if module.check_mode:
         module.exit_json(changed=True, record=record)
     try:
-        line = guest_record.append(params['path'], record)
+        line = guest_record.append(path, record)
     except GpveError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=True, line=line, record=record)

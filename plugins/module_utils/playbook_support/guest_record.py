@@ -15,10 +15,26 @@ import fcntl
 import json
 import os
 
-from ansible_collections.gpve.cluster.plugins.module_utils import files
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, files
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import RecordError
 
 FILE_MODE = 0o600
+# A play name is free text, shown to the reader only.
+MAX_PLAY = 1024
+
+
+def check(path, step, host, cluster=None, play=None):
+    """The one validation pass, before the record (or its directory) is written: the record file's absolute path.
+
+    Step and host are names (never paths, no shell metacharacters), cluster is a cluster name, the record is a file
+    whose directory can be written. The data document is bounded by GpveModule.
+    """
+    checks.file_name(step, 'step')
+    checks.file_name(host, 'host')
+    checks.optional(checks.cluster_name, cluster, 'cluster')
+    if play is not None and (len(play) > MAX_PLAY or not play.isprintable()):
+        checks.fail('play', 'must be at most {0} printable characters, got {1}'.format(MAX_PLAY, checks.shown(play)))
+    return checks.writable_destination(path, 'path')
 
 
 def entry(step, host, cluster, data, play=None):
