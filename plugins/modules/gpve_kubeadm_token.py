@@ -31,15 +31,18 @@ attributes:
     membership: []
 options:
   kubeconfig:
-    description: Admin kubeconfig of the cluster, on the controller. Its CA is pinned.
+    description:
+      - Admin kubeconfig of the cluster, on the controller. Its CA is pinned.
+      - Its current context must name an C(https://) server without credentials in the URL and a cluster CA; it is
+        read and checked before any connection.
     type: path
     required: true
   ttl:
-    description: Lifetime of the token, such as V(30m), V(1h) or V(3600s).
+    description: Lifetime of the token, such as V(30m), V(1h) or V(3600s); from 60 seconds to V(168h) (7 days).
     type: str
     default: 1h
   description:
-    description: Description stored with the token.
+    description: Description stored with the token, at most 256 printable characters.
     type: str
     default: made by gpve.cluster for kubeadm join
 requirements:
@@ -76,14 +79,15 @@ ca_cert_hashes:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import bootstrap_token
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    module = GpveModule(argument_spec=dict(
         kubeconfig=dict(type='path', required=True), ttl=dict(type='str', default='1h'),
         description=dict(type='str', default='made by gpve.cluster for kubeadm join')), supports_check_mode=True)
     if not bootstrap_token.HAS_KUBERNETES:
@@ -94,7 +98,7 @@ def main():
     try:
         result = bootstrap_token.create(params['kubeconfig'], params['ttl'], params['description'], module.check_mode)
     except GpveError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), field=getattr(exc, 'field', None))
     module.exit_json(changed=True, **result)
 
 

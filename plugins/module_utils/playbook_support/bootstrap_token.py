@@ -17,7 +17,8 @@ import re
 import secrets
 import string
 
-from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils import checks, kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import TokenError
 
 try:
@@ -31,6 +32,7 @@ try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
     from kubernetes.client.rest import ApiException
+    from urllib3.exceptions import HTTPError
     HAS_KUBERNETES = True
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
     HAS_KUBERNETES = False
@@ -42,6 +44,9 @@ NAMESPACE = 'kube-system'
 DEFAULT_GROUPS = ('system:bootstrappers:kubeadm:default-node-token',)
 DEFAULT_USAGES = ('authentication', 'signing')
 DURATION = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+# A join token lives for minutes to hours; a week is the most this collection makes.
+MAX_TTL_S = 7 * 24 * 3600
+MAX_DESCRIPTION = 256
 
 
 def new_token():
@@ -62,6 +67,8 @@ def ttl_seconds(ttl):
         seconds = hours * 3600 + minutes * 60 + secs
     if seconds < 60:
         raise TokenError('ttl: at least 60 seconds, so that the joining node has time to use it')
+    if seconds > MAX_TTL_S:
+        raise TokenError('ttl: at most {0}h (7 days): a join token is short-lived'.format(MAX_TTL_S // 3600))
     return seconds
 
 
@@ -105,13 +112,37 @@ def kubeconfig_ca(path):
     raise TokenError('the kubeconfig names no cluster CA, so the discovery hash cannot be made')
 
 
+def check(kubeconfig_path, ttl, description):
+    """The one validation pass, before any connection: (ttl in seconds, CA hashes).
+
+    The kubeconfig must be a readable kubeconfig whose current context names an https server without credentials
+    in its URL and a cluster CA; every fault of it is refused naming ``kubeconfig``.
+    """
+    seconds = ttl_seconds(ttl)
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION or not description.isprintable():
+        checks.fail('description', 'must be at most {0} printable characters, got {1}'.format(
+            MAX_DESCRIPTION, checks.shown(description)))
+    try:
+        with open(kubeconfig_path, encoding='utf-8') as handle:
+            server = kubeconfig.credentials(kubeconfig.load_kubeconfig(handle.read())).server
+        checks.url(server, 'server')
+        hashes = [ca_cert_hash(kubeconfig_ca(kubeconfig_path))]
+    except (OSError, ValueError, StopIteration, KeyError, TypeError, AttributeError, GpveError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc) or type(exc).__name__
+        raise ValidationError('kubeconfig', '{0} is not a usable admin kubeconfig: {1}'.format(
+            checks.shown(kubeconfig_path), reason)) from None
+    if not server.startswith('https://'):
+        raise ValidationError('kubeconfig', 'the server must be an https:// URL: the admin credentials go to it')
+    return seconds, hashes
+
+
 def create(kubeconfig_path, ttl='1h', description='made by gpve.cluster for kubeadm join', check_mode=False):
     """Create a bootstrap token; returns {token, token_id, expires_at, ca_cert_hashes}."""
     if not HAS_KUBERNETES:
         raise TokenError('the Python library kubernetes is required')
+    seconds, hashes = check(kubeconfig_path, ttl, description)
     token_id, token_secret = new_token()
-    expires_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=ttl_seconds(ttl))
-    hashes = [ca_cert_hash(kubeconfig_ca(kubeconfig_path))]
+    expires_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
     if not check_mode:
         api = k8s_config.new_client_from_config(config_file=kubeconfig_path)
         try:
@@ -119,6 +150,9 @@ def create(kubeconfig_path, ttl='1h', description='made by gpve.cluster for kube
                 NAMESPACE, secret_body(token_id, token_secret, expires_at, description))
         except ApiException as exc:
             raise TokenError('creating the bootstrap token secret failed: {0} {1}'.format(exc.status, exc.reason)) from None
+        except HTTPError as exc:
+            raise TokenError('creating the bootstrap token secret failed: the API server cannot be reached ({0})'.format(
+                type(exc).__name__)) from None
         finally:
             api.close()
     return {'token': '{0}.{1}'.format(token_id, token_secret), 'token_id': token_id,
