@@ -23,8 +23,8 @@ attributes:
     details: Returns a token that was not created.
   diff_mode:
     support: full
-    details: Before is empty, after the token Secret made (its public id, expiry, description, the CA hashes); the token
-      secret shows only as C((new secret)).
+    details: Before is empty, after the token Secret made (its public id, expiry, description, the CA hashes); the token's
+      secret half never shows, only the marker C(new secret) in parentheses.
   idempotent:
     support: none
     details: Every run makes a new token.
