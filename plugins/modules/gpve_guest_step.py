@@ -25,7 +25,8 @@ attributes:
     support: full
     details: Records nothing in check mode.
   diff_mode:
-    support: none
+    support: full
+    details: The record file's line count before and after, and the record appended.
   idempotent:
     support: none
     details: Every run appends a line.
@@ -84,7 +85,13 @@ record:
   type: dict
 """
 
+<<<<<<< HEAD
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
+=======
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
+>>>>>>> issue-19-progress
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import guest_record
 
@@ -101,12 +108,20 @@ def main():
         module.fail_json(msg=str(exc), field=getattr(exc, 'field', None))
     record = guest_record.entry(params['step'], params['host'], params['cluster'], params['data'], params['play'])
     if module.check_mode:
-        module.exit_json(changed=True, record=record)
+        module.exit_json(changed=True, record=record, **record_diff(module, guest_record.count(params['path']), record))
     try:
         line = guest_record.append(path, record)
     except GpveError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, line=line, record=record)
+    module.exit_json(changed=True, line=line, record=record, **record_diff(module, line - 1, record))
+
+
+def record_diff(module, lines, record):
+    """In diff mode: the record file before (its line count) and after (one line more: the record appended)."""
+    if not module._diff:  # pylint: disable=protected-access
+        return {}
+    path = module.params['path']
+    return {'diff': diff({'path': path, 'lines': lines}, {'path': path, 'lines': lines + 1, 'appended': record})}
 
 
 if __name__ == '__main__':

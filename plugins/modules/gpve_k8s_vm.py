@@ -21,7 +21,7 @@ description:
     task by its UPID, retries config lock timeouts, and waits until each guest agent reports the expected address.
   - Idempotent and resumable; VMs are found by their tags C(gpve-cluster-<id>), C(gpve-role-<role>) and
     C(gpve-pool-<pool>). Scaling adds or removes the highest-numbered VMs.
-  - The registry phase goes Pending, Provisioning, then Bootstrapping once every VM answers. A change to a Running
+  - The registry phase goes Pending, Provisioning, then Bootstrapping once every VM answers (see O(wait)). A change to a Running
     cluster goes through Updating or Scaling; after VMs were added it stays Scaling until the join playbook is done.
 author:
   - gpve.cluster developers (@gpve)
@@ -363,9 +363,19 @@ options:
     type: int
     default: 600
   agent_timeout:
-    description: Seconds to wait for a VM's guest agent to report its address.
+    description: Seconds to wait for a VM's guest agent to report its address (with O(wait=true)).
     type: int
     default: 300
+  wait:
+    description:
+      - V(true) waits up to O(agent_timeout) until every guest agent reports its VM's address, in this one task.
+      - V(false) builds and starts the VMs as V(true) does, then asks each guest agent once without waiting. VMs whose
+        agent has not answered are returned with status V(Pending) and listed in RV(agents.waiting); the cluster stays
+        in its phase (V(Provisioning), V(Scaling) or V(Updating)) until a later run finds every agent answering. RV(msg)
+        counts them (V(3/6 VMs answer)), so a task rerun with C(until)/C(retries)/C(delay) shows the progress on each
+        retry, as the gpve.cluster.k8s_vm playbooks do. A rerun that finds nothing new writes nothing.
+    type: bool
+    default: true
   max_parallel_per_node:
     description: VMs built at the same time on one Proxmox node.
     type: int
@@ -432,6 +442,15 @@ EXAMPLES = r"""
   check_mode: true
   diff: true
 
+- name: Start the VMs without waiting, then rerun until every guest agent answers (each retry counts them)
+  gpve.cluster.gpve_k8s_vm:
+    name: prod-eu1
+    wait: false
+  register: cluster
+  until: cluster.agents is not defined or cluster.agents.waiting | length == 0
+  retries: 60
+  delay: 5
+
 - name: Delete the cluster and its VMs
   gpve.cluster.gpve_k8s_vm:
     name: prod-eu1
@@ -485,8 +504,35 @@ nodes:
       description: Proxmox node of the VM.
       type: str
     status:
-      description: V(Running) once the agent answered; V(Pending) when planned or not finished; V(Planned) in check mode.
+      description:
+        - V(Running) once the agent answered; V(Pending) when not finished or (O(wait=false)) its agent has not answered
+          yet; V(Planned) in check mode for a VM the run would create or change.
       type: str
+msg:
+  description:
+    - How many of the cluster's VMs have a guest agent that answered, C(<answering>/<VMs> VMs answer). In check mode
+      it counts what the registry records and adds that no agent was asked.
+  returned: O(state=present)
+  type: str
+  sample: 3/6 VMs answer
+agents:
+  description: The guest agents of the cluster's VMs.
+  returned: O(state=present)
+  type: dict
+  contains:
+    answer:
+      description: VMs whose guest agent reported the VM's address.
+      type: int
+    total:
+      description: VMs of the cluster.
+      type: int
+    waiting:
+      description:
+        - Names of the VMs whose guest agent has not answered yet (only with O(wait=false); empty in check mode, which
+          asks no agent). Rerun the task until it is empty.
+      type: list
+      elements: str
+  sample: {answer: 3, total: 6, waiting: [prod-eu1-general-1, prod-eu1-general-2, prod-eu1-lb]}
 plan:
   description:
     - The plan. With O(state=present) every VM (name, vmid, role, pool, index, ip, proxmox_node, template, resources,
@@ -564,6 +610,7 @@ def argument_spec():
         vmid_start=dict(type='int', default=1000),
         task_timeout=dict(type='int', default=600),
         agent_timeout=dict(type='int', default=300),
+        wait=dict(type='bool', default=True),
         max_parallel_per_node=dict(type='int', default=2),
         max_parallel_per_storage=dict(type='int', default=4),
         registry=dict(type='str'),
@@ -580,7 +627,7 @@ def build_request(params, check_mode):
                         vmid_start=params['vmid_start']),
         default_bridge=os.environ.get('GPVE_PROXMOX_NETWORK_BRIDGE'), task_timeout=params['task_timeout'],
         agent_timeout=params['agent_timeout'], per_node=params['max_parallel_per_node'],
-        per_storage=params['max_parallel_per_storage'], check_mode=check_mode)
+        per_storage=params['max_parallel_per_storage'], check_mode=check_mode, wait=params['wait'])
 
 
 def main():

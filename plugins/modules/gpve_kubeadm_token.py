@@ -22,7 +22,9 @@ attributes:
     support: full
     details: Returns a token that was not created.
   diff_mode:
-    support: none
+    support: full
+    details: Before is empty, after the token Secret made (its public id, expiry, description, the CA hashes); the token's
+      secret half never shows, only the marker C(new secret) in parentheses.
   idempotent:
     support: none
     details: Every run makes a new token.
@@ -82,6 +84,7 @@ ca_cert_hashes:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
+from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import bootstrap_token
 
@@ -99,7 +102,16 @@ def main():
         result = bootstrap_token.create(params['kubeconfig'], params['ttl'], params['description'], module.check_mode)
     except GpveError as exc:
         module.fail_json(msg=str(exc), field=getattr(exc, 'field', None))
+    if module._diff:  # pylint: disable=protected-access
+        result['diff'] = token_diff(result, params['description'])
     module.exit_json(changed=True, **result)
+
+
+def token_diff(result, description):
+    """The token Secret made, without its secret half (shown as '(new secret)'); before: no such Secret."""
+    return diff({}, {'secret': 'kube-system/bootstrap-token-{0}'.format(result['token_id']), 'token_id': result['token_id'],
+                     'token_secret': '(new secret)', 'expires_at': result['expires_at'], 'description': description,
+                     'ca_cert_hashes': result['ca_cert_hashes']})
 
 
 if __name__ == '__main__':

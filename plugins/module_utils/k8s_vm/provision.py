@@ -4,7 +4,8 @@
 
 create/converge: clone if missing, set CPU, memory, NUMA, network, cloud-init, tags and
 added disks, grow the root disk, record the settings hash in the description, start,
-then wait (outside the node/storage slot) for the guest agent to report the address.
+then wait (outside the node/storage slot) for the guest agent to report the address, or (wait=False) ask it
+once and report a VM whose agent has not answered yet as Pending.
 Every step is skipped when the VM already has it, so a rerun or a resumed run writes only
 what is missing. Workers talk to Proxmox only; the registry is written by the caller.
 """
@@ -32,6 +33,10 @@ class VmProvisioningError(GpveError):
         super().__init__('VM {0} (vmid {1} on {2}): {3} failed: {4}'.format(name, vmid, node, step, cause))
 
 
+RUNNING = 'Running'
+PENDING = 'Pending'
+
+
 @dataclasses.dataclass
 class Outcome:
     name: str
@@ -45,6 +50,11 @@ class Outcome:
     def changed(self):
         return bool(self.actions)
 
+    @property
+    def answered(self):
+        """The guest agent reported the address (Running); Pending: asked once, no answer yet."""
+        return self.status == RUNNING
+
 
 @dataclasses.dataclass
 class Context:
@@ -56,6 +66,8 @@ class Context:
     agent_timeout: int
     # vmid_claims.VmidClaims: a replacement id when a clone finds its planned one taken (None: fail instead).
     claims: object = None
+    # False: ask each guest agent once instead of waiting up to agent_timeout.
+    wait: bool = True
 
 
 def _step(vm, name):
@@ -119,19 +131,29 @@ def build(ctx, vm, current):
         if not running:
             _step(vm, 'start')(vm_ops.start, ctx.client, ctx.settings, vm.proxmox_node, vm.vmid)
             actions.append('started')
-    ip = vm.ip if (vm.ip and not actions) else _wait_address(ctx, vm)
-    return Outcome(vm.name, vm.vmid, vm.proxmox_node, ip, 'Running', actions)
+    if vm.ip and not actions:
+        return Outcome(vm.name, vm.vmid, vm.proxmox_node, vm.ip, RUNNING, actions)
+    ip, status = _address(ctx, vm)
+    return Outcome(vm.name, vm.vmid, vm.proxmox_node, ip, status, actions)
 
 
-def observe(ctx, vm, known_ip):
-    """A VM already at its plan: no write; its address from the registry, or asked of the agent once."""
-    ip = vm.ip or known_ip or _wait_address(ctx, vm)
-    return Outcome(vm.name, vm.vmid, vm.proxmox_node, ip, 'Running', [])
+def observe(ctx, vm, known_ip, answered=True):
+    """A VM already at its plan: no write. Its address from the plan or the registry when its agent answered
+    before (answered); else the agent is asked (waited for, or once with wait=False)."""
+    if answered and (vm.ip or known_ip):
+        return Outcome(vm.name, vm.vmid, vm.proxmox_node, vm.ip or known_ip, RUNNING, [])
+    ip, status = _address(ctx, vm)
+    return Outcome(vm.name, vm.vmid, vm.proxmox_node, ip or known_ip, status, [])
 
 
-def _wait_address(ctx, vm):
-    return _step(vm, 'wait for the guest agent')(vm_ops.wait_for_address, ctx.client, vm.proxmox_node, vm.vmid,
-                                                 vm.name, vm.ip, ctx.agent_timeout)
+def _address(ctx, vm):
+    """(address, RUNNING) once the agent reports it; with wait=False a single question: (planned address, PENDING)
+    when the agent has not answered yet."""
+    if ctx.wait:
+        return _step(vm, 'wait for the guest agent')(vm_ops.wait_for_address, ctx.client, vm.proxmox_node, vm.vmid,
+                                                     vm.name, vm.ip, ctx.agent_timeout), RUNNING
+    ip, _problem = _step(vm, 'ask the guest agent')(vm_ops.ask_address, ctx.client, vm.proxmox_node, vm.vmid, vm.ip)
+    return (ip, RUNNING) if ip else (vm.ip, PENDING)
 
 
 def destroy(ctx, existing):

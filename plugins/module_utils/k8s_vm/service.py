@@ -4,7 +4,10 @@
 
 present: validate -> plan -> (check mode stops here) -> register (Pending) ->
 Provisioning -> build VMs concurrently, bounded per Proxmox node and storage -> record
-nodes and an event per VM -> Bootstrapping once every VM answers. absent: destroy every
+nodes and an event per VM -> Bootstrapping once every VM answers. With wait=False each guest agent is
+asked once: VMs whose agent has not answered stay Pending, the phase stays where it is, and the result
+counts the VMs that answer, so a playbook reruns the task (until/retries) and shows the count each time;
+a rerun that finds nothing new writes nothing. absent: destroy every
 VM carrying the cluster's tag, delete its credentials, keep the row soft-deleted with
 its events. Everything that can be checked is checked before the first write.
 """
@@ -52,6 +55,7 @@ class Request:
     per_node: int = 2
     per_storage: int = 4
     check_mode: bool = False
+    wait: bool = True
 
 
 class K8sVmService:
@@ -97,8 +101,9 @@ class K8sVmService:
         spec, view, env, planned = self.plan(request)
         spec_changes = view.cluster is None or specs.normalise(from_stored(view.cluster.spec)) != spec
         if request.check_mode:
-            return _result(planned.changes_anything or spec_changes, _cluster_view(view.cluster, spec, planned),
-                           _planned_nodes(planned, view), planned, env)
+            nodes = _planned_nodes(planned, view)
+            return _with_agents(_result(planned.changes_anything or spec_changes, _cluster_view(view.cluster, spec, planned),
+                                        nodes, planned, env), nodes, check_mode=True)
         record = recorder.Recorder(self.store)
         if view.cluster is None:
             cluster = record.register(spec)
@@ -114,7 +119,7 @@ class K8sVmService:
             _record_failure(record, 'ProvisioningFailed', exc)
             raise
         cluster = self.store.get_cluster(record.cluster_id)
-        return _result(record.changed, _cluster_dict(cluster), nodes, planned, env)
+        return _with_agents(_result(record.changed, _cluster_dict(cluster), nodes, planned, env), nodes)
 
     def _converge(self, record, spec, view, env, planned, request):
         phase = record.current_phase()
@@ -130,7 +135,10 @@ class K8sVmService:
         record.set_status(endpoint=planned.endpoint, node_count=len(planned.vms), version=spec['kubernetes_version'])
         if failures:
             raise failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
-        self._leave(record, phase, bool(planned.create))
+        if all(outcome.answered for outcome in outcomes.values()):
+            # VMs whose agents answer only now were added by an earlier attempt of this change (wait=False).
+            answered_now = set(outcomes) - _answered(view)
+            self._leave(record, phase, bool(planned.create) or bool(answered_now))
         order = dict((vm.name, n) for n, vm in enumerate(planned.vms))
         return [_node_dict(node) for node in sorted(nodes, key=lambda node: order.get(node.name, len(order)))]
 
@@ -141,7 +149,8 @@ class K8sVmService:
         if phase == lifecycle.RUNNING:
             scaling = planned.create or planned.delete
             return record.phase(lifecycle.SCALING if scaling else lifecycle.UPDATING, 'ChangeStarted', _summary(planned))
-        record.event(recorder.NORMAL, 'Planned', _summary(planned))
+        if planned.changes_anything:  # a rerun that only looks again at the agents writes nothing
+            record.event(recorder.NORMAL, 'Planned', _summary(planned))
         return phase
 
     @staticmethod
@@ -155,20 +164,21 @@ class K8sVmService:
         settings = vm_ops.TaskSettings(timeout=request.task_timeout)
         return provision.Context(client=self.client, settings=settings, limits=Limits(request.per_node, request.per_storage),
                                  cluster_id=cluster_id, cluster_name=cluster_name, agent_timeout=request.agent_timeout,
-                                 claims=claims)
+                                 claims=claims, wait=request.wait)
 
     def _build_all(self, record, spec, view, env, planned, request):
         claims = vmid_claims.VmidClaims(self.client, [vm.vmid for vm in planned.vms], view.reserved_vmids)
         ctx = self._context(request, planned.cluster_id, planned.cluster_name, claims)
         existing = dict((vm.name, vm) for vm in env.cluster_vms)
         known = view.known_ips()
+        answered = _answered(view)
         outcomes, failures = {}, []
         workers = ctx.limits.workers_for(planned.vms)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix='gpve-vm') as pool:
             futures = {}
             for vm in planned.vms:
                 if vm.name in planned.unchanged:
-                    futures[pool.submit(provision.observe, ctx, vm, known.get(vm.name))] = vm
+                    futures[pool.submit(provision.observe, ctx, vm, known.get(vm.name), vm.name in answered)] = vm
                 else:
                     futures[pool.submit(provision.build, ctx, vm, existing.get(vm.name))] = vm
             for future in as_completed(futures):
@@ -187,7 +197,7 @@ class K8sVmService:
                     record.event(recorder.NORMAL, 'VMProvisioned', '{0} (vmid {1} on {2}): {3}; address {4}'.format(
                         vm.name, vm.vmid, vm.proxmox_node, ', '.join(outcome.actions), outcome.ip),
                         {'vm': vm.name, 'vmid': vm.vmid, 'actions': outcome.actions})
-                record.node(spec, vm, outcome.ip)
+                record.node(spec, vm, outcome.ip, recorder.NODE_RUNNING if outcome.answered else recorder.NODE_PENDING)
         return outcomes, failures
 
     def _delete_all(self, record, victims, request, cluster_id=None, cluster_name=None):
@@ -269,7 +279,8 @@ def _final_records(spec, planned, outcomes, env):
     for vm in planned.vms:
         done = outcomes.get(vm.name)
         if done is not None:
-            record = recorder.node_record(spec, dataclasses.replace(vm, vmid=done.vmid), done.ip, recorder.NODE_RUNNING)
+            status = recorder.NODE_RUNNING if done.answered else recorder.NODE_PENDING
+            record = recorder.node_record(spec, dataclasses.replace(vm, vmid=done.vmid), done.ip, status)
         else:
             record = recorder.node_record(spec, vm, vm.ip, recorder.NODE_PENDING)
             if vm.name not in ours:
@@ -299,11 +310,31 @@ def _node_dict(node):
             'ip': node.ip_address, 'proxmox_node': (node.resources or {}).get('proxmox_node'), 'status': node.status}
 
 
+def _answered(view):
+    """Names of the cluster's VMs whose guest agent answered in an earlier run (registry node Running)."""
+    return set(node.name for node in view.nodes if node.status == recorder.NODE_RUNNING)
+
+
+def _planned_status(vm, planned, answered):
+    if vm.name not in planned.unchanged:
+        return 'Planned'
+    return recorder.NODE_RUNNING if vm.name in answered else recorder.NODE_PENDING
+
+
 def _planned_nodes(planned, view):
-    known = view.known_ips()
+    known, answered = view.known_ips(), _answered(view)
     return [{'name': vm.name, 'vmid': vm.vmid, 'role': vm.role, 'pool': vm.pool, 'ip': vm.ip or known.get(vm.name),
-             'proxmox_node': vm.proxmox_node,
-             'status': 'Running' if vm.name in planned.unchanged else 'Planned'} for vm in planned.vms]
+             'proxmox_node': vm.proxmox_node, 'status': _planned_status(vm, planned, answered)} for vm in planned.vms]
+
+
+def _with_agents(result, nodes, check_mode=False):
+    """result with msg "N/M VMs answer" and agents {answer, total, waiting}: the VMs whose guest agent has not
+    answered yet (none in check mode, which asks no agent)."""
+    answer = sum(1 for node in nodes if node['status'] == recorder.NODE_RUNNING)
+    waiting = [] if check_mode else [node['name'] for node in nodes if node['status'] != recorder.NODE_RUNNING]
+    result['agents'] = {'answer': answer, 'total': len(nodes), 'waiting': waiting}
+    result['msg'] = '{0}/{1} VMs answer'.format(answer, len(nodes)) + (' (check mode: no agent asked)' if check_mode else '')
+    return result
 
 
 def _cluster_dict(cluster):

@@ -62,6 +62,15 @@ def append(path, record):
         os.close(fd)
 
 
+def count(path):
+    """Lines in the record file (0 when there is none yet)."""
+    try:
+        with open(os.path.expanduser(path), encoding='utf-8') as handle:
+            return sum(1 for _line in handle)
+    except FileNotFoundError:
+        return 0
+
+
 def read(path):
     """Every record of the file, in order."""
     with open(os.path.expanduser(path), encoding='utf-8') as handle:

@@ -141,22 +141,29 @@ def agent_ipv4(answer):
     return found
 
 
+def ask_address(client, node, vmid, expected=None):
+    """Ask the guest agent once: (address, None) when it reports expected (or any global IPv4 when None),
+    else (None, what it said). An agent that does not run yet (500) is an answer too; anything else raises."""
+    try:
+        addresses = agent_ipv4(client.get(_qemu(node, vmid, 'agent', 'network-get-interfaces')))
+    except errors.ProxmoxApiError as exc:
+        if isinstance(exc, (errors.ProxmoxNodeUnreachable, errors.ProxmoxQuorumLost)) or exc.status != 500:
+            raise
+        # 500 while the guest boots: "QEMU guest agent is not running", "got timeout".
+        return None, exc.pve_message
+    if expected in addresses or (expected is None and addresses):
+        return expected or addresses[0], None
+    return None, 'addresses {0}'.format(', '.join(addresses) or 'none')
+
+
 def wait_for_address(client, node, vmid, name, expected=None, timeout=DEFAULT_AGENT_TIMEOUT):
     """Poll the guest agent until it reports expected (or any global IPv4 when None); returns the address."""
     deadline = time.monotonic() + timeout
     interval = AGENT_FIRST_POLL
-    last_problem = 'no answer yet'
     while True:
-        try:
-            addresses = agent_ipv4(client.get(_qemu(node, vmid, 'agent', 'network-get-interfaces')))
-            if expected in addresses or (expected is None and addresses):
-                return expected or addresses[0]
-            last_problem = 'addresses {0}'.format(', '.join(addresses) or 'none')
-        except errors.ProxmoxApiError as exc:
-            if isinstance(exc, (errors.ProxmoxNodeUnreachable, errors.ProxmoxQuorumLost)) or exc.status != 500:
-                raise
-            # 500 while the guest boots: "QEMU guest agent is not running", "got timeout".
-            last_problem = exc.pve_message
+        address, last_problem = ask_address(client, node, vmid, expected)
+        if address:
+            return address
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise errors.GuestAgentTimeout(name, vmid, node, timeout, expected, last_problem)
