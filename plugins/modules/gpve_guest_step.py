@@ -85,13 +85,8 @@ record:
   type: dict
 """
 
-<<<<<<< HEAD
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
-=======
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
->>>>>>> issue-19-progress
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import guest_record
 
