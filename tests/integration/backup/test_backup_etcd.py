@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -22,7 +23,7 @@ def _etcd_client_url(testbed):
 
 def _etcdctl_get(endpoint, key):
     out = subprocess.run(["etcdctl", f"--endpoints={endpoint}", "get", key, "--print-value-only=false", "--keys-only"],
-                         capture_output=True, text=True, check=True, env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+                         capture_output=True, text=True, check=True, env={"ETCDCTL_API": "3", "PATH": os.environ["PATH"]})
     return out.stdout.split()
 
 

@@ -77,7 +77,7 @@ def test_role_snapshot_feeds_the_module_and_restore_member_gives_a_working_etcd(
         wait_until(lambda: '"health":"true"' in requests.get(f"{client}/health", timeout=2).text, 60, "restored member")
         keys = subprocess.run(["etcdctl", f"--endpoints={client}", "get", f"/registry/namespaces/{namespace}",
                                "--keys-only"], capture_output=True, text=True, check=True,
-                              env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}).stdout.split()
+                              env={"ETCDCTL_API": "3", "PATH": os.environ["PATH"]}).stdout.split()
         assert keys == [f"/registry/namespaces/{namespace}"]
     finally:
         fresh.terminate()
