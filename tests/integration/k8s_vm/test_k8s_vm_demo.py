@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from kubernetes import client
 from k8s_vm_support import COLLECTIONS, REPO
 
@@ -18,6 +19,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_
 
 pytestmark = pytest.mark.k8s_vm
 
+DEMO_VERSION = yaml.safe_load((REPO / 'tests/demo/demo_cluster.yml').read_text())['gpve_cluster_spec']['kubernetes_version']
 NODES = ('demo-cp-1', 'demo-cp-2', 'demo-cp-3', 'demo-general-1', 'demo-general-2', 'demo-lb')
 
 
@@ -51,7 +53,7 @@ def test_demo_runs_end_to_end_and_gives_a_reused_testbed_back(testbed, kube_clie
     assert done.returncode == 0, out[-6000:] + done.stderr[-3000:]
 
     assert 'skipped inside the VMs (gpve_skip_guest_steps=true)' in out and 'no operating system to SSH into' in out
-    assert re.search(r'^  demo +k8s-vm +Running +1\.29\.0/\S+ +6 ', out, re.M), out
+    assert re.search(r'^  demo +k8s-vm +Running +{0}/\S+ +6 '.format(re.escape(DEMO_VERSION)), out, re.M), out
     for name in NODES:
         assert re.search(r'^ +{0} +\S+ .* 10\.40\.0\.\d+ .* Running$'.format(name), out, re.M), name
     assert 'drift against Proxmox: in sync (6 VMs as recorded)' in out
