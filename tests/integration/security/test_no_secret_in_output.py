@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -88,6 +89,14 @@ def playbook(testbed, pve, registry, values, tmp_path):
         {"name": "vcluster with a bad token", "ignore_errors": True, "gpve.cluster.gpve_vcluster": dict(
             common, name="vvv", host=testbed.api_url, api_key=vault["host api key"], ca_cert=testbed.ca_path,
             wait_timeout=30)},
+        {"name": "phase", "gpve.cluster.gpve_cluster_phase": dict(common, name="lab")},
+        {"name": "upgrade plan of an external cluster", "ignore_errors": True, "gpve.cluster.gpve_k8s_upgrade_plan": dict(
+            common, name="lab", target_version="1.37.2")},
+        {"name": "guest step", "gpve.cluster.gpve_guest_step": dict(
+            path=str(tmp_path / "steps.jsonl"), step="kubeadm-join-worker", host="lab-w1", cluster="lab",
+            data={"token_set": True})},
+        # The token is the module's product: the kubeadm playbook runs this task no_log, as here.
+        {"name": "join token", "no_log": True, "gpve.cluster.gpve_kubeadm_token": dict(kubeconfig=testbed.kubeconfig)},
         {"name": "a refused registry scheme", "ignore_errors": True, "gpve.cluster.gpve_cluster_info": {
             "registry": "mysql://root:{{ vault_dsn_password }}@db/gpve"}},
     ]
@@ -116,3 +125,4 @@ def test_no_secret_appears_in_a_vvv_run_of_every_module_and_the_inventory(testbe
     assert not leaked, [(label, output[max(0, output.index(secret_values[label]) - 300):
                                        output.index(secret_values[label]) + 100]) for label in leaked]
     assert "***" in output  # the DSN is shown redacted, not dropped
+    assert not re.findall(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b", output)  # no bootstrap token (id.secret)
