@@ -5,7 +5,8 @@
     <state>/pki/           the testbed CA, certificates, service-account keys
     <state>/kube/          kubeconfigs
     <state>/etcd/          etcd's data
-    <state>/pve/           fakepve's seed and control token
+    <state>/pve/           fakepve's seed and control token; pve/snippets: cicustom snippets
+    <state>/vms/<vmid>/    the machine a started VM boots as (its disk, seed, console log)
     <state>/postgres/      the throwaway PostgreSQL (tests/testbed/postgres.py)
     <state>/logs/<name>.log, <state>/run/<name>.pid
 """
@@ -46,6 +47,14 @@ class Layout:
     @property
     def pve(self) -> Path:
         return self.root / "pve"
+
+    @property
+    def pve_snippets(self) -> Path:
+        return self.root / "pve" / "snippets"
+
+    @property
+    def vms(self) -> Path:
+        return self.root / "vms"
 
     @property
     def postgres(self) -> Path:

@@ -123,18 +123,19 @@ class Machine:
 
     # ------------------------------------------------------------ life cycle
 
-    def write_seed(self, meta_data: str, user_data: str, network_config: str | None) -> None:
+    def write_seed(self, meta_data: str, user_data: str, network_config: str | None,
+                   vendor_data: str | None = None) -> None:
         """The NoCloud seed cloud-init reads at the next boot (a new instance-id reruns it)."""
         self._mount_root()
         seed = self.root / SEED_DIR
         seed.mkdir(parents=True, exist_ok=True)
         (seed / "meta-data").write_text(meta_data)
         (seed / "user-data").write_text(user_data)
-        config = seed / "network-config"
-        if network_config is None:
-            config.unlink(missing_ok=True)
-        else:
-            config.write_text(network_config)
+        for part, content in (("network-config", network_config), ("vendor-data", vendor_data)):
+            if content is None:
+                (seed / part).unlink(missing_ok=True)
+            else:
+                (seed / part).write_text(content)
         for part in seed.iterdir():
             part.chmod(0o600)
 

@@ -10,7 +10,8 @@ from the command line:
 
 Additions to fakepve, all test infrastructure: ``fail_task`` (a request answers a UPID
 whose task ends in ``TASK ERROR``, optionally only for given body parameters),
-``expire_tickets``, and ``PUT /nodes/{node}/qemu/{vmid}/resize`` (fakepve 0.5.0 answers it
+``expire_tickets``, ``boot_vms`` (with real nodes: VMs started while it is on boot as testbed
+machines, ``qemu_server.py``), and ``PUT /nodes/{node}/qemu/{vmid}/resize`` (fakepve 0.5.0 answers it
 from the schema without changing the VM; here it grows the drive's ``size=`` as qemu-server's
 resize does, so gpve_k8s_vm's resize and gpve_cluster_info's drift see real sizes).
 """
@@ -31,6 +32,7 @@ from .components import Component, Probe
 from .layout import REPO_ROOT, Layout
 from .pki import CertificateAuthority, write_private
 from .processes import free_port
+from .qemu_server import QemuServer, QemuServerConfig
 
 DEFAULT_HOST = "127.0.0.2"
 DEFAULT_TIME_SCALE = 0.01
@@ -59,8 +61,10 @@ class PveEndpoint:
 
 
 def prepare(layout: Layout, ca: CertificateAuthority, time_scale: float = DEFAULT_TIME_SCALE,
-            host: str = DEFAULT_HOST) -> tuple[PveEndpoint, Component]:
-    """Certificate, credentials and the 0600 config file for a new fake; returns its endpoint and component."""
+            host: str = DEFAULT_HOST, qemu: QemuServerConfig | None = None,
+            boot_vms: bool = False) -> tuple[PveEndpoint, Component]:
+    """Certificate, credentials and the 0600 config file for a new fake; returns its endpoint and component.
+    qemu: where started VMs boot as machines (real nodes only); boot_vms: whether they do from the start."""
     pair = ca.issue("fakepve", "fakepve", hosts=(host, "localhost", "127.0.0.1"), server=True)
     port, control_port = free_port(host), free_port()
     endpoint = PveEndpoint(
@@ -68,7 +72,8 @@ def prepare(layout: Layout, ca: CertificateAuthority, time_scale: float = DEFAUL
         token_id=TOKEN_ID, token_secret=secrets.token_hex(16), ca_path=str(ca.cert_path),
         control_url=f"http://127.0.0.1:{control_port}", control_token=secrets.token_urlsafe(24),
         time_scale=time_scale)
-    settings = dict(endpoint.to_dict(), cert=str(pair.cert), key=str(pair.key), control_port=control_port)
+    settings = dict(endpoint.to_dict(), cert=str(pair.cert), key=str(pair.key), control_port=control_port,
+                    qemu_server=asdict(qemu) if qemu else None, boot_vms=bool(qemu and boot_vms))
     config_path = layout.pve / "config.json"
     write_private(config_path, json.dumps(settings, indent=2).encode())
     argv = [sys.executable, "-m", "tests.testbed.pve", "--config", str(config_path)]
@@ -93,6 +98,8 @@ def _testbed_pve_class():
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.task_failures = []
+            self.qemu_server = None
+            self.boot_vms = False
 
         def fail_task(self, method, suffix, message, times=None, params=None):
             """Requests `method` on a path ending in suffix (and with these body/query params) answer a UPID
@@ -162,6 +169,9 @@ def reset_all(pve) -> None:
     from .pve_seed import reset
     reset(pve)
     pve.task_failures.clear()
+    if pve.qemu_server is not None:
+        # Before the next test may reuse a vmid: the removed VMs' machines and disks go now.
+        pve.qemu_server.remove_gone({vm.vmid for vm in pve.vms})
 
 
 async def serve(settings: dict) -> None:
@@ -175,6 +185,11 @@ async def serve(settings: dict) -> None:
                       port=settings["port"])
     pve.time_scale = settings["time_scale"]
     pve.apitokens[settings["token_id"]] = settings["token_secret"]
+    if settings.get("qemu_server"):
+        pve.qemu_server = QemuServer(QemuServerConfig.from_dict(settings["qemu_server"]))
+        pve.boot_vms = settings["boot_vms"]
+        # A fresh fakepve knows no VM: machines an earlier run of it left go, disks included.
+        pve.qemu_server.remove_all()
     seed(pve)
     await pve.start(settings["cert"], settings["key"])
     control = web.AppRunner(control_app(pve, settings["control_token"], clear_all_faults, reset_all))
@@ -185,7 +200,10 @@ async def serve(settings: dict) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    following = asyncio.create_task(pve.qemu_server.follow(pve, stopping)) if pve.qemu_server else None
     await stopping.wait()
+    if following is not None:
+        await following
     await control.cleanup()
     await pve.stop()
 

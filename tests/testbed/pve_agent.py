@@ -12,6 +12,9 @@ does that for every VM:
   ``ip=dhcp`` a stable lease 10.99.<a>.<b>/24 derived from the vmid; ``ip6=`` likewise);
 * faults: ``vm.agent_hangs`` (fakepve's own: never answers, the API times out) and
   ``vm.agent_down`` (the agent is not running).
+
+A VM that boots as a testbed machine (``qemu_server.py``) answers from the machine instead: its
+real links and addresses, and "not running" until its init runs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from __future__ import annotations
 import time
 
 from fakepve.model import PveError
+
+from .cloud_init_drive import CloudInitDriveError, nic_mac, properties
+from .qemu_server import agent_interfaces
 
 IPV4_DHCP_NET = "10.99"
 
@@ -32,16 +38,11 @@ def agent_enabled(config: dict) -> bool:
     return options.get("enabled", "0") in ("1", "true", "yes", "on")
 
 
-def _properties(value: str) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in str(value).split(",") if "=" in part)
-
-
 def _mac(net_value: str) -> str:
-    for part in str(net_value).split(","):
-        key, value = part.partition("=")[::2]
-        if key == "macaddr" or (value.count(":") == 5 and key not in ("bridge", "tag")):
-            return value.lower()
-    return "00:00:00:00:00:00"
+    try:
+        return nic_mac(net_value)
+    except CloudInitDriveError:
+        return "00:00:00:00:00:00"
 
 
 def dhcp_lease(vmid: int, nic: int) -> str:
@@ -70,7 +71,7 @@ def interfaces(vmid: int, config: dict) -> list[dict]:
               "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8}]}]
     nics = sorted((int(key[3:]) for key in config if key.startswith("net") and key[3:].isdigit()))
     for nic in nics:
-        ipconfig = _properties(config.get(f"ipconfig{nic}", ""))
+        ipconfig = properties(config.get(f"ipconfig{nic}", ""))
         found.append({"name": f"eth{nic}", "hardware-address": _mac(config[f"net{nic}"]),
                       "ip-addresses": _addresses(vmid, nic, ipconfig)})
     return found
@@ -91,7 +92,17 @@ class CloudInitAgent:
             if not agent_enabled(vm.config):
                 raise PveError(500, "No QEMU guest agent configured")
             # A hanging agent is fakepve's own fault: let it answer with its timeout.
-            if not vm.agent_hangs and (getattr(vm, "agent_down", False) or not self._agent_booted(vm)):
-                raise PveError(500, "QEMU guest agent is not running")
-            vm.agent = dict(vm.agent or {}, interfaces=interfaces(vm.vmid, vm.config))
+            if not vm.agent_hangs:
+                vm.agent = dict(vm.agent or {}, interfaces=self._guest_interfaces(vm))
         return await super()._agent_call(match, values)
+
+    def _guest_interfaces(self, vm) -> list[dict]:
+        qemu_server = getattr(self, "qemu_server", None)
+        if qemu_server is not None and (vm.vmid in qemu_server.booted or self.boot_vms):
+            machine = qemu_server.guest_running(vm.vmid)
+            if machine is None or getattr(vm, "agent_down", False):
+                raise PveError(500, "QEMU guest agent is not running")
+            return agent_interfaces(machine)
+        if getattr(vm, "agent_down", False) or not self._agent_booted(vm):
+            raise PveError(500, "QEMU guest agent is not running")
+        return interfaces(vm.vmid, vm.config)

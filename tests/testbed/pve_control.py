@@ -29,7 +29,7 @@ CALLS = frozenset((
     "add_ceph_storage", "ceph_slow", "ceph_down", "ceph_recover", "store_file",
 ))
 SETTINGS = frozenset(("time_scale", "ticket_ttl", "lock_wait", "latency", "tfa", "shutdown_default_timeout",
-                      "ha_delay", "agent_boot_secs"))
+                      "ha_delay", "agent_boot_secs", "boot_vms"))
 VM_ATTRIBUTES = frozenset(("agent_hangs", "agent_down", "start_error", "shutdown_secs", "start_secs", "stop_secs",
                            "acpi", "ha_state"))
 
@@ -71,6 +71,8 @@ def control_app(pve, token: str, clear_faults, reset):
         body = await request.json()
         if body["name"] not in SETTINGS:
             raise ValueError(f"not a setting: {body['name']}")
+        if body["name"] == "boot_vms" and body["value"] and pve.qemu_server is None:
+            raise ValueError("boot_vms: this testbed's nodes are stand-ins, so its VMs cannot boot (start it with real nodes)")
         setattr(pve, body["name"], body["value"])
         return {"result": None}
 
@@ -88,7 +90,9 @@ def control_app(pve, token: str, clear_faults, reset):
 
     async def state(_request):
         return {"nodes": pve.nodes, "quorate": pve.quorate, "time_scale": pve.time_scale,
-                "agent_boot_secs": getattr(pve, "agent_boot_secs", None),
+                "agent_boot_secs": getattr(pve, "agent_boot_secs", None), "boot_vms": pve.boot_vms,
+                "boot_errors": {str(vmid): why for vmid, (_at, why) in
+                                (pve.qemu_server.boot_errors.items() if pve.qemu_server else [])},
                 "failures": [list(key) for key in pve.failures],
                 "vms": [{"vmid": vm.vmid, "name": vm.name, "node": vm.node, "status": vm.status,
                          "template": bool(vm.template), "lock": vm.lock, "config": vm.config} for vm in pve.vms]}

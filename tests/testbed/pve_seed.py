@@ -8,7 +8,8 @@
               ipconfig0 ip=dhcp (clones set their own)
 
 ``clear_faults`` undoes every fault the control channel can inject and puts the settings the
-process chose before seeding (its time scale, the guest agents' boot delay) back as they were
+process chose before seeding (its time scale, the guest agents' boot delay, whether started VMs
+boot) back as they were
 seeded; ``reset`` also removes every guest the seed did not create, giving the seed back to
 the next test.
 """
@@ -29,7 +30,7 @@ DEFAULTS = {"ticket_ttl": 7200, "lock_wait": 10, "latency": 0.0, "tfa": False, "
 NETWORK_DEFAULTS = {"latency": 0.0, "jitter": 0.0, "node_latency": {}, "drop_rate": 0.0, "hang_rate": 0.0,
                     "hang_secs": 120, "seed": None}
 # Settings the process sets (or inherits) before seed(): recorded there, restored by clear_faults.
-SEEDED_SETTINGS = ("time_scale", "agent_boot_secs")
+SEEDED_SETTINGS = ("time_scale", "agent_boot_secs", "boot_vms")
 VM_DEFAULTS = {"agent_hangs": False, "agent_down": False, "start_error": None, "shutdown_secs": 0,
                "start_secs": 0, "stop_secs": 0, "acpi": True}
 

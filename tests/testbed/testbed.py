@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 import shlex
 import subprocess
 import threading
@@ -32,6 +33,7 @@ from . import processes
 from .processes import free_port, read_pid
 from .pve import DEFAULT_TIME_SCALE, PveEndpoint, prepare as prepare_pve
 from .pve_control import PveControl
+from .qemu_server import QemuServer, QemuServerConfig
 
 # Start order; stop runs it backwards.
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "node-standin", "fakepve")
@@ -129,6 +131,8 @@ class Testbed:
             "GPVE_TESTBED_PVE_CONTROL_URL": endpoint.control_url,
             "GPVE_TESTBED_PVE_CONTROL_TOKEN": endpoint.control_token,
         }
+        if self.record.get("qemu_server"):
+            values["GPVE_TESTBED_PVE_SNIPPETS"] = self.record["qemu_server"]["snippets"]
         if self.pg_dsn:
             values["GPVE_TESTBED_PG_DSN"] = self.pg_dsn
         return values
@@ -188,6 +192,9 @@ class Testbed:
         for name in reversed(ORDER):
             if name in self.components:
                 self.components[name].stop()
+        if self.record.get("qemu_server"):
+            # fakepve powered its VMs off when it stopped; their machines and disks go with the testbed.
+            QemuServer(QemuServerConfig.from_dict(self.record["qemu_server"])).remove_all()
         if self.record.get("postgres"):
             from .postgres import PostgresInstance  # another engineer's module; imported when needed
             instance = PostgresInstance.load(self.layout.postgres)
@@ -217,10 +224,12 @@ class Testbed:
     @classmethod
     def create(cls, state_dir: Path, with_postgres: bool = False, nodes: int = 1,
                pve_time_scale: float = DEFAULT_TIME_SCALE, node_mode: str = REAL,
-               for_this_process: bool = False) -> "Testbed":
+               for_this_process: bool = False, boot_vms: bool = False) -> "Testbed":
         """Build and start a new testbed in state_dir; on any failure, stop and remove what was started.
         for_this_process: the testbed lives only as long as the calling process (a pytest session): once
-        that process is gone, the next testbed takes the network over from it."""
+        that process is gone, the next testbed takes the network over from it. boot_vms: VMs that fakepve
+        starts boot as machines from the start (real nodes only; the control channel's ``boot_vms`` turns it
+        on and off later)."""
         layout = Layout(Path(state_dir).resolve())
         layout.create()
         timings: dict[str, float] = {}
@@ -234,7 +243,7 @@ class Testbed:
         bundle = side.submit(images.bundle_dir, binaries.DEFAULT_KUBERNETES_VERSION)
         try:
             try:
-                testbed = cls(layout, _plan(layout, nodes, pve_time_scale, node_mode))
+                testbed = cls(layout, _plan(layout, nodes, pve_time_scale, node_mode, boot_vms))
                 timings["pki"] = time.monotonic() - started
                 testbed.components["fakepve"].start()
                 _start_kubernetes(testbed, timings, started, bundle)
@@ -268,7 +277,7 @@ def _stop_orphan_holding_network() -> None:
         (holder / "testbed.json").unlink()
 
 
-def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str) -> dict:
+def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str, boot_vms: bool) -> dict:
     """Credentials, ports and component definitions of a new testbed: its record, before anything runs."""
     if node_mode == REAL:
         network.up()  # the guard routes exist before any machine starts; the API server listens on the bridge
@@ -279,7 +288,8 @@ def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str
     api_url = f"https://{address}:{ports.apiserver}"
     creds = kube.issue_credentials(layout, ca, api_url)
     bin_dir = kube.kube_bin_dir()
-    endpoint, fakepve = prepare_pve(layout, ca, pve_time_scale)
+    qemu = _qemu_server_config(layout) if node_mode == REAL else None
+    endpoint, fakepve = prepare_pve(layout, ca, pve_time_scale, qemu=qemu, boot_vms=boot_vms)
     components = [kube.etcd(layout, ports), kube.apiserver(layout, ports, creds, bin_dir, address),
                   kube.controller_manager(layout, ports, creds, bin_dir), kube.scheduler(layout, ports, creds, bin_dir),
                   fakepve]
@@ -295,9 +305,17 @@ def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str
                  "version": binaries.DEFAULT_KUBERNETES_VERSION, "node_mode": node_mode, "node_count": node_count,
                  "nodes": node_names, "storage_class": storage_pool.STORAGE_CLASS, "airgap_dir": ""},
         "pve": endpoint.to_dict(),
+        "qemu_server": asdict(qemu) if qemu else None,
         "postgres": None,
         "components": {c.name: c.to_dict() for c in components},
     }
+
+
+def _qemu_server_config(layout: Layout) -> QemuServerConfig:
+    """Started VMs boot from the machine image; cicustom snippets come from <state>/pve/snippets."""
+    layout.pve_snippets.mkdir(parents=True, exist_ok=True)
+    return QemuServerConfig(state_dir=str(layout.vms), image=str(binaries.machine_image()),
+                            snippets=str(layout.pve_snippets))
 
 
 def _ssh_key(layout: Layout) -> Path:
