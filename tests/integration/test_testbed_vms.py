@@ -177,6 +177,21 @@ def test_a_cicustom_snippet_replaces_the_user_data(testbed, booted_vms):
     assert _ssh(testbed, _address(VM_COUNT), "cat /etc/gpve-marker").stdout == "from a snippet\n"
 
 
+def test_a_virtual_ip_on_the_bridge_reaches_the_vm_that_holds_it(testbed, booted_vms):
+    vip = str(ipaddress.ip_address(network.VmNetwork().range_end) - 1)
+    try:
+        for holder in (0, 1):
+            for index in (0, 1):
+                _ssh(testbed, _address(index), f"sudo ip addr del {vip}/16 dev eth0", check=False)
+            _ssh(testbed, _address(holder), f"sudo ip addr add {vip}/16 dev eth0")
+            # keepalived announces a moved address with gratuitous ARP; forgetting the old entry does the same here.
+            network.ip("neigh", "flush", "to", vip, "dev", network.BRIDGE, check=False)
+            assert _ssh(testbed, vip, "hostname").stdout.strip() == f"vm-{holder}"
+    finally:
+        for index in (0, 1):
+            _ssh(testbed, _address(index), f"sudo ip addr del {vip}/16 dev eth0", check=False)
+
+
 def test_stopping_a_vm_stops_its_machine_and_destroying_it_removes_its_disk(testbed, booted_vms):
     api, vmids = booted_vms
     vmid, address = vmids[-1], _address(len(vmids) - 1)
