@@ -211,6 +211,17 @@ def test_stopping_a_vm_stops_its_machine_and_destroying_it_removes_its_disk(test
     wait_until(lambda: not disk.exists(), 60, f"VM {vmid}'s disk to be removed")
 
 
+def test_a_guest_that_powers_itself_off_is_a_stopped_vm(testbed, booted_vms):
+    api, vmids = booted_vms
+    vmid = vmids[-2]
+    _ssh(testbed, _address(len(vmids) - 2), "sudo systemctl poweroff", check=False)
+    wait_until(lambda: api.nodes(NODE).qemu(vmid).status.current.get()["status"] == "stopped", 60,
+               f"VM {vmid} stopped after its guest powered off")
+    _wait_task(api, api.nodes(NODE).qemu(vmid).status.start.post())
+    wait_until(lambda: _ssh(testbed, _address(len(vmids) - 2), "true", check=False).returncode == 0, BOOT_WAIT,
+               f"VM {vmid} to answer SSH again after its start", interval=2.0)
+
+
 def test_a_vm_on_a_bridge_the_testbed_lacks_does_not_boot(testbed, booted_vms):
     api, _vmids = booted_vms
     vmid = _create_vm(api, testbed, VM_COUNT + 1, net0="virtio=BC:24:11:AA:00:01,bridge=vmbr9")

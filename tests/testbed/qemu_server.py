@@ -11,7 +11,8 @@ cluster's nodes are):
   named ``vm<vmid>`` (cloud-init sets the hostname to the VM's name), its eth0 with ``net0``'s
   MAC on the bridge ``net0`` names, the VM's cores and memory as its cgroup limits;
 * reboot or reset (a new start time): the machine restarts and reads the drive again;
-* shutdown and stop: the machine powers off (its disk stays);
+* shutdown and stop: the machine powers off (its disk stays); a guest that powers itself off
+  (``poweroff`` inside) makes the VM stopped, as qemu exiting does;
 * destroy: the machine and its disk (the overlay's upper directory) are removed.
 
 Only VMs started while ``boot_vms`` is on boot (the testbed's setting; off, VMs stay API objects
@@ -113,26 +114,34 @@ class QemuServer:
         while not stopping.is_set():
             states = [VmState(vm.vmid, vm.status == "running", vm.started_at, dict(vm.config))
                       for vm in pve.vms if not vm.template]
-            await loop.run_in_executor(None, self.reconcile, states, bool(getattr(pve, "boot_vms", False)))
+            powered_off = await loop.run_in_executor(None, self.reconcile, states, bool(getattr(pve, "boot_vms", False)))
+            for vm in pve.vms:
+                if powered_off.get(vm.vmid, -1) == vm.started_at and vm.status == "running":
+                    vm.status = vm.qmpstatus = "stopped"  # the guest powered itself off: qemu exited
             try:
                 await asyncio.wait_for(stopping.wait(), FOLLOW_INTERVAL)
             except asyncio.TimeoutError:
                 pass
         await loop.run_in_executor(None, self.stop_all)
 
-    def reconcile(self, states: list[VmState], boot_new: bool) -> None:
-        """One pass: boot, restart, power off or remove machines so they match the VMs."""
+    def reconcile(self, states: list[VmState], boot_new: bool) -> dict[int, float | None]:
+        """One pass: boot, restart, power off or remove machines so they match the VMs. Returns the running
+        VMs whose machine powered itself off (vmid -> the start time it had), which are stopped VMs now."""
         with self._lock:
+            powered_off = {state.vmid: state.started_at for state in states
+                           if state.running and self.booted.get(state.vmid, -1) == state.started_at
+                           and not self.machine(state.vmid).running()}
             jobs = []
             present = {state.vmid: state for state in states}
             for vmid in [vmid for vmid in self.booted if vmid not in present]:
                 jobs.append(self._pool.submit(self._remove, vmid))
-            for state in states:
+            for state in (state for state in states if state.vmid not in powered_off):
                 job = self._job_for(state, boot_new)
                 if job is not None:
                     jobs.append(self._pool.submit(job, state))
             for job in jobs:
                 job.result()
+            return powered_off
 
     def _job_for(self, state: VmState, boot_new: bool):
         followed = state.vmid in self.booted
