@@ -84,6 +84,9 @@ def booted_vms(testbed):
         for index, vmid in enumerate(vmids):
             wait_until(lambda vmid=vmid, index=index: _address(index) in _agent_ipv4(api, vmid), BOOT_WAIT,
                        f"VM {vmid}'s guest agent to report {_address(index)}", interval=1.0)
+        for index, vmid in enumerate(vmids):  # the agent answers before sshd has started, as on a real VM
+            wait_until(lambda index=index: _ssh(testbed, _address(index), "true", check=False).returncode == 0,
+                       BOOT_WAIT, f"VM {vmid} to answer SSH", interval=1.0)
         yield api, vmids
     finally:
         control.reset()
