@@ -91,9 +91,9 @@ class CloudInitAgent:
         if vm.status == "running":
             if not agent_enabled(vm.config):
                 raise PveError(500, "No QEMU guest agent configured")
-            # A hanging agent is fakepve's own fault: let it answer with its timeout.
-            if not vm.agent_hangs:
-                vm.agent = dict(vm.agent or {}, interfaces=self._guest_interfaces(vm))
+            # A hanging agent is fakepve's own fault: it needs an agent to hang, and answers with its timeout.
+            found = interfaces(vm.vmid, vm.config) if vm.agent_hangs else self._guest_interfaces(vm)
+            vm.agent = dict(vm.agent or {}, interfaces=found)
         return await super()._agent_call(match, values)
 
     def _guest_interfaces(self, vm) -> list[dict]:
