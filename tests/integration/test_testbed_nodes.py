@@ -90,8 +90,10 @@ def test_a_pod_runs_and_its_log_and_exec_work_through_the_api(core, web):
 
 def test_a_service_forwards_and_dns_resolves_it(core, web):
     # (busybox 1.35 wget crashes with its own -T timeout: timeout(1) bounds it instead)
-    body = _exec(core, "client", web, f"timeout 10 wget -q -O - http://web.{web}.svc.cluster.local/")
-    assert body.strip() == "hello-from-web"
+    # CoreDNS learns a new Service through its watch: give it a few seconds, as a client's retries would.
+    fetch = f"timeout 10 wget -q -O - http://web.{web}.svc.cluster.local/"
+    wait_until(lambda: _exec(core, "client", web, fetch).strip() == "hello-from-web", 30,
+               f"http://web.{web}.svc.cluster.local/ to answer through the Service", interval=1.0)
     answer = _exec(core, "client", web, "nslookup kubernetes.default.svc.cluster.local")
     assert "10.96.0.1" in answer
 
