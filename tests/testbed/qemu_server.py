@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cloud_init_drive, network
-from .machine import Machine
+from .machine import Machine, MachineError
 
 LOG = logging.getLogger("gpve.testbed.qemu_server")
 FOLLOW_INTERVAL = 0.5
@@ -102,7 +102,7 @@ class QemuServer:
         machine = self.machine(vmid)
         try:
             machine.leader_pid()
-        except Exception:  # noqa: BLE001 - not started, or no init yet: the agent is not running
+        except (MachineError, OSError):  # not started, or no init yet: the agent is not running
             return None
         return machine
 
@@ -114,7 +114,7 @@ class QemuServer:
         while not stopping.is_set():
             states = [VmState(vm.vmid, vm.status == "running", vm.started_at, dict(vm.config))
                       for vm in pve.vms if not vm.template]
-            powered_off = await loop.run_in_executor(None, self.reconcile, states, bool(getattr(pve, "boot_vms", False)))
+            powered_off = await loop.run_in_executor(None, self.reconcile, states, pve.boot_vms)
             for vm in pve.vms:
                 if powered_off.get(vm.vmid, -1) == vm.started_at and vm.status == "running":
                     vm.status = vm.qmpstatus = "stopped"  # the guest powered itself off: qemu exited
