@@ -154,7 +154,7 @@ def _static(nic: int, address: str, gateway: str | None, key: str) -> dict:
 
 def _snippet(volume: str, snippets: Path) -> str:
     """``<storage>:snippets/<file>`` read from the snippets directory; nothing outside it."""
-    _storage, _, path = volume.partition(":")
+    path = volume.partition(":")[2]
     name = path.removeprefix("snippets/")
     if not path.startswith("snippets/") or "/" in name or name in ("", ".", ".."):
         raise CloudInitDriveError(f"cicustom: {volume!r} is not a snippets volume (<storage>:snippets/<file>)")
