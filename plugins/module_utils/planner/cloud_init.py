@@ -38,5 +38,8 @@ def settings(spec, address, cicustom=None):
         'nameserver': ' '.join(vm_network['dns']) if vm_network['dns'] else None,
         'searchdomain': vm_network.get('search_domain'),
         'cicustom': cicustom,
+        # PVE (8.1 on) makes cloud-init upgrade every package at first boot by default: that apt run holds the
+        # dpkg lock while the roles install theirs, and an offline site has no mirror to upgrade from.
+        'ciupgrade': 0,
     }
-    return dict((key, value) for key, value in values.items() if value)
+    return dict((key, value) for key, value in values.items() if value is not None and value != '')

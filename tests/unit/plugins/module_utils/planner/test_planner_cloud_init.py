@@ -42,3 +42,8 @@ def test_dhcp_asks_for_a_lease_and_cloud_init_mode_leaves_the_template_alone():
 def test_no_keys_no_sshkeys():
     spec = specs.normalise({'name': 'x'})
     assert 'sshkeys' not in cloud_init.settings(spec, None)
+
+
+def test_first_boot_package_upgrade_is_off():
+    """PVE's default (ciupgrade=1) runs apt at first boot, racing the roles for the dpkg lock."""
+    assert cloud_init.settings(spec_with({}), None)['ciupgrade'] == 0

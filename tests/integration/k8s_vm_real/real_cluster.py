@@ -1,0 +1,125 @@
+"""A real kubeadm cluster on the testbed's booted VMs, made as a user makes one: ansible-playbook
+gpve.cluster's playbooks/k8s_vm/create.yml with a spec, the Proxmox connection in GPVE_PROXMOX_*,
+the SSH key in ANSIBLE_PRIVATE_KEY_FILE and the air-gap bundle the testbed builds.
+
+``testbed_vm_vars`` holds what a site sets for VMs like the testbed's (a user's group_vars):
+its image mirror, and the few kubelet and containerd settings a VM without a kernel of its own
+needs (docs/testbed.md, "What is not real"). Everything else is the collection's defaults.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+from kubernetes import client, config
+
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from tests.playbook_run import ansible_env, run_playbook
+from tests.testbed import images, network
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOKS = REPO / "playbooks" / "k8s_vm"
+SSH_USER = "ops"    # not the template's default user: the plays must log in as the spec says
+# Where in the testbed's VM range this module's clusters take addresses (test_testbed_vms.py takes +100 on).
+FIRST_ADDRESS_OFFSET = 20
+POD_CIDR = "10.128.0.0/16"     # apart from the testbed cluster's own 10.244.0.0/16
+SERVICE_CIDR = "10.112.0.0/16"
+
+
+def testbed_vm_vars(testbed) -> dict:
+    """Extra vars for VMs that are testbed machines: a site's mirror, and what a VM lacking its own kernel needs."""
+    registry = images.REGISTRY
+    return {
+        "gpve_airgap_dir": testbed.airgap_dir,
+        "kubeadm_image_repository": registry,
+        "node_prep_containerd_sandbox_image": f"{registry}/pause:{images.PAUSE_TAG}",
+        "cni_image_registry": f"{registry}/",
+        "addons_image_registry": f"{registry}/",
+        # cgroup v1 on the host, no CAP_SYS_RESOURCE in the machines (docs/testbed.md).
+        "node_prep_containerd_cgroup_driver": "cgroupfs",
+        "node_prep_containerd_restrict_oom_score_adj": True,
+        "kubeadm_kubelet_config": {
+            "failCgroupV1": False, "cgroupDriver": "cgroupfs", "oomScoreAdj": 0,
+            # Images come from the bundle only: garbage collection would delete what cannot be pulled again.
+            "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
+            "evictionHard": {"memory.available": "50Mi", "nodefs.available": "1%", "imagefs.available": "1%",
+                             "nodefs.inodesFree": "1%"},
+        },
+        # The host's conntrack table is not the VM's to size.
+        "kubeadm_kube_proxy_config": {"conntrack": {"maxPerCore": 0}},
+    }
+
+
+def vm_address(offset: int) -> str:
+    return str(ipaddress.ip_address(network.VmNetwork().range_start) + FIRST_ADDRESS_OFFSET + offset)
+
+
+def cluster_spec(public_key: str, control_planes: int = 1, workers: int = 1) -> dict:
+    """gpve_k8s_vm's options: kubeadm at the testbed's default version, static addresses on the VM bridge."""
+    vm_net = network.VmNetwork()
+    prefix = ipaddress.ip_network(vm_net.cidr).prefixlen
+    high_availability = control_planes > 1
+    spec = {
+        "distribution": {"type": "kubeadm"},
+        "kubernetes_version": os.environ.get("GPVE_TESTBED_K8S_VERSION", "1.37.2"),
+        "control_plane": {"replicas": control_planes, "resources": {"cores": 2, "memory": 2048, "disk_size": 20}},
+        "workers": [{"name": "general", "replicas": workers, "resources": {"cores": 1, "memory": 1024, "disk_size": 20},
+                     "labels": {"tier": "general"}}] if workers else [],
+        "network": {
+            "pod_cidr": POD_CIDR, "service_cidr": SERVICE_CIDR, "cni": {"type": "flannel"},
+            "vm_network": {"bridge": vm_net.bridge, "ip_allocation": "static", "prefix": prefix,
+                           "ip_range": {"start": vm_address(1), "end": vm_address(12)},
+                           "gateway": vm_net.gateway, "dns": [vm_net.dns]},
+        },
+        "ssh": {"user": SSH_USER, "public_keys": [public_key]},
+        # haproxy on a VM of its own; with several control planes keepalived holds a virtual IP too.
+        "load_balancer": {"type": "haproxy", "resources": {"cores": 1, "memory": 512}},
+    }
+    if high_availability:
+        spec["load_balancer"]["virtual_ip"] = vm_address(0)
+    return spec
+
+
+class RealCluster:
+    """One cluster's playbook runs, its registry and working files under workdir."""
+
+    def __init__(self, workdir: Path, testbed, name: str, spec: dict):
+        self.dir = workdir
+        self.testbed = testbed
+        self.name = name
+        self.spec = spec
+        self.registry_path = workdir / "registry.db"
+        pve = testbed.pve
+        self.env = ansible_env({
+            "GPVE_REGISTRY": str(self.registry_path), "GPVE_PROXMOX_API_URL": pve.url,
+            "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
+            "GPVE_PROXMOX_CA_PATH": pve.ca_path, "ANSIBLE_PRIVATE_KEY_FILE": testbed.ssh_key,
+            "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s "
+            "-o UserKnownHostsFile=/dev/null -o ServerAliveInterval=10",
+        })
+        self.runs = 0
+
+    def extra_vars(self, **extra) -> dict:
+        return {"gpve_cluster_name": self.name, "gpve_cluster_spec": self.spec, "gpve_work_dir": str(self.dir / "work"),
+                **testbed_vm_vars(self.testbed), **extra}
+
+    def play(self, playbook: str, **extra):
+        """Run playbooks/k8s_vm/<playbook>.yml; the output is in <workdir>/<n>-<playbook>.log."""
+        self.runs += 1
+        log = self.dir / f"{self.runs:02d}-{playbook}.log"
+        return run_playbook(PLAYBOOKS / f"{playbook}.yml", self.extra_vars(**extra), self.env, log, timeout=2400)
+
+    def kubeconfig(self) -> Path:
+        """The admin kubeconfig the registry keeps for the cluster, as a 0600 file."""
+        with open_registry(str(self.registry_path), actor="real-cluster-tests") as store:
+            cluster = store.find_cluster(self.name)
+            text = store.get_credential(cluster.id, "kubeconfig").data
+        path = self.dir / "admin.conf"
+        path.write_text(text if isinstance(text, str) else text.decode())
+        path.chmod(0o600)
+        return path
+
+    def api(self) -> client.ApiClient:
+        return config.new_client_from_config(config_file=str(self.kubeconfig()))

@@ -1,0 +1,36 @@
+"""Running ansible-playbook as a user does, from tests: this collection, this venv, no user config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COLLECTIONS = REPO / ".build" / "collections"
+VENV_BIN = Path(sys.executable).parent
+
+
+def ansible_env(extra: dict | None = None) -> dict:
+    """The environment of an ansible-playbook child: this collection, this venv, no user config."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GPVE_", "ANSIBLE_"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+               PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}")
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(playbook: Path, extra_vars: dict, env: dict, log: Path, check: bool = False,
+                 timeout: int = 1500) -> subprocess.CompletedProcess:
+    """ansible-playbook with extra vars from a 0600 file; its output goes to log (and is returned)."""
+    vars_file = log.with_suffix(".vars.json")
+    vars_file.write_text(json.dumps(extra_vars))
+    os.chmod(vars_file, 0o600)
+    argv = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-e", f"@{vars_file}"] + (["--check"] if check else [])
+    with open(log, "w", encoding="utf-8") as output:     # written as it runs: tail it to follow a long run
+        process = subprocess.run(argv, env=env, cwd=str(log.parent), stdout=output, stderr=subprocess.STDOUT,
+                                 text=True, timeout=timeout, check=False)
+    return subprocess.CompletedProcess(argv, process.returncode, stdout=log.read_text())
