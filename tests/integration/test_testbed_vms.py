@@ -45,6 +45,7 @@ def _address(index: int) -> str:
 
 
 def _ssh(testbed, address: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    network.require_testbed_address(address)
     argv = ["ssh", "-i", testbed.ssh_key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
             f"{USER}@{address}", *command]

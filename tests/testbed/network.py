@@ -28,7 +28,11 @@ FIRST_NODE_ADDRESS = ipaddress.ip_address("172.30.0.11")
 VM_RANGE = (ipaddress.ip_address("172.30.1.1"), ipaddress.ip_address("172.30.3.254"))
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
-GUARDED = (CIDR, POD_CIDR, SERVICE_CIDR)
+# The pod and Service ranges of the clusters the collection makes on the testbed's VMs: they live in
+# the VMs' namespaces, apart from the testbed cluster's own, and are guarded like every other range.
+VM_CLUSTER_POD_CIDR = ipaddress.ip_network("10.128.0.0/16")
+VM_CLUSTER_SERVICE_CIDR = ipaddress.ip_network("10.112.0.0/16")
+GUARDED = (CIDR, POD_CIDR, SERVICE_CIDR, VM_CLUSTER_POD_CIDR, VM_CLUSTER_SERVICE_CIDR)
 GUARD_METRIC = 4242
 MARKER = "gpve-testbed"
 NETNS_PREFIX = "gpve-"
@@ -62,6 +66,8 @@ class VmNetwork:
     dns: str = str(GATEWAY)
     range_start: str = str(VM_RANGE[0])
     range_end: str = str(VM_RANGE[1])
+    pod_cidr: str = str(VM_CLUSTER_POD_CIDR)
+    service_cidr: str = str(VM_CLUSTER_SERVICE_CIDR)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
@@ -95,7 +101,7 @@ def release(state_dir: Path) -> None:
 def up() -> None:
     """Guard routes first, then the bridge and the forward rule; idempotent."""
     for network in GUARDED:
-        if not _has_guard(network):
+        if not has_guard(network):
             ip("route", "add", "unreachable", str(network), "metric", str(GUARD_METRIC))
     if ip("link", "show", BRIDGE, check=False).returncode != 0:
         ip("link", "add", BRIDGE, "type", "bridge")
@@ -131,9 +137,22 @@ def _links() -> list[str]:
     return [link["ifname"] for link in links]
 
 
-def _has_guard(network: ipaddress.IPv4Network) -> bool:
+def has_guard(network: ipaddress.IPv4Network) -> bool:
+    """Whether the testbed's unreachable route for network is in place."""
     routes = ip("route", "show", "type", "unreachable", str(network)).stdout
     return f"metric {GUARD_METRIC}" in routes
+
+
+def require_testbed_address(address: str) -> None:
+    """Refuse (NetworkError) an address a test would connect to unless it is in the testbed's range, that range
+    is guarded, and this host reaches it over the testbed bridge: then nothing sent to it can leave the machine."""
+    if ipaddress.ip_address(address) not in CIDR:
+        raise NetworkError(f"{address} is outside the testbed's range {CIDR}: refusing to connect to it")
+    if not has_guard(CIDR):
+        raise NetworkError(f"the unreachable guard route for {CIDR} is missing: refusing to connect to {address}")
+    route = json.loads(ip("-j", "route", "get", address).stdout or "[{}]")[0]
+    if route.get("dev") != BRIDGE:
+        raise NetworkError(f"{address} is reached through {route.get('dev')}, not the testbed bridge {BRIDGE}")
 
 
 def _forward_rule() -> list[str]:

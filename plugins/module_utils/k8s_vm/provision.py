@@ -68,6 +68,8 @@ class Context:
     claims: object = None
     # False: ask each guest agent once instead of waiting up to agent_timeout.
     wait: bool = True
+    # False: the VMs run no guest agent (Talos); their planned static address is taken as it is.
+    guest_agent: bool = True
 
 
 def _step(vm, name):
@@ -148,7 +150,9 @@ def observe(ctx, vm, known_ip, answered=True):
 
 def _address(ctx, vm):
     """(address, RUNNING) once the agent reports it; with wait=False a single question: (planned address, PENDING)
-    when the agent has not answered yet."""
+    when the agent has not answered yet. Without an agent the planned address is the answer."""
+    if not ctx.guest_agent and vm.ip:
+        return vm.ip, RUNNING
     if ctx.wait:
         return _step(vm, 'wait for the guest agent')(vm_ops.wait_for_address, ctx.client, vm.proxmox_node, vm.vmid,
                                                      vm.name, vm.ip, ctx.agent_timeout), RUNNING

@@ -160,15 +160,15 @@ class K8sVmService:
         elif phase == lifecycle.UPDATING or (phase == lifecycle.SCALING and not added_vms):
             record.phase(lifecycle.RUNNING, 'ChangeDone', 'VMs match the spec')
 
-    def _context(self, request, cluster_id, cluster_name, claims=None):
+    def _context(self, request, cluster_id, cluster_name, claims=None, guest_agent=True):
         settings = vm_ops.TaskSettings(timeout=request.task_timeout)
         return provision.Context(client=self.client, settings=settings, limits=Limits(request.per_node, request.per_storage),
                                  cluster_id=cluster_id, cluster_name=cluster_name, agent_timeout=request.agent_timeout,
-                                 claims=claims, wait=request.wait)
+                                 claims=claims, wait=request.wait, guest_agent=guest_agent)
 
     def _build_all(self, record, spec, view, env, planned, request):
         claims = vmid_claims.VmidClaims(self.client, [vm.vmid for vm in planned.vms], view.reserved_vmids)
-        ctx = self._context(request, planned.cluster_id, planned.cluster_name, claims)
+        ctx = self._context(request, planned.cluster_id, planned.cluster_name, claims, specs.has_guest_agent(spec))
         existing = dict((vm.name, vm) for vm in env.cluster_vms)
         known = view.known_ips()
         answered = _answered(view)

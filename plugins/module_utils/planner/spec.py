@@ -189,6 +189,13 @@ def normalise(raw, default_bridge=None):
     }
 
 
+def has_guest_agent(spec):
+    """Whether the VMs' image runs the QEMU guest agent: Talos' nocloud image does not, unless the user added
+    the qemu-guest-agent system extension and says so with distribution.config.guest_agent."""
+    dist = spec['distribution']
+    return bool(dist['config'].get('guest_agent', dist['type'] != 'talos'))
+
+
 def lb_needs_vm(spec):
     return spec['load_balancer']['type'] in LB_TYPES_WITH_VM
 

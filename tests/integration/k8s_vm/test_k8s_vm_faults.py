@@ -111,3 +111,21 @@ def test_an_address_claimed_by_another_cluster_while_planning(service, proxmox, 
     assert caught.value.field == 'network.vm_network.ip_range'
     assert planned.vms[2].ip in str(caught.value) and 'cluster other' in str(caught.value)
     assert store.list_nodes(record.cluster_id) == []
+
+
+def test_talos_vms_run_no_guest_agent_and_keep_their_planned_addresses(service, proxmox, store):
+    """Talos' nocloud image has no guest agent: the run takes the static addresses instead of waiting for one."""
+    proxmox.control.set('agent_boot_secs', 10 ** 9)
+    result = service.run(request(small(distribution={'type': 'talos'}), agent_timeout=2))
+    assert result['cluster']['phase'] == 'Bootstrapping'
+    assert all(node['status'] == 'Running' and node['ip'] for node in result['nodes'])
+
+
+def test_talos_with_dhcp_and_no_guest_agent_is_refused_before_any_write(service, proxmox, store):
+    mark = proxmox.mark()
+    raw = small(distribution={'type': 'talos'}, network={'vm_network': {'ip_allocation': 'dhcp'}})
+    with pytest.raises(ValidationError) as caught:
+        service.run(request(raw))
+    assert caught.value.field == 'network.vm_network.ip_allocation' and 'guest_agent' in str(caught.value)
+    writes = [r for r in proxmox.requests_since(mark) if r[0] != 'GET' and not r[1].endswith('/access/ticket')]
+    assert writes == [] and registry_state(store)['clusters'] == []

@@ -7,6 +7,10 @@ import re
 
 import pytest
 from kubernetes import client
+from kubernetes.stream import stream
+
+from tests.testbed import images
+from tests.testbed.processes import wait_until
 
 pytestmark = [pytest.mark.k8s_vm, pytest.mark.roles, pytest.mark.testbed]
 
@@ -21,8 +25,7 @@ def test_create_makes_every_node_ready_at_the_spec_version(real_cluster):
     nodes = client.CoreV1Api(cluster.api()).list_node().items
     version = "v" + cluster.spec["kubernetes_version"]
     ready = {n.metadata.name: next(c.status for c in n.status.conditions if c.type == "Ready") for n in nodes}
-    assert ready == {"real-cp-1": "True", "real-general-1": "True"} or len(ready) == 2, ready
-    assert all(status == "True" for status in ready.values()), ready
+    assert ready == {"real-cp-1": "True", "real-general-1": "True", "real-general-2": "True"}
     assert {n.status.node_info.kubelet_version for n in nodes} == {version}
 
 
@@ -32,3 +35,48 @@ def test_a_rerun_changes_nothing(real_cluster):
     again = cluster.play("create")
     assert again.returncode == 0, again.stdout[-6000:]
     assert set(_recap_changed(again.stdout).values()) == {0}, _recap_changed(again.stdout)
+
+
+def _pod(name: str, node: str, command: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
+                     "containers": [{"name": "main", "image": images.TEST_IMAGE, "command": ["/bin/sh", "-c", command]}]}}
+
+
+def _running(core, namespace: str, name: str) -> client.V1Pod:
+    def ready() -> bool:
+        pod = core.read_namespaced_pod(name, namespace)
+        return pod.status.phase == "Running" and {c.type: c.status for c in pod.status.conditions or []}.get("Ready") == "True"
+    wait_until(ready, 180, f"pod {namespace}/{name} Running and Ready", interval=1.0)
+    return core.read_namespaced_pod(name, namespace)
+
+
+def _exec(core, namespace: str, name: str, command: str) -> str:
+    return stream(core.connect_get_namespaced_pod_exec, name, namespace, command=["/bin/sh", "-c", command],
+                  stderr=True, stdin=False, stdout=True, tty=False)
+
+
+def test_pods_on_two_workers_reach_each_other_by_ip_and_by_service_name(real_cluster):
+    cluster, run = real_cluster
+    assert run.returncode == 0, run.stdout[-3000:]
+    core = client.CoreV1Api(cluster.api())
+    workers = sorted(n.metadata.name for n in core.list_node().items if "-general-" in n.metadata.name)
+    assert len(workers) == 2, workers
+    namespace = "net-check"
+    core.create_namespace({"metadata": {"name": namespace}})
+    try:
+        wait_until(lambda: core.read_namespaced_service_account("default", namespace), 60, "the default account")
+        serve = "echo hello-from-{0} > /www/index.html; exec httpd -f -p 8080 -h /www"
+        for index, node in enumerate(workers):
+            core.create_namespaced_pod(namespace, _pod(f"web-{index}", node, serve.format(index)))
+            core.create_namespaced_service(namespace, {"metadata": {"name": f"web-{index}"}, "spec": {
+                "selector": {"app": f"web-{index}"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+        pods = [_running(core, namespace, f"web-{index}") for index in range(2)]
+        assert {p.spec.node_name for p in pods} == set(workers)
+        by_ip = _exec(core, namespace, "web-0", f"timeout 10 wget -q -O - http://{pods[1].status.pod_ip}:8080/")
+        assert by_ip.strip() == "hello-from-1"
+        fetch = f"timeout 10 wget -q -O - http://web-0.{namespace}.svc.cluster.local/"
+        wait_until(lambda: _exec(core, namespace, "web-1", fetch).strip() == "hello-from-0", 60,
+                   "web-0's Service to answer web-1 by name through CoreDNS", interval=2.0)
+    finally:
+        core.delete_namespace(namespace)

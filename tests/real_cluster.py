@@ -19,13 +19,13 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_
 from tests.playbook_run import ansible_env, run_playbook
 from tests.testbed import images, network
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 PLAYBOOKS = REPO / "playbooks" / "k8s_vm"
 SSH_USER = "ops"    # not the template's default user: the plays must log in as the spec says
 # Where in the testbed's VM range this module's clusters take addresses (test_testbed_vms.py takes +100 on).
 FIRST_ADDRESS_OFFSET = 20
-POD_CIDR = "10.128.0.0/16"     # apart from the testbed cluster's own 10.244.0.0/16
-SERVICE_CIDR = "10.112.0.0/16"
+POD_CIDR = str(network.VM_CLUSTER_POD_CIDR)          # apart from the testbed cluster's own, guarded too
+SERVICE_CIDR = str(network.VM_CLUSTER_SERVICE_CIDR)
 
 
 def testbed_vm_vars(testbed) -> dict:
@@ -47,8 +47,13 @@ def testbed_vm_vars(testbed) -> dict:
             "evictionHard": {"memory.available": "50Mi", "nodefs.available": "1%", "imagefs.available": "1%",
                              "nodefs.inodesFree": "1%"},
         },
-        # The host's conntrack table is not the VM's to size.
-        "kubeadm_kube_proxy_config": {"conntrack": {"maxPerCore": 0}},
+        # The host's conntrack table is not the VM's to size. This host's kernel has no br_netfilter, so
+        # bridged pod-to-pod replies skip iptables: Service traffic is masqueraded to come back through it.
+        "kubeadm_kube_proxy_config": {"conntrack": {"maxPerCore": 0}, "masqueradeAll": True},
+        # A VM's kernel is the host's: no module to load, no bridge sysctls without br_netfilter.
+        "node_prep_kernel_modules": [],
+        "node_prep_sysctl": {"net.ipv4.ip_forward": 1},
+        "kubeadm_ignore_preflight_errors": ["FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"],
     }
 
 
@@ -56,7 +61,7 @@ def vm_address(offset: int) -> str:
     return str(ipaddress.ip_address(network.VmNetwork().range_start) + FIRST_ADDRESS_OFFSET + offset)
 
 
-def cluster_spec(public_key: str, control_planes: int = 1, workers: int = 1) -> dict:
+def cluster_spec(public_key: str, control_planes: int = 1, workers: int = 2) -> dict:
     """gpve_k8s_vm's options: kubeadm at the testbed's default version, static addresses on the VM bridge."""
     vm_net = network.VmNetwork()
     prefix = ipaddress.ip_network(vm_net.cidr).prefixlen
@@ -100,6 +105,18 @@ class RealCluster:
             "-o UserKnownHostsFile=/dev/null -o ServerAliveInterval=10",
         })
         self.runs = 0
+
+    def addresses(self) -> list[str]:
+        """Every address the cluster's VMs (and its virtual IP) may take."""
+        vm_net = self.spec["network"]["vm_network"]
+        first, last = (ipaddress.ip_address(vm_net["ip_range"][end]) for end in ("start", "end"))
+        vip = self.spec["load_balancer"].get("virtual_ip")
+        return [str(first + offset) for offset in range(int(last) - int(first) + 1)] + ([vip] if vip else [])
+
+    def check_addresses(self) -> None:
+        """Before any playbook connects: each address is on the testbed bridge behind its guard route."""
+        for address in self.addresses():
+            network.require_testbed_address(address)
 
     def extra_vars(self, **extra) -> dict:
         return {"gpve_cluster_name": self.name, "gpve_cluster_spec": self.spec, "gpve_work_dir": str(self.dir / "work"),
