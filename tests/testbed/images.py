@@ -11,6 +11,7 @@ air-gapped site's mirror would serve them, and laid out as docs/roles/airgap.md 
     <bundle>/kubeadm/images/*.tar   kube-apiserver, kube-controller-manager, kube-scheduler,
                                     kube-proxy, etcd, coredns, pause (`kubeadm config images list`)
     <bundle>/images/*.tar           metrics-server and the test image (busybox: sh, httpd, nslookup)
+                                    flannel and its CNI plugin (the cni role's flannel manifest)
 
 One bundle per Kubernetes version, cached under ~/.cache/gpve-testbed/airgap-<version>-<key>,
 the key being a hash of this file and the binaries' versions.
@@ -101,7 +102,7 @@ def image_specs(version: str) -> dict[str, list[ImageSpec]]:
                            symlinks={f"/bin/{applet}": "busybox" for applet in BUSYBOX_APPLETS},
                            directories=("/tmp", "/www", "/etc"))
     return {"kubeadm/images": [*control_plane, kube_proxy, etcd_image, coredns, pause],
-            "images": [metrics, test_image]}
+            "images": [metrics, test_image, *flannel_images()]}
 
 
 def _build_bundle(version: str, bundle: Path) -> None:
@@ -168,6 +169,25 @@ def _build_proxy_base(base: Path) -> None:
         link = base / "usr" / "sbin" / name
         link.unlink(missing_ok=True)
         link.symlink_to("xtables-nft-multi")
+
+
+# The flannel-cni-plugin tag the cni role's flannel manifest names (upstream's kube-flannel.yml of its
+# pinned flannel). Its module (github.com/flannel-io/cni-plugin) is not served by the module proxy, so the
+# image holds the flannel plugin of containernetworking/plugins v0.9.1 (the same plugin before it moved
+# there; CNI spec up to 0.4.0, which is why the role's conflist says 0.3.1).
+FLANNEL_CNI_PLUGIN_TAG = "v1.9.1-flannel3"
+
+
+def flannel_images() -> list[ImageSpec]:
+    """flannel and its CNI plugin, named as the cni role's manifest names them under REGISTRY."""
+    flannel = binaries.tool("flannel")
+    daemon = ImageSpec(f"{REGISTRY}/flannel-io/flannel:{binaries.TOOL_VERSIONS['flannel']}",
+                       {"/opt/bin/flanneld": flannel / "flannel", "/opt/bin/install-conf": flannel / "install_conf"},
+                       ["/opt/bin/flanneld"], base_rootfs=proxy_base_rootfs())   # --ip-masq runs iptables(-restore)
+    plugin = ImageSpec(f"{REGISTRY}/flannel-io/flannel-cni-plugin:{FLANNEL_CNI_PLUGIN_TAG}",
+                       {"/flannel": binaries.tool("flannel-cni-plugin") / "flannel-cni-plugin", "/bin/busybox": BUSYBOX},
+                       ["/bin/cp"], symlinks={"/bin/cp": "busybox"})
+    return [daemon, plugin]
 
 
 def _run(*argv: str) -> None:

@@ -17,6 +17,9 @@ go_minor="$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
 CACHE_ROOT="${GPVE_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpve-testbed}"
 
 # name | module | version | main packages (relative to the module) | -X flags (version stamps)
+#   | blank imports left out of the main packages (optional: backends that register themselves
+#     and cannot be built here: flannel's tencentvpc needs an SDK module the proxy does not serve,
+#     its udp backend cgo on amd64, which upstream's CGO-off builds for other architectures lack too)
 TOOLS=(
   "etcd|go.etcd.io/etcd/server/v3|v3.7.0|.|"
   "etcdctl|go.etcd.io/etcd/etcdctl/v3|v3.7.0|.|"
@@ -26,12 +29,14 @@ TOOLS=(
   "cni-plugins|github.com/containernetworking/plugins|v1.10.0|plugins/main/bridge plugins/main/loopback plugins/ipam/host-local plugins/meta/portmap|"
   "coredns|github.com/coredns/coredns|v1.14.6|.|"
   "metrics-server|sigs.k8s.io/metrics-server|v0.8.0|cmd/metrics-server|"
+  "flannel|github.com/flannel-io/flannel|v0.28.10|. cmd/install_conf|github.com/flannel-io/flannel/pkg/version.Version=v0.28.10|github.com/flannel-io/flannel/pkg/backend/tencentvpc github.com/flannel-io/flannel/pkg/backend/udp"
+  "flannel-cni-plugin|github.com/containernetworking/plugins|v0.9.1|plugins/meta/flannel|"
 )
 
 tool_dir() { echo "$CACHE_ROOT/$1-$2/bin"; }
 
 build_tool() {
-  local name="$1" module="$2" version="$3" packages="$4" stamps="$5"
+  local name="$1" module="$2" version="$3" packages="$4" stamps="$5" without="$6"
   local out; out="$(tool_dir "$name" "$version")"
   if [ -f "$out/.complete" ]; then echo "$out"; return 0; fi
   local started; started=$(date +%s)
@@ -49,6 +54,15 @@ build_tool() {
       done
     } > go.mod
     local imports=() pkg
+    if [ -n "$without" ]; then
+      # A writable copy of the module, those import lines deleted from its main packages, replaces it.
+      cp -r "$src" src && chmod -R u+w src
+      local gone
+      for pkg in $packages; do
+        for gone in $without; do sed -i "\#^\s*_ \"$gone\"\$#d" "src/$pkg"/*.go; done
+      done
+      echo "replace $module => ./src" >> go.mod
+    fi
     for pkg in $packages; do
       [ "$pkg" = . ] && imports+=("$module") || imports+=("$module/$pkg")
     done
@@ -74,8 +88,8 @@ exec 9>"$CACHE_ROOT/.build-go-tools.lock"
 flock 9
 wanted="${1:-all}"
 for entry in "${TOOLS[@]}"; do
-  IFS='|' read -r name module version packages stamps <<<"$entry"
+  IFS='|' read -r name module version packages stamps without <<<"$entry"
   if [ "$wanted" = all ] || [ "$wanted" = "$name" ]; then
-    build_tool "$name" "$module" "$version" "$packages" "$stamps"
+    build_tool "$name" "$module" "$version" "$packages" "$stamps" "$without"
   fi
 done
