@@ -49,11 +49,12 @@ def testbed_vm_vars(testbed) -> dict:
         },
         # The host's conntrack table is not the VM's to size. This host's kernel has no br_netfilter, so
         # bridged pod-to-pod replies skip iptables: Service traffic is masqueraded to come back through it.
-        "kubeadm_kube_proxy_config": {"conntrack": {"maxPerCore": 0}, "masqueradeAll": True},
-        # A VM's kernel is the host's: no module to load, no bridge sysctls without br_netfilter.
+        "kubeadm_kube_proxy_config": {"conntrack": {"maxPerCore": 0}, "iptables": {"masqueradeAll": True}},
+        # A VM's kernel is the host's: no module to load, no bridge sysctls without br_netfilter, cgroup v1
+        # (which kubeadm's SystemVerification refuses).
         "node_prep_kernel_modules": [],
         "node_prep_sysctl": {"net.ipv4.ip_forward": 1},
-        "kubeadm_ignore_preflight_errors": ["FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"],
+        "kubeadm_ignore_preflight_errors": ["FileContent--proc-sys-net-bridge-bridge-nf-call-iptables", "SystemVerification"],
     }
 
 
