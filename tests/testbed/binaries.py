@@ -30,7 +30,7 @@ TOOL_VERSIONS = {
     "cni-plugins": "v1.10.0", "coredns": "v1.14.6", "metrics-server": "v0.8.0",
 }
 # What `make setup` builds for the test suite (the rest with `python -m tests.testbed build --all`).
-SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "cni-plugins", "coredns", "metrics-server")
+SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "crictl", "cni-plugins", "coredns", "metrics-server")
 
 
 def normalize(version: str) -> str:
