@@ -31,7 +31,8 @@ TOOL_VERSIONS = {
     "flannel": "v0.28.10", "flannel-cni-plugin": "v0.9.1",
 }
 # What `make setup` builds for the test suite (the rest with `python -m tests.testbed build --all`).
-SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "cni-plugins", "coredns", "metrics-server", "flannel", "flannel-cni-plugin")
+SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "crictl", "cni-plugins", "coredns", "metrics-server", "flannel",
+               "flannel-cni-plugin")
 
 
 def normalize(version: str) -> str:

@@ -13,8 +13,9 @@ air-gapped site's mirror would serve them, and laid out as docs/roles/airgap.md 
     <bundle>/images/*.tar           metrics-server and the test image (busybox: sh, httpd, nslookup)
                                     flannel and its CNI plugin (the cni role's flannel manifest)
 
+and, from ``packages.py``, the .deb files of kubeadm/, node_prep/ and loadbalancer/.
 One bundle per Kubernetes version, cached under ~/.cache/gpve-testbed/airgap-<version>-<key>,
-the key being a hash of this file and the binaries' versions.
+the key being a hash of this file, packages.py, the binaries' versions and the machine image.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import binaries
+from . import binaries, packages
 
 REGISTRY = "registry.gpve.test"
 TEST_IMAGE = f"{REGISTRY}/busybox:1.35.0"
@@ -74,7 +75,10 @@ def bundle_dir(version: str) -> Path:
 
 def _bundle_key(version: str) -> str:
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(packages.__file__).read_bytes())
     digest.update(version.encode())
+    # node_prep/ and loadbalancer/ hold what this image lacks (its path names its build key).
+    digest.update(str(binaries.machine_image()).encode())
     for tool in binaries.TOOL_VERSIONS.items():
         digest.update(repr(tool).encode())
     return digest.hexdigest()[:12]
@@ -111,6 +115,7 @@ def _build_bundle(version: str, bundle: Path) -> None:
         (bundle / folder).mkdir(parents=True, exist_ok=True)
         for spec in specs:
             build_archive(spec, bundle / folder / spec.archive_name)
+    packages.build(version, bundle)
 
 
 def build_archive(spec: ImageSpec, archive: Path) -> None:
