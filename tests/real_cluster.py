@@ -35,8 +35,8 @@ def testbed_vm_vars(testbed) -> dict:
         "gpve_airgap_dir": testbed.airgap_dir,
         "kubeadm_image_repository": registry,
         "node_prep_containerd_sandbox_image": f"{registry}/pause:{images.PAUSE_TAG}",
-        "cni_image_registry": f"{registry}/",
-        "addons_image_registry": f"{registry}/",
+        "cni_image_registry": registry,
+        "addons_image_registry": registry,
         # cgroup v1 on the host, no CAP_SYS_RESOURCE in the machines (docs/testbed.md).
         "node_prep_containerd_cgroup_driver": "cgroupfs",
         "node_prep_containerd_restrict_oom_score_adj": True,
