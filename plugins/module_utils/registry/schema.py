@@ -11,7 +11,7 @@ same transaction as the ``schema_version`` row that records it.
   every mutable row for compare-and-swap, cluster names unique among live clusters only
   (a soft-deleted cluster frees its name), one credential per (cluster, type) with the id
   of the key that encrypted it, and the audit log.
-- Version 3 adds webhook subscribers and their delivery records (statements in events/schema.py).
+- Version 3 adds webhook subscribers and their delivery records (registry/webhooks.py uses them).
 
 Never edit a released migration: append a new one.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 
 from ansible_collections.gpve.cluster.plugins.module_utils import crypto
-from ansible_collections.gpve.cluster.plugins.module_utils.events import schema as events_schema
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -459,16 +458,83 @@ def _v2_steps(dialect):
             + [_one_credential_per_type] + _statements(_V2_AUDIT[dialect]))
 
 
+# Version 3: webhook subscribers and one row per delivery attempt. ``details`` is JSON and
+# ``created_at``/``updated_at``/``at`` are timestamps, so both backends convert them.
+_V3_DESCRIPTION = "webhook subscribers and delivery records"
+
+_V3_SQLITE = """
+CREATE TABLE webhook_subscribers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    event_types TEXT NOT NULL DEFAULT '*',
+    secret_encrypted BLOB NOT NULL,
+    key_id TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    details TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    resource_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE webhook_deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    subscriber_id TEXT NOT NULL REFERENCES webhook_subscribers(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    status_code INTEGER,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    at TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX idx_webhook_deliveries_subscriber ON webhook_deliveries(subscriber_id, seq)
+"""
+
+_V3_POSTGRESQL = """
+CREATE TABLE webhook_subscribers (
+    id VARCHAR(64) PRIMARY KEY,
+    name VARCHAR(255) NOT NULL UNIQUE,
+    url VARCHAR(2048) NOT NULL,
+    event_types TEXT NOT NULL DEFAULT '*',
+    secret_encrypted BYTEA NOT NULL,
+    key_id VARCHAR(64) NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    last_seq BIGINT NOT NULL DEFAULT 0,
+    details JSONB NOT NULL DEFAULT '{}',
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    resource_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE webhook_deliveries (
+    seq BIGSERIAL PRIMARY KEY,
+    id VARCHAR(64) NOT NULL,
+    subscriber_id VARCHAR(64) NOT NULL REFERENCES webhook_subscribers(id) ON DELETE CASCADE,
+    event_id VARCHAR(64) NOT NULL,
+    event_type VARCHAR(64) NOT NULL,
+    attempt INTEGER NOT NULL,
+    status_code INTEGER,
+    outcome VARCHAR(32) NOT NULL,
+    error TEXT,
+    at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    details JSONB NOT NULL DEFAULT '{}'
+);
+CREATE INDEX idx_webhook_deliveries_subscriber ON webhook_deliveries(subscriber_id, seq)
+"""
+
+
 MIGRATIONS = {
     SQLITE: [
         Migration(1, "seed data model", _statements(_V1_SQLITE)),
         Migration(2, "compare-and-swap versions, live-name uniqueness, credential key ids, audit log", _v2_steps(SQLITE)),
-        Migration(3, events_schema.DESCRIPTION, events_schema.steps(SQLITE)),
+        Migration(3, _V3_DESCRIPTION, _statements(_V3_SQLITE)),
     ],
     POSTGRESQL: [
         Migration(1, "seed data model", _statements(_V1_POSTGRESQL)),
         Migration(2, "compare-and-swap versions, live-name uniqueness, credential key ids, audit log", _v2_steps(POSTGRESQL)),
-        Migration(3, events_schema.DESCRIPTION, events_schema.steps(POSTGRESQL)),
+        Migration(3, _V3_DESCRIPTION, _statements(_V3_POSTGRESQL)),
     ],
 }
 
