@@ -272,6 +272,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 
 def argument_spec():
@@ -279,7 +280,7 @@ def argument_spec():
     spec.update(
         name=dict(type='str'),
         id=dict(type='str'),
-        type=dict(type='list', elements='str', choices=['vcluster', 'k8s-vm', 'external']),
+        type=dict(type='list', elements='str', choices=list(kinds.CLUSTER_TYPES)),
         phase=dict(type='list', elements='str'),
         labels=dict(type='dict'),
         limit=dict(type='int'),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeConfigError
 from ansible_collections.gpve.cluster.plugins.module_utils.kubeconfig import KubeconfigError, load_kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 try:
     from kubernetes import client as k8s_client
@@ -23,7 +24,6 @@ except ImportError as exc:  # pragma: no cover - the module reports missing_requ
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = exc
 
-KUBECONFIG_CREDENTIAL = "kubeconfig"
 DEFAULT_POOL_SIZE = 16
 
 
@@ -47,5 +47,5 @@ def api_client_from_kubeconfig(text, context=None, pool_size=DEFAULT_POOL_SIZE):
 
 def api_client_for_cluster(store, cluster, pool_size=DEFAULT_POOL_SIZE):
     """An ApiClient for a registered cluster (a registry Cluster record), as its stored admin."""
-    credential = store.get_credential(cluster.id, KUBECONFIG_CREDENTIAL)
+    credential = store.get_credential(cluster.id, kinds.KUBECONFIG)
     return api_client_from_kubeconfig(credential.data, pool_size=pool_size)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 
 from ansible_collections.gpve.cluster.plugins.module_utils import crypto
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -41,16 +42,16 @@ TIME_COLUMNS = frozenset((
 # Type-specific spec tables: cluster type -> (table, scalar columns, JSON section columns).
 # Spec keys outside these columns are kept in the table's ``extra`` document.
 SPEC_TABLES = {
-    "vcluster": ("vcluster_specs", ("kubernetes_version", "isolation_mode"),
+    kinds.VCLUSTER: ("vcluster_specs", ("kubernetes_version", "isolation_mode"),
                  ("control_plane", "networking", "storage", "resources", "sync_config", "plugins")),
-    "k8s-vm": ("k8s_vm_specs", ("distribution", "kubernetes_version"),
+    kinds.K8S_VM: ("k8s_vm_specs", ("distribution", "kubernetes_version"),
                ("topology", "control_plane", "workers", "networking", "storage", "load_balancer", "addons", "security")),
-    "external": ("external_cluster_specs", ("endpoint",), ("connection_config", "monitoring_config")),
+    kinds.EXTERNAL: ("external_cluster_specs", ("endpoint",), ("connection_config", "monitoring_config")),
 }
 REQUIRED_SPEC_FIELDS = {
-    "vcluster": ("kubernetes_version", "isolation_mode"),
-    "k8s-vm": ("distribution", "kubernetes_version"),
-    "external": ("endpoint",),
+    kinds.VCLUSTER: ("kubernetes_version", "isolation_mode"),
+    kinds.K8S_VM: ("distribution", "kubernetes_version"),
+    kinds.EXTERNAL: ("endpoint",),
 }
 
 # Values the spec tables' CHECK constraints accept (validated before writing, too).
@@ -61,6 +62,10 @@ SPEC_CHOICES = {
 
 Migration = collections.namedtuple("Migration", "version description steps")
 
+# The cluster types the clusters table's CHECK constraint accepts, as SQL, put in place of _CLUSTER_TYPES below.
+_CLUSTER_TYPES = "<cluster types>"
+_CLUSTER_TYPES_SQL = ", ".join(f"'{name}'" for name in kinds.SCHEMA_CLUSTER_TYPES)
+
 _V1_SQLITE = """
 CREATE TABLE schema_version (
     version INTEGER PRIMARY KEY,
@@ -70,7 +75,7 @@ CREATE TABLE schema_version (
 CREATE TABLE clusters (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL CHECK (type IN ('vcluster', 'k8s-vm', 'external', 'cluster-api')),
+    type TEXT NOT NULL CHECK (type IN (<cluster types>)),
     provider TEXT,
     labels TEXT NOT NULL DEFAULT '{}',
     annotations TEXT NOT NULL DEFAULT '{}',
@@ -207,7 +212,7 @@ CREATE TABLE cluster_templates (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )
-"""
+""".replace(_CLUSTER_TYPES, _CLUSTER_TYPES_SQL)
 
 _V1_POSTGRESQL = """
 CREATE TABLE schema_version (
@@ -225,7 +230,7 @@ CREATE TABLE clusters (
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     deleted_at TIMESTAMPTZ,
-    CONSTRAINT valid_type CHECK (type IN ('vcluster', 'k8s-vm', 'external', 'cluster-api'))
+    CONSTRAINT valid_type CHECK (type IN (<cluster types>))
 );
 CREATE INDEX idx_clusters_type ON clusters(type);
 CREATE INDEX idx_clusters_labels ON clusters USING GIN(labels);
@@ -359,7 +364,7 @@ CREATE TABLE cluster_templates (
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
 )
-"""
+""".replace(_CLUSTER_TYPES, _CLUSTER_TYPES_SQL)
 
 _VERSIONED_TABLES = ("cluster_status", "cluster_credentials", "cluster_nodes", "cluster_backups",
                      "vm_templates", "cluster_templates")
@@ -370,7 +375,7 @@ _V2_SQLITE_CLUSTERS = """
 CREATE TABLE clusters_v2 (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    type TEXT NOT NULL CHECK (type IN ('vcluster', 'k8s-vm', 'external', 'cluster-api')),
+    type TEXT NOT NULL CHECK (type IN (<cluster types>)),
     provider TEXT,
     labels TEXT NOT NULL DEFAULT '{}',
     annotations TEXT NOT NULL DEFAULT '{}',
@@ -385,7 +390,7 @@ DROP TABLE clusters;
 ALTER TABLE clusters_v2 RENAME TO clusters;
 CREATE INDEX idx_clusters_type ON clusters(type);
 CREATE INDEX idx_clusters_deleted_at ON clusters(deleted_at)
-"""
+""".replace(_CLUSTER_TYPES, _CLUSTER_TYPES_SQL)
 
 _V2_POSTGRESQL_CLUSTERS = """
 ALTER TABLE clusters DROP CONSTRAINT clusters_name_key;

@@ -18,10 +18,10 @@ import uuid
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, DuplicateName, UniqueViolation
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
 
-SECRET_TYPE = "webhook-secret"
 ENTITY = "webhook_subscriber"
 DEFAULT_POLICY = {"max_attempts": 5, "retry_delay": 1.0, "timeout": 10.0}
 _EVENTS = ("SELECT e.seq, e.id, e.cluster_id, e.type, e.reason, e.message, e.metadata, e.timestamp, "
@@ -86,13 +86,13 @@ class WebhookOps:
     def subscriber_secret(self, subscriber):
         blob = self._read(lambda tx: tx.one("SELECT secret_encrypted FROM webhook_subscribers WHERE id = ?",
                                             (subscriber.id,)))["secret_encrypted"]
-        return self.keyring().decrypt(bytes(blob), subscriber.id, SECRET_TYPE).decode("utf-8")
+        return self.keyring().decrypt(bytes(blob), subscriber.id, kinds.WEBHOOK_SECRET).decode("utf-8")
 
     def create_subscriber(self, name, url, secret, event_types, details=None, enabled=True, from_now=True):
         types_text = _checked(url, event_types)
         subscriber_id = uuid.uuid4().hex
         keyring = self.keyring(for_encrypt=True)
-        blob = keyring.encrypt(secret.encode("utf-8"), subscriber_id, SECRET_TYPE)
+        blob = keyring.encrypt(secret.encode("utf-8"), subscriber_id, kinds.WEBHOOK_SECRET)
 
         def work(tx):
             start = tx.one("SELECT COALESCE(MAX(seq), 0) AS seq FROM cluster_events")["seq"] if from_now else 0
@@ -117,7 +117,7 @@ class WebhookOps:
         if secret is not None:
             keyring = self.keyring(for_encrypt=True)
             assignments += ["secret_encrypted = ?", "key_id = ?"]
-            params += [keyring.encrypt(secret.encode("utf-8"), subscriber.id, SECRET_TYPE), keyring.primary_key_id]
+            params += [keyring.encrypt(secret.encode("utf-8"), subscriber.id, kinds.WEBHOOK_SECRET), keyring.primary_key_id]
 
         def work(tx):
             changed = tx.execute(f"UPDATE webhook_subscribers SET {', '.join(assignments)}, updated_at = ?, "
@@ -138,9 +138,9 @@ class WebhookOps:
         def work(tx):
             rows = tx.all("SELECT id, secret_encrypted FROM webhook_subscribers WHERE key_id <> ?", (keyring.primary_key_id,))
             for row in rows:
-                plaintext = keyring.decrypt(bytes(row["secret_encrypted"]), row["id"], SECRET_TYPE)
+                plaintext = keyring.decrypt(bytes(row["secret_encrypted"]), row["id"], kinds.WEBHOOK_SECRET)
                 tx.execute("UPDATE webhook_subscribers SET secret_encrypted = ?, key_id = ? WHERE id = ?",
-                           (keyring.encrypt(plaintext, row["id"], SECRET_TYPE), keyring.primary_key_id, row["id"]))
+                           (keyring.encrypt(plaintext, row["id"], kinds.WEBHOOK_SECRET), keyring.primary_key_id, row["id"]))
             if rows:
                 self._audit(tx, "rotate", ENTITY, keyring.primary_key_id, None, {"rewrapped": len(rows)})
             return len(rows)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, registration
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
@@ -69,7 +70,7 @@ def run_module(params, store, check_mode, api_client=None):
     """One module run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
     spec = build_spec(params)
     options = run_options(params, check_mode)
-    registered = registration.find(store, spec["name"])
+    registered = store.find_cluster(spec["name"], type=kinds.VCLUSTER)
     recorded_vm = registered is not None and (registered.spec or {}).get("isolation_mode") == "vm"
     if spec["isolation_mode"] == "vm" or (recorded_vm and options.state == "absent"):
         outcome, connection_warnings = _vm_run(params, spec, options, store, registered)
@@ -108,7 +109,7 @@ def _vm_run(params, spec, options, store, registered):
     from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.tasks import DEFAULT_TASK_TIMEOUT
     from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.vm_run import VmVClusterRun
     if options.state == "absent" and registered is not None:
-        spec = registration.spec_from_registry(registered)
+        spec = stored_specs.spec_of(registered)
     connection = proxmox_connection(params)
     if not HAS_PROXMOXER:
         raise GpveError(f"isolation_mode vm needs the proxmoxer Python library on the controller: {PROXMOXER_IMPORT_ERROR}")

@@ -24,6 +24,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.kube import reconcile
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeWaitTimeout
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout, renewal
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, manifests, names, registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
@@ -106,11 +107,11 @@ class VClusterRun:
 
     def run(self):
         validation.validate_spec(self.spec)
-        self.cluster = registration.find(self.store, self.spec["name"])
+        self.cluster = self.store.find_cluster(self.spec["name"], type=kinds.VCLUSTER)
         if self.options.state == ABSENT:
             return self._absent()
         if self.cluster is not None:
-            validation.validate_change(self.spec, registration.spec_from_registry(self.cluster))
+            validation.validate_change(self.spec, stored_specs.spec_of(self.cluster))
         self._check_host()
         if self.options.state == SUSPENDED:
             return self._suspended()
@@ -127,7 +128,7 @@ class VClusterRun:
         kubeconfig_pending = self._kubeconfig_pending(planned)
         nothing_to_do = (phase == L.RUNNING and not any(c.changed for c in planned.changes)
                          and not planned.pki.changed and not kubeconfig_pending
-                         and registration.spec_from_registry(self.cluster) == self.spec)
+                         and stored_specs.spec_of(self.cluster) == self.spec)
         if self.options.check_mode or nothing_to_do:
             return self._outcome(planned, changed=not nothing_to_do)
         self.route = ROUTES[phase]
@@ -192,7 +193,7 @@ class VClusterRun:
 
     def _absent(self):
         namespace = self.spec["namespace"] if self.cluster is None else \
-            registration.spec_from_registry(self.cluster)["namespace"]
+            stored_specs.spec_of(self.cluster)["namespace"]
         spec = dict(self.spec, namespace=namespace)
         exists, ours = host.namespace_state(self.resources, namespace)
         targets = _owned_objects(spec) if exists else []
@@ -437,8 +438,8 @@ class VClusterRun:
 def _credentials(plan):
     """What the registry keeps for the vCluster: the admin kubeconfig and the cluster CA (certificate and key)."""
     ca = plan.pki.bundle.cas[layout.CLUSTER_CA]
-    return {registration.KUBECONFIG_CREDENTIAL: plan.admin_kubeconfig,
-            registration.CA_CREDENTIAL: certs.cert_pem(ca.cert) + keys.private_key_pem(ca.key)}
+    return {kinds.KUBECONFIG: plan.admin_kubeconfig,
+            kinds.CA: certs.cert_pem(ca.cert) + keys.private_key_pem(ca.key)}
 
 
 def _owned_objects(spec):

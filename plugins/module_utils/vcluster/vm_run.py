@@ -40,10 +40,10 @@ from ansible_collections.gpve.cluster.plugins.module_utils.planner import plan a
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import validate as machine_validate
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import errors as pve_errors
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names, registration, service
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names, service
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_spec, vm_user_data
 
-PKI_CREDENTIAL = "pki"
 SNIPPET_MODE = 0o600
 UNREGISTERED_ID = "unregistered"
 # One readiness probe when not waiting; each probe of a wait at most this long.
@@ -119,7 +119,7 @@ class VmVClusterRun(service.VClusterRun):
         changes = self._changes(prepared, snippet_pending)
         nothing_to_do = (phase == L.RUNNING and not prepared.plan.changes_anything and not prepared.pki.changed
                          and not snippet_pending and not pki_pending and not kubeconfig_pending
-                         and registration.spec_from_registry(self.cluster) == self.spec)
+                         and stored_specs.spec_of(self.cluster) == self.spec)
         if self.options.check_mode or nothing_to_do:
             return self._vm_outcome(changes, prepared.pki, self._server(known_ip) if known_ip else None,
                                     changed=not nothing_to_do)
@@ -209,7 +209,7 @@ class VmVClusterRun(service.VClusterRun):
     def _absent(self):
         if self.cluster is None:
             return self._vm_outcome([], None, None, changed=False)
-        spec = registration.spec_from_registry(self.cluster)
+        spec = stored_specs.spec_of(self.cluster)
         vms = self._cluster_vms()
         snippet = vm_spec.snippet_path(spec) if (spec.get("vm") or {}).get("snippets_dir") else None
         changes = [Change(VM_KIND, vm.name, DELETED) for vm in vms]
@@ -283,14 +283,14 @@ class VmVClusterRun(service.VClusterRun):
     def _stored_pki(self):
         if self.cluster is None:
             return None
-        if not any(info.type == PKI_CREDENTIAL for info in self.store.list_credentials(cluster_id=self.cluster.id)):
+        if not any(info.type == kinds.PKI for info in self.store.list_credentials(cluster_id=self.cluster.id)):
             return None
-        return self.store.get_credential(self.cluster.id, PKI_CREDENTIAL).text
+        return self.store.get_credential(self.cluster.id, kinds.PKI).text
 
     def _store_pki(self, prepared):
         text = _pki_text(prepared.certs_data)
         if self._stored_pki() != text:
-            self.store.put_credential(self.cluster.id, PKI_CREDENTIAL, text)
+            self.store.put_credential(self.cluster.id, kinds.PKI, text)
 
     # endpoint, kubeconfig, readiness -------------------------------------------------------
 
