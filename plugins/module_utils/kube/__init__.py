@@ -2,10 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Talking to a Kubernetes API server (a host cluster, or a managed cluster).
 
-auth_spec.py  the host-cluster connection options, their GPVE_HOST_CLUSTER_* and K8S_AUTH_* variables
-client.py     a kubernetes ApiClient from those options (kubeconfig, host + token, in-cluster)
-resources.py  the kinds gpve manages, read / server-side apply (dry run for check mode) / delete
-reconcile.py  desired objects against live ones: what changes, before/after for diff mode
-wait.py       polling on the monotonic clock until a condition holds
-errors.py     typed errors; an API refusal names the object and the server's reason
+auth_spec.py       the host-cluster connection options, their GPVE_HOST_CLUSTER_* and K8S_AUTH_* variables
+client.py          a client for the host cluster from those options (host + token or certificate, kubeconfig, in-cluster)
+transport.py       the small HTTPS transport most connections use (certificates and tokens), without the kubernetes library
+cluster_client.py  a client for a managed cluster from its kubeconfig, and the few bounded reads the read side makes
+stored_client.py   cluster_client's client for a registered cluster, from the kubeconfig credential the registry keeps
+resources.py       the kinds gpve manages, read / server-side apply (dry run for check mode) / delete
+reconcile.py       desired objects against live ones: what changes, before/after for diff mode
+wait.py            polling on the monotonic clock until a condition holds
+errors.py          typed errors; an API refusal names the object and the server's reason
 """
