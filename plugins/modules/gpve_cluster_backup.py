@@ -377,7 +377,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.filters import
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.request import BackupRequest
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.service import BackupService
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage.s3 import BOTO3_IMPORT_ERROR, HAS_BOTO3
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.stored_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import require_library
 from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 

@@ -5,8 +5,8 @@
 auth_spec.py       the host-cluster connection options, their GPVE_HOST_CLUSTER_* and K8S_AUTH_* variables
 client.py          a client for the host cluster from those options (host + token or certificate, kubeconfig, in-cluster)
 transport.py       the small HTTPS transport most connections use (certificates and tokens), without the kubernetes library
-cluster_client.py  a client for a managed cluster from its kubeconfig, and the few bounded reads the read side makes
-stored_client.py   cluster_client's client for a registered cluster, from the kubeconfig credential the registry keeps
+cluster_client.py  the kubernetes ApiClient for a kubeconfig (a registered cluster's stored one included), and the
+                   bounded reads the read side makes
 resources.py       the kinds gpve manages, read / server-side apply (dry run for check mode) / delete
 reconcile.py       desired objects against live ones: what changes, before/after for diff mode
 wait.py            polling on the monotonic clock until a condition holds

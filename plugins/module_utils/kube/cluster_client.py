@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A client for a managed cluster, from the kubeconfig the registry (or the user) holds.
 
-``client_for(kubeconfig)`` accepts a kubeconfig dict or YAML text and any user entry the
+``api_client(kubeconfig)`` is the one kubernetes ApiClient factory for a kubeconfig (``api_client_for_cluster``:
+the one a registered cluster's stored admin kubeconfig gives). ``client_for(kubeconfig)`` accepts a kubeconfig dict or YAML text and any user entry the
 kubernetes library supports (client certificate, token, ``exec`` plugin, ``oidc`` auth
 provider). ``ClusterClient`` wraps the few calls the read side needs, each bounded by a
 timeout, and turns every failure into KubeConnectionError (not reached) or KubeApiError
@@ -15,6 +16,7 @@ import json
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as kubeconfig_docs
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConfigError, KubeConnectionError
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 try:
     from kubernetes import client as k8s_client
@@ -31,10 +33,24 @@ except ImportError as exc:  # pragma: no cover - the module reports missing_requ
 DEFAULT_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
 PAGE_SIZE = 500
+DEFAULT_POOL_SIZE = 16
 
 
 def client_for(config, context=None, timeout=DEFAULT_TIMEOUT):
     """A ClusterClient for the kubeconfig (dict or YAML text) and context (default: its current context)."""
+    return ClusterClient(api_client(config, context, retries=0), timeout)
+
+
+def api_client_for_cluster(store, cluster, pool_size=DEFAULT_POOL_SIZE):
+    """An ApiClient for a registered cluster (a registry Cluster record), as its stored admin."""
+    return api_client(store.get_credential(cluster.id, kinds.KUBECONFIG).data, pool_size=pool_size)
+
+
+def api_client(config, context=None, pool_size=None, retries=None):
+    """A kubernetes ApiClient for the kubeconfig (dict, YAML text or bytes) and context (default: its current context).
+
+    pool_size: connections kept for parallel requests; retries: urllib3's (None: the library's default).
+    """
     if not HAS_KUBERNETES:
         raise KubeConfigError(f"the Python library kubernetes is required: {KUBERNETES_IMPORT_ERROR}")
     if isinstance(config, (str, bytes)):
@@ -50,8 +66,11 @@ def client_for(config, context=None, timeout=DEFAULT_TIMEOUT):
         raise KubeConfigError(f"kubeconfig: {exc}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:  # an exec plugin that cannot run, a malformed entry
         raise KubeConfigError(f"kubeconfig: {type(exc).__name__}: {exc}") from None
-    configuration.retries = 0
-    return ClusterClient(k8s_client.ApiClient(configuration), timeout)
+    if retries is not None:
+        configuration.retries = retries
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size
+    return k8s_client.ApiClient(configuration)
 
 
 class ClusterClient:
