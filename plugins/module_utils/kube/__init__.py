@@ -7,6 +7,7 @@ client.py          a client for the host cluster from those options (host + toke
 transport.py       the small HTTPS transport most connections use (certificates and tokens), without the kubernetes library
 cluster_client.py  the kubernetes ApiClient for a kubeconfig (a registered cluster's stored one included), and the
                    bounded reads the read side makes
+retry.py           the one retry policy, reads and writes alike: 429/5xx with Retry-After tried again, as client-go
 resources.py       the kinds gpve manages, read / server-side apply (dry run for check mode) / delete
 reconcile.py       desired objects against live ones: what changes, before/after for diff mode
 wait.py            polling on the monotonic clock until a condition holds

@@ -13,9 +13,12 @@ timeout, and turns every failure into KubeConnectionError (not reached) or KubeA
 from __future__ import annotations
 
 import json
+import time
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as kubeconfig_docs
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConfigError, KubeConnectionError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import retry
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import (
+    KubeApiError, KubeConfigError, KubeConnectionError, retry_after_seconds)
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 try:
@@ -74,12 +77,16 @@ def api_client(config, context=None, pool_size=None, retries=None):
 
 
 class ClusterClient:
-    """Bounded reads against one API server. Close it (or use ``with``) to free its connection pool."""
+    """Bounded reads against one API server. Close it (or use ``with``) to free its connection pool.
 
-    def __init__(self, api_client, timeout=DEFAULT_TIMEOUT):
+    Every read follows kube/retry.py: an answer asking to come back later is tried again after the server's wait.
+    """
+
+    def __init__(self, api_client, timeout=DEFAULT_TIMEOUT, sleep=time.sleep):
         self.api = api_client
         self.timeout = timeout
         self.server = api_client.configuration.host
+        self.sleep = sleep
 
     def __enter__(self):
         return self
@@ -97,16 +104,29 @@ class ClusterClient:
     def get(self, path, query=None, what=None):
         """(status, body text) of GET path; an error status is returned, not raised."""
         try:
-            answer = self.api.call_api(path, "GET", query_params=list((query or {}).items()),
-                                       header_params={"Accept": "application/json, text/plain, */*"},
-                                       auth_settings=["BearerToken"], _preload_content=False,
-                                       _return_http_data_only=True, _request_timeout=self.request_timeout)
+            answer = self._retried(lambda: self.api.call_api(
+                path, "GET", query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json, text/plain, */*"}, auth_settings=["BearerToken"],
+                _preload_content=False, _return_http_data_only=True, _request_timeout=self.request_timeout))
         except ApiException as exc:
             return exc.status, exc.body if isinstance(exc.body, str) else (exc.body or b"").decode("utf-8", "replace")
         except (Urllib3Error, OSError) as exc:
             raise KubeConnectionError(f"cannot reach the API server at {self.server} ({what or 'GET ' + path}): "
                                       f"{_reason(exc)}") from None
         return answer.status, answer.data.decode("utf-8", "replace")
+
+    def _retried(self, request):
+        """request(), tried again while the server asks to come back later (kube/retry.py); its last ApiException raised."""
+        attempt = 0
+        while True:
+            try:
+                return request()
+            except ApiException as exc:
+                wait = retry.wait_before_retry(exc.status, retry_after_seconds(exc.headers), attempt)
+                if wait is None:
+                    raise
+                attempt += 1
+                self.sleep(wait)
 
     def get_json(self, path, query=None, what=None):
         """The JSON document at path; KubeApiError on an error status."""
@@ -134,7 +154,7 @@ class ClusterClient:
     def call(self, what, function, *args, **kwargs):
         """Run a generated-API call (e.g. CoreV1Api(client.api).list_node) with the timeout and error mapping."""
         try:
-            return function(*args, _request_timeout=self.request_timeout, **kwargs)
+            return self._retried(lambda: function(*args, _request_timeout=self.request_timeout, **kwargs))
         except ApiException as exc:
             raise _api_error(exc.status, exc.body, what) from None
         except (Urllib3Error, OSError) as exc:
