@@ -94,7 +94,7 @@ class WebhookService:
                         "subscriber": {"name": request.name, "url": request.url, "event_types": event_types,
                                        "enabled": request.enabled, "details": policy}}
             created = self.store.create_subscriber(request.name, request.url, request.secret, event_types, policy,
-                                              enabled=request.enabled, from_now=not request.from_beginning)
+                                                   enabled=request.enabled, from_now=not request.from_beginning)
             return {"changed": True, "subscriber": created.as_dict(), "diff": change}
         url = request.url or current.url
         new_secret = request.secret if request.secret and request.secret != self.store.subscriber_secret(current) else None

@@ -14,7 +14,6 @@ from typing import Dict, Optional, Set
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 
-
 @dataclasses.dataclass
 class RegistryView:
     cluster: Optional[object]          # registry Cluster record, or None

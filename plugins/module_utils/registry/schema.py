@@ -43,9 +43,9 @@ TIME_COLUMNS = frozenset((
 # Spec keys outside these columns are kept in the table's ``extra`` document.
 SPEC_TABLES = {
     kinds.VCLUSTER: ("vcluster_specs", ("kubernetes_version", "isolation_mode"),
-                 ("control_plane", "networking", "storage", "resources", "sync_config", "plugins")),
+                     ("control_plane", "networking", "storage", "resources", "sync_config", "plugins")),
     kinds.K8S_VM: ("k8s_vm_specs", ("distribution", "kubernetes_version"),
-               ("topology", "control_plane", "workers", "networking", "storage", "load_balancer", "addons", "security")),
+                   ("topology", "control_plane", "workers", "networking", "storage", "load_balancer", "addons", "security")),
     kinds.EXTERNAL: ("external_cluster_specs", ("endpoint",), ("connection_config", "monitoring_config")),
 }
 REQUIRED_SPEC_FIELDS = {

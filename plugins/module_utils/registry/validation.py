@@ -11,7 +11,6 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import Validat
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 
-
 def text(field, value, max_length=255, required=True):
     if value is None and not required:
         return None

@@ -68,8 +68,6 @@ def _checked(url, event_types):
     return ",".join(event_types)
 
 
-
-
 class WebhookOps:
     """Store methods for webhook subscribers, their cursors and delivery records."""
 

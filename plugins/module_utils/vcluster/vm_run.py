@@ -165,8 +165,8 @@ class VmVClusterRun:
         if self.options.wait:
             self._wait_ready_at(server, plan.admin_kubeconfig)
         elif not self._answers(plan.admin_kubeconfig, PROBE_TIMEOUT)[0]:
-            self.record.warnings.append(f"not waiting (wait=false): the vCluster stays {self.record.phase()} until a run finds "
-                                 f"{server}/readyz answering")
+            self.record.warnings.append(f"not waiting (wait=false): the vCluster stays {self.record.phase()} until a run "
+                                        f"finds {server}/readyz answering")
             return server
         self.record.enter("done", endpoint=server, version=self.spec["kubernetes_version"])
         return server
