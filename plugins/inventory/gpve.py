@@ -124,39 +124,19 @@ from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.gpve.cluster.plugins.module_utils import redact
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.inventory import model
-from ansible_collections.gpve.cluster.plugins.plugin_utils.unsafe import make_unsafe
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import is_postgres, open_registry, resolve_location
+from ansible_collections.gpve.cluster.plugins.plugin_utils.unsafe import unsafe_vars
 
 FILE_NAMES = ("gpve.yml", "gpve.yaml")
 BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
-_PLAIN = (type(None), bool, int, float)
 
 
 def _is_boolean(value):
     return isinstance(value, bool) or (isinstance(value, (str, int)) and str(value).lower() in BOOLEAN_WORDS)
-
-
-def unsafe_vars(variables):
-    """A new dict of variables (name -> value) with make_unsafe applied to every value.
-
-    The common case, a plain str without a brace or a None/bool/number, is decided inline:
-    one type check per value instead of a recursive call.
-    """
-    result = {}
-    for key, value in variables.items():
-        kind = type(value)
-        if kind is str:
-            result[key] = wrap_var(value) if ("{" in value or "}" in value) else value
-        elif kind in _PLAIN:
-            result[key] = value
-        else:
-            result[key] = make_unsafe(value)
-    return result
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):

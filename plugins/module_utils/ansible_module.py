@@ -14,6 +14,7 @@ argument (``https://user:password@host``), which the modules refuse.
 from __future__ import annotations
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -21,6 +22,14 @@ from ansible_collections.gpve.cluster.plugins.module_utils import checks, redact
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 
 REGISTRY_ENV = "GPVE_REGISTRY"
+# Ansible's own argument refusals that name one top-level option (a suboption's say "found in ..."): that option is the field.
+_ARGUMENT_FIELD = (
+    re.compile(r"^value of ([A-Za-z0-9_]+) must be one of: .*, got: .*$", re.S),
+    re.compile(r"^argument '([A-Za-z0-9_]+)' is of type "),
+    re.compile(r"^missing required arguments: ([A-Za-z0-9_]+)$"),
+    re.compile(r"^Unsupported parameters for \([^)]*\) module: ([A-Za-z0-9_]+)\. Supported parameters include"),
+)
+ARGUMENT_ERROR = "ArgumentError"
 
 
 def registry_secrets(params, environ=None):
@@ -50,6 +59,29 @@ class GpveModule(AnsibleModule):
                     checks.bounded(value, name)
         except ValidationError as exc:
             self.fail_json(msg=str(exc), error_type=type(exc).__name__, field=exc.field)
+
+    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
+        """Every failure in the one shape: msg, error_type and, where one option is at fault, field.
+
+        module_runner's failures come with both. Ansible's own argument checks call this with msg alone: their
+        error_type is the validation error's class (ArgumentValueError, UnsupportedError...) and their field the
+        option the message names, when it names exactly one top-level option.
+        """
+        if "error_type" not in kwargs:
+            kwargs["error_type"] = self._validation_error_type()
+            if "field" not in kwargs and " found in " not in str(msg):
+                for pattern in _ARGUMENT_FIELD:
+                    match = pattern.match(str(msg))
+                    if match:
+                        kwargs["field"] = match.group(1)
+                        break
+        super().fail_json(msg, **kwargs)
+
+    def _validation_error_type(self):
+        try:
+            return type(self.validation_result.errors[0]).__name__
+        except (AttributeError, IndexError):
+            return ARGUMENT_ERROR
 
     def _load_params(self):
         super()._load_params()

@@ -14,25 +14,10 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.kinds import (
+    BOOTSTRAPPING, CONNECTING, DELETED, DELETING, FAILED, INITIALIZING, INSTALLING, PENDING, PROVISIONING, RECOVERING, RESUMING, RUNNING,
+    SCALING, STARTING, SUSPENDED, SUSPENDING, UPDATING, UPGRADING)
 
-PENDING = "Pending"
-PROVISIONING = "Provisioning"
-BOOTSTRAPPING = "Bootstrapping"
-INSTALLING = "Installing"
-INITIALIZING = "Initializing"
-STARTING = "Starting"
-CONNECTING = "Connecting"
-RUNNING = "Running"
-UPDATING = "Updating"
-SCALING = "Scaling"
-UPGRADING = "Upgrading"
-SUSPENDING = "Suspending"
-SUSPENDED = "Suspended"
-RESUMING = "Resuming"
-DELETING = "Deleting"
-DELETED = "Deleted"
-FAILED = "Failed"
-RECOVERING = "Recovering"
 
 # from phase -> phases it may move to. Paths to Running:
 #   K8s-on-VM: Pending -> Provisioning -> Bootstrapping -> Installing -> Running
@@ -60,9 +45,6 @@ TRANSITIONS = {
 }
 PHASES = tuple(TRANSITIONS)
 TERMINAL_PHASES = (DELETED,)
-# Phases in which work is under way; a second operation should wait or fail fast.
-BUSY_PHASES = (PROVISIONING, BOOTSTRAPPING, INSTALLING, INITIALIZING, STARTING, CONNECTING, UPDATING, SCALING,
-               UPGRADING, SUSPENDING, RESUMING, DELETING, RECOVERING)
 MAX_ATTEMPTS = 20
 
 

@@ -1,17 +1,20 @@
 # Copyright: (c) 2026, gpve.cluster developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one way a gpve.cluster module ends: run its service on the registry, then exit or fail once.
+"""The one way a gpve.cluster module ends: run its service, then exit or fail once.
 
-Everything below raises GpveError subclasses; here they become a single ``fail_json`` with
-the message, ``changed`` (true once the run wrote something) and, where the error has them,
-``error_type``, ``field``, ``reason``, ``made`` and ``resume``.
+Every module ends through registry_runner.run_on_registry or, when it has no registry, run_without_registry
+(this file imports no registry: a module without one needs none of its libraries); the request a module
+builds from its options before anything is opened goes through prepared. Everything below raises
+GpveError subclasses; here they become a single ``fail_json`` with the message, ``error_type``, ``changed``
+(true once the run wrote something) and, where the error has them, ``field``, ``reason``, ``made`` and
+``resume``. Ansible's own refusals (argument checks, a missing library) get the same shape from GpveModule.
 """
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.events.dispatch import deliver_pending_quietly
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 
 
 def error_details(exc, wrote=False):
@@ -30,11 +33,6 @@ def error_details(exc, wrote=False):
     return details
 
 
-def committed_writes(module, store):
-    """True when the run committed a registry change outside check mode (store may be None: never opened)."""
-    return bool(store is not None and store.wrote and not module.check_mode)
-
-
 def apply_connection_settings(module, resolve):
     """module.params with the connection settings resolve(params) gives (connection_settings' precedence rule).
 
@@ -45,7 +43,7 @@ def apply_connection_settings(module, resolve):
     try:
         resolved = resolve(module.params)
     except GpveError as exc:
-        module.fail_json(msg=str(exc), **error_details(exc))
+        fail(module, exc)
     for secret in resolved.secrets:
         module.no_log_values.add(secret)
     for warning in resolved.warnings:
@@ -54,27 +52,41 @@ def apply_connection_settings(module, resolve):
     return resolved
 
 
-def run_on_registry(module, work, deliver_events=True, **open_options):
-    """Open the registry of module.params['registry'], result = work(store), and end the module.
+def require_library(module, available, name, import_error=None):
+    """End the module, in the one failure shape, when the Python library name is not available."""
+    if not available:
+        details = dict(error_type="MissingDependency")
+        if import_error is not None:
+            details["exception"] = str(import_error)
+        module.fail_json(msg=missing_required_lib(name), **details)
 
-    A run that committed a registry change reports changed: true, a failed one included (Store.wrote).
-    Store notices (a generated key file, say) become warnings. When the run changed something
-    outside check mode, the events it wrote are delivered to webhook subscribers (briefly;
-    what does not get through waits for the next run). Diff mode keeps result['diff'].
-    """
-    store = None
+
+def fail(module, exc, wrote=False):
+    """End the module with exc (a GpveError) in the one failure shape."""
+    module.fail_json(msg=str(exc), **error_details(exc, wrote))
+
+
+def prepared(module, build):
+    """build(): the run's request from the module's options, checked before anything is opened; a refusal ends the module."""
     try:
-        with open_registry(module.params['registry'], **open_options) as store:
-            result = work(store)
-            if committed_writes(module, store):
-                result['changed'] = True  # a run that wrote something says so, whatever its service concluded
-            if deliver_events and result.get('changed') and not module.check_mode:
-                deliver_pending_quietly(store, module.warn)
-            for notice in store.notices:
-                module.warn(notice)
+        return build()
     except GpveError as exc:
-        # A run that failed after writing (a phase, an event, a node row, a VM) reports changed too.
-        module.fail_json(msg=str(exc), **error_details(exc, committed_writes(module, store)))
+        return fail(module, exc)
+
+
+def run_without_registry(module, work):
+    """result = work(), and end the module: run_on_registry's ending for a module that keeps no registry."""
+    try:
+        result = work()
+    except GpveError as exc:
+        fail(module, exc)
+    finish(module, result)
+
+
+def finish(module, result):
+    """Exit with result: its warnings shown, its diff kept in diff mode only."""
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
     if not module._diff:  # pylint: disable=protected-access
         result.pop('diff', None)
     module.exit_json(**result)

@@ -370,15 +370,16 @@ deleted:
   elements: dict
 """
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.filters import Filters
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.request import BackupRequest
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.service import BackupService
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage.s3 import BOTO3_IMPORT_ERROR, HAS_BOTO3
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.stored_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import require_library
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 FILTER_KEYS = ('include_namespaces', 'exclude_namespaces', 'include_resources', 'exclude_resources',
                'include_cluster_resources', 'include_system_namespaces')
@@ -443,10 +444,9 @@ def build_request(params, check_mode):
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                         required_if=[('state', 'restored', ('backup_id',))])
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
-    if (module.params['storage'] or {}).get('type') == 's3' and not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib('boto3'), exception=BOTO3_IMPORT_ERROR)
+    require_library(module, HAS_KUBERNETES, 'kubernetes', KUBERNETES_IMPORT_ERROR)
+    if (module.params['storage'] or {}).get('type') == 's3':
+        require_library(module, HAS_BOTO3, 'boto3', BOTO3_IMPORT_ERROR)
     run_on_registry(module, lambda store: BackupService(store).run(build_request(module.params, module.check_mode)))
 
 

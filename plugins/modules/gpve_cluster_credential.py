@@ -101,8 +101,8 @@ cluster:
 """
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.credential import CredentialRequest, apply
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 
 def argument_spec():
@@ -127,7 +127,7 @@ def main():
                                 content=params['content'], src=params['src'], overwrite=params['overwrite'],
                                 dest=params['dest'], return_content=params['return_content'],
                                 check_mode=module.check_mode)
-    run_on_registry(module, lambda store: apply(store, request), deliver_events=False)
+    run_on_registry(module, lambda store: apply(store, request))
 
 
 if __name__ == '__main__':

@@ -261,8 +261,6 @@ dest:
   type: str
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.service import ClusterInfoService, Request
@@ -271,7 +269,9 @@ from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_s
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, require_library
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 
 def argument_spec():
@@ -279,7 +279,7 @@ def argument_spec():
     spec.update(
         name=dict(type='str'),
         id=dict(type='str'),
-        type=dict(type='list', elements='str', choices=['vcluster', 'k8s-vm', 'external']),
+        type=dict(type='list', elements='str', choices=list(kinds.CLUSTER_TYPES)),
         phase=dict(type='list', elements='str'),
         labels=dict(type='dict'),
         limit=dict(type='int'),
@@ -320,10 +320,10 @@ def main():
     if module.params['drift']:  # only drift talks to Proxmox: PROXMOX_* in the environment must not fail the rest
         apply_connection_settings(module, lambda params: auth_spec.resolve_proxmox_auth(params, required=False))
     params = module.params
-    if params['health'] and not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(KUBERNETES_IMPORT_ERROR))
-    if params['drift'] and not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
+    if params['health']:
+        require_library(module, HAS_KUBERNETES, 'kubernetes', KUBERNETES_IMPORT_ERROR)
+    if params['drift']:
+        require_library(module, HAS_PROXMOXER, 'proxmoxer', PROXMOXER_IMPORT_ERROR)
 
     def work(store):
         factory = proxmox_factory(params)

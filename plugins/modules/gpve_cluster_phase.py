@@ -129,9 +129,9 @@ phase_changed:
 
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.stage import StageRequest, apply
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 
 def argument_spec():
@@ -166,7 +166,7 @@ def main():
                     spec=view['spec'], nodes=view['nodes'], previous_phase=result['previous_phase'],
                     phase_changed=result['phase_changed'], diff=result['diff'])
 
-    run_on_registry(module, work, deliver_events=False)
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':

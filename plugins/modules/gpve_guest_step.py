@@ -87,7 +87,7 @@ record:
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import prepared, run_without_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import guest_record
 
 
@@ -97,26 +97,22 @@ def main():
         host=dict(type='str', required=True), cluster=dict(type='str'), play=dict(type='str'),
         data=dict(type='dict', default={})), supports_check_mode=True)
     params = module.params
-    try:
-        path = guest_record.check(params['path'], params['step'], params['host'], params['cluster'], params['play'])
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), field=getattr(exc, 'field', None))
+    path = prepared(module, lambda: guest_record.check(params['path'], params['step'], params['host'], params['cluster'],
+                                                       params['play']))
     record = guest_record.entry(params['step'], params['host'], params['cluster'], params['data'], params['play'])
-    if module.check_mode:
-        module.exit_json(changed=True, record=record, **record_diff(module, guest_record.count(params['path']), record))
-    try:
+
+    def work():
+        if module.check_mode:
+            return dict(changed=True, record=record, diff=record_diff(path, guest_record.count(params['path']), record))
         line = guest_record.append(path, record)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, line=line, record=record, **record_diff(module, line - 1, record))
+        return dict(changed=True, line=line, record=record, diff=record_diff(path, line - 1, record))
+
+    run_without_registry(module, work)
 
 
-def record_diff(module, lines, record):
-    """In diff mode: the record file before (its line count) and after (one line more: the record appended)."""
-    if not module._diff:  # pylint: disable=protected-access
-        return {}
-    path = module.params['path']
-    return {'diff': diff({'path': path, 'lines': lines}, {'path': path, 'lines': lines + 1, 'appended': record})}
+def record_diff(path, lines, record):
+    """The record file before (its line count) and after (one line more: the record appended)."""
+    return diff({'path': path, 'lines': lines}, {'path': path, 'lines': lines + 1, 'appended': record})
 
 
 if __name__ == '__main__':

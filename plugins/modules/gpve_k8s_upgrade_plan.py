@@ -98,9 +98,8 @@ cluster:
 
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import upgrade_policy
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 
 def main():
@@ -109,13 +108,12 @@ def main():
         target_release=dict(type='str'), max_unavailable=dict(type='str', default='1'),
         registry=dict(type='str')), supports_check_mode=True)
     params = module.params
-    try:
-        with open_registry(params['registry']) as store:
-            result = upgrade_policy.plan(store, params['name'], params['target_version'], params['target_release'],
-                                         params['max_unavailable'])
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), error_type=type(exc).__name__, field=getattr(exc, 'field', None))
-    module.exit_json(changed=False, **result)
+
+    def work(store):
+        return dict(upgrade_policy.plan(store, params['name'], params['target_version'], params['target_release'],
+                                        params['max_unavailable']), changed=False)
+
+    run_on_registry(module, work)
 
 
 if __name__ == '__main__':

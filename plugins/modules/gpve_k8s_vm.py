@@ -544,8 +544,6 @@ plan:
 
 import os
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.service import K8sVmService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
@@ -554,7 +552,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_s
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
 )
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, require_library
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 SPEC_KEYS = ('name', 'labels', 'distribution', 'kubernetes_version', 'topology', 'control_plane', 'workers', 'network',
              'load_balancer', 'addons', 'ssh')
@@ -633,8 +632,7 @@ def build_request(params, check_mode):
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                         mutually_exclusive=auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
-    if not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
+    require_library(module, HAS_PROXMOXER, 'proxmoxer', PROXMOXER_IMPORT_ERROR)
     apply_connection_settings(module, auth_spec.resolve_proxmox_auth)
 
     def work(store):

@@ -81,11 +81,9 @@ ca_cert_hashes:
   elements: str
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import require_library, run_without_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import bootstrap_token
 
 
@@ -93,18 +91,15 @@ def main():
     module = GpveModule(argument_spec=dict(
         kubeconfig=dict(type='path', required=True), ttl=dict(type='str', default='1h'),
         description=dict(type='str', default='made by gpve.cluster for kubeadm join')), supports_check_mode=True)
-    if not bootstrap_token.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'))
-    if not bootstrap_token.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'))
+    require_library(module, bootstrap_token.HAS_KUBERNETES, 'kubernetes')
+    require_library(module, bootstrap_token.HAS_CRYPTOGRAPHY, 'cryptography')
     params = module.params
-    try:
+
+    def work():
         result = bootstrap_token.create(params['kubeconfig'], params['ttl'], params['description'], module.check_mode)
-    except GpveError as exc:
-        module.fail_json(msg=str(exc), field=getattr(exc, 'field', None))
-    if module._diff:  # pylint: disable=protected-access
-        result['diff'] = token_diff(result, params['description'])
-    module.exit_json(changed=True, **result)
+        return dict(result, changed=True, diff=token_diff(result, params['description']))
+
+    run_without_registry(module, work)
 
 
 def token_diff(result, description):

@@ -192,12 +192,11 @@ kubeconfig:
   type: str
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.access.service import KubeconfigService, Request
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import require_library
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 
 def argument_spec():
@@ -227,8 +226,7 @@ def build_request(params, check_mode):
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                         required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+    require_library(module, HAS_CRYPTOGRAPHY, 'cryptography', CRYPTOGRAPHY_IMPORT_ERROR)
     run_on_registry(module, lambda store: KubeconfigService(store).run(build_request(module.params, module.check_mode)))
 
 

@@ -116,8 +116,8 @@ rotation:
 
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import run_on_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.maintenance import maintain
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
 
 def main():

@@ -476,19 +476,18 @@ pki:
   type: dict
 """
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings import environment_secrets
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
-from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import committed_writes, error_details
+from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import prepared, require_library
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec as proxmox_auth_spec
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
+from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import build_request, run
 
 
 def _env(name):
@@ -578,24 +577,10 @@ def main():
                         + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     for secret in environment_secrets(auth_spec.HOST_CLUSTER_SETTINGS + proxmox_auth_spec.PROXMOX_SETTINGS):
         module.no_log_values.add(secret)
-    if not HAS_URLLIB3:
-        module.fail_json(msg=missing_required_lib('kubernetes'))
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
-    store = None
-    try:
-        with open_registry(module.params['registry']) as store:
-            result = run_module(module.params, store, module.check_mode)
-            for notice in store.notices:
-                module.warn(notice)
-    except GpveError as exc:
-        # A run that failed after writing (registered, a phase, credentials) reports changed: module_runner's rule.
-        module.fail_json(msg=str(exc), **error_details(exc, committed_writes(module, store)))
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    if not module._diff:  # pylint: disable=protected-access
-        result.pop('diff', None)
-    module.exit_json(**result)
+    require_library(module, HAS_URLLIB3, 'kubernetes')
+    require_library(module, HAS_CRYPTOGRAPHY, 'cryptography', CRYPTOGRAPHY_IMPORT_ERROR)
+    request = prepared(module, lambda: build_request(module.params, module.check_mode))
+    run_on_registry(module, lambda store: run(request, store))
 
 
 if __name__ == '__main__':

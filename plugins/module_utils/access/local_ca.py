@@ -14,7 +14,6 @@ import re
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.errors import PkiError
 
-CA_CREDENTIAL = "ca"
 _CERT = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.S)
 _KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
 

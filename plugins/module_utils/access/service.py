@@ -28,8 +28,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import Validat
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeError
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
-KUBECONFIG = "kubeconfig"
 ISSUED_PREFIX = "issued-"
 METHODS = ("auto", "csr", "ca", "token")
 MASTERS = "system:masters"
@@ -115,11 +115,11 @@ class KubeconfigService:
         wanted = request.method
         if wanted not in METHODS:
             raise ValidationError("method", f"must be one of {', '.join(METHODS)}")
-        if wanted == "ca" or (wanted == "auto" and local_ca.CA_CREDENTIAL in present):
-            if local_ca.CA_CREDENTIAL not in present:
+        if wanted == "ca" or (wanted == "auto" and kinds.CA in present):
+            if kinds.CA not in present:
                 raise ValidationError("method", "ca needs the cluster CA in the registry (credential 'ca'), and there is none")
             return "ca"
-        if KUBECONFIG not in present:
+        if kinds.KUBECONFIG not in present:
             raise ValidationError("method", "the registry holds neither the cluster CA (credential 'ca') nor an admin "
                                             "kubeconfig (credential 'kubeconfig') for this cluster: nothing can mint a credential")
         if wanted != "auto":
@@ -133,14 +133,14 @@ class KubeconfigService:
         return "csr" if csr.honours_expiration(version) else "token"
 
     def _admin_kubeconfig(self, present, cluster):
-        if KUBECONFIG not in present:
+        if kinds.KUBECONFIG not in present:
             return None
-        return docs.load_kubeconfig(self.store.get_credential(cluster.id, KUBECONFIG).text)
+        return docs.load_kubeconfig(self.store.get_credential(cluster.id, kinds.KUBECONFIG).text)
 
     def _mint(self, method, cluster, admin, request, hours):
         now = _utcnow()
         if method == "ca":
-            ca = local_ca.load_ca(self.store.get_credential(cluster.id, local_ca.CA_CREDENTIAL).text)
+            ca = local_ca.load_ca(self.store.get_credential(cluster.id, kinds.CA).text)
             issued = local_ca.sign(ca, request.user, request.groups, now, expiry.lifetime(hours))
             ca_pem = docs.credentials(admin).ca_pem if admin else ""
             return issued, ca_pem or certs.cert_pem(ca.cert)

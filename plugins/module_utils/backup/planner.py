@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import List
 
@@ -120,7 +119,3 @@ def _prepared(obj, mapping, restored_volumes, backup_id):
     if backup_id:
         metadata.setdefault("labels", {})[RESTORED_LABEL] = backup_id
     return obj
-
-
-def counts_by_kind(objects):
-    return dict(Counter(obj.get("kind") for obj in objects))

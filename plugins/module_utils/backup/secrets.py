@@ -15,7 +15,6 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.errors import 
 from ansible_collections.gpve.cluster.plugins.module_utils.crypto import CryptoError
 
 SEALED_RESOURCES = ("secrets",)
-SEALED_SUFFIX = ".sealed"
 _PURPOSE = "backup-member:"
 
 

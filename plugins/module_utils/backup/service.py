@@ -17,7 +17,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.rest import Re
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.restore import restore_backup
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage import open_storage
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.take import take_backup
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.stored_client import api_client_for_cluster
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import api_client_for_cluster
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
 

@@ -17,10 +17,10 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.export import 
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.retention import expiry
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage import archive_key
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import utcnow
 
 RUNNING, COMPLETED, FAILED = "Running", "Completed", "Failed"
-K8S_VM = "k8s-vm"
 
 
 def backup_parts(request, cluster):
@@ -30,7 +30,7 @@ def backup_parts(request, cluster):
     if backup_type == "etcd" and not has_etcd_source:
         raise ValidationError("etcd", "an etcd backup needs etcd (endpoints to snapshot) or etcd_snapshot "
                                       "(a snapshot taken by the etcd_backup role)")
-    if backup_type == "full" and cluster.type == K8S_VM and not has_etcd_source:
+    if backup_type == "full" and cluster.type == kinds.K8S_VM and not has_etcd_source:
         raise ValidationError("etcd", "a full backup of a K8s-on-VM cluster includes etcd: give etcd (endpoints) or "
                                       "etcd_snapshot (taken with the etcd_backup role), or use type=resources")
     return backup_type in ("full", "resources"), backup_type == "etcd" or (backup_type == "full" and has_etcd_source)

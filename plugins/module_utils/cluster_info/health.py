@@ -14,10 +14,9 @@ import datetime
 
 from ansible_collections.gpve.cluster.plugins.module_utils.crypto import CryptoError
 from ansible_collections.gpve.cluster.plugins.module_utils.health import runner, status, verdict
-from ansible_collections.gpve.cluster.plugins.module_utils.health.targets import ETCD_CLIENT_CREDENTIAL
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
-KUBECONFIG = "kubeconfig"
 HEALTH_EVENT_REASON = "HealthChanged"
 
 
@@ -34,8 +33,8 @@ def _secret(store, cluster_id, credential_type, present):
 
 def _job(store, cluster, selection):
     present = {info.type for info in selection.credentials.get(cluster.id) or []}
-    kubeconfig, problem = _secret(store, cluster.id, KUBECONFIG, present)
-    etcd_client, _etcd_problem = _secret(store, cluster.id, ETCD_CLIENT_CREDENTIAL, present)
+    kubeconfig, problem = _secret(store, cluster.id, kinds.KUBECONFIG, present)
+    etcd_client, _etcd_problem = _secret(store, cluster.id, kinds.ETCD_CLIENT, present)
     return runner.Job(cluster=cluster, nodes=selection.nodes.get(cluster.id) or [], kubeconfig=kubeconfig,
                       etcd_client=etcd_client), problem
 

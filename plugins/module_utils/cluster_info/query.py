@@ -14,9 +14,9 @@ from typing import Dict, List, Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 ISSUED_PREFIX = "issued-"
-KUBECONFIG = "kubeconfig"
 FAILED_BACKUP_STATES = ("failed", "error", "pending", "running", "inprogress", "in_progress")
 
 
@@ -100,7 +100,7 @@ def select(store, query):
 
 def kubeconfig_expiry(credentials):
     for info in credentials:
-        if info.type == KUBECONFIG:
+        if info.type == kinds.KUBECONFIG:
             return info.expires_at
     return None
 

@@ -20,6 +20,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import Validat
 from ansible_collections.gpve.cluster.plugins.module_utils.health.verdict import DEFAULT_FAILURE_THRESHOLD
 from ansible_collections.gpve.cluster.plugins.module_utils.metrics import textfile
 from ansible_collections.gpve.cluster.plugins.module_utils.metrics.clusters import exposition
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 JSON = "json"
 PROMETHEUS = "prometheus"
@@ -105,7 +106,7 @@ class ClusterInfoService:
                 for cluster in selection.clusters]
 
     def _add_drift(self, selection, result_views):
-        if not any(cluster.type == "k8s-vm" for cluster in selection.clusters):
+        if not any(cluster.type == kinds.K8S_VM for cluster in selection.clusters):
             return
         if self.proxmox_factory is None:
             raise ValidationError("drift", "needs the Proxmox connection options (api_url and credentials)")

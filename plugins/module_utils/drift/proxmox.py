@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.gpve.cluster.plugins.module_utils.drift.compare import compare
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import vm_ops
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.errors import ProxmoxApiError
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
-K8S_VM = "k8s-vm"
 CLUSTER_TAG = "gpve-cluster-{0}"
 CONFIG_READERS = 8
 
@@ -53,7 +53,7 @@ def read_configs(client, vms, workers=CONFIG_READERS):
 
 def drift_reports(client, clusters, nodes_by_cluster, workers=CONFIG_READERS):
     """cluster id -> drift report, for the K8s-on-VM clusters among clusters."""
-    targets = [cluster for cluster in clusters if cluster.type == K8S_VM]
+    targets = [cluster for cluster in clusters if cluster.type == kinds.K8S_VM]
     if not targets:
         return {}
     vms = vm_ops.list_vms(client)

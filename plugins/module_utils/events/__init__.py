@@ -6,10 +6,12 @@ Every phase change and operation is already an event in the registry (cluster_ev
 Subscribers (URL, secret, event types) live in the registry too, and each gets every new
 event it asked for, signed and retried; every attempt is recorded.
 
-schema.py       the registry migration adding webhook_subscribers and webhook_deliveries
 types.py        registry events as the seed's event types (cluster.created, cluster.status.changed...)
 signing.py      the signature: HMAC-SHA256 over ``<delivery id>.<timestamp>.<body>``, and its check
-subscribers.py  subscribers in the registry: secrets encrypted, a cursor per subscriber, delivery records
 delivery.py     one delivery: POST with the X-GPVE-* headers, retried with exponential backoff
 dispatch.py     every pending event to every subscriber that wants it
+manage.py       what gpve_webhook does: converge one subscriber, or deliver now
+
+The subscribers themselves (secrets encrypted, a cursor each, delivery records) are
+registry rows: registry/webhooks.py, migration 3 in registry/schema.py.
 """

@@ -21,7 +21,6 @@ import uuid
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.events import delivery, types
-from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 
 BATCH = 100
 QUIET_ATTEMPTS = 2
@@ -40,7 +39,7 @@ def payload(event, kind):
 
 class _Run:
     def __init__(self, store, quiet, clock, sleep):
-        self.subscribers = Subscribers(store)
+        self.store = store
         self.quiet = quiet
         self.clock = clock
         self.sleep = sleep
@@ -51,22 +50,22 @@ class _Run:
         return self.deadline is not None and time.monotonic() > self.deadline
 
     def subscriber(self, subscriber):
-        secret = self.subscribers.secret(subscriber)
+        secret = self.store.subscriber_secret(subscriber)
         policy = subscriber.policy()
         if self.quiet:
             policy["max_attempts"] = min(QUIET_ATTEMPTS, int(policy["max_attempts"]))
         cursor = subscriber.last_seq
         while not self.out_of_time():
-            events = self.subscribers.events_after(cursor, BATCH)
+            events = self.store.events_after(cursor, BATCH)
             if not events:
                 return
             for event in events:
-                if self.out_of_time() or not self.subscribers.claim(subscriber, cursor, event["seq"]):
+                if self.out_of_time() or not self.store.claim_event(subscriber, cursor, event["seq"]):
                     return
                 previous, cursor = cursor, event["seq"]
                 outcome = self.event(subscriber, secret, policy, event)
                 if outcome == delivery.GAVE_UP and self.quiet:
-                    self.subscribers.claim(subscriber, cursor, previous)  # put it back for the next run
+                    self.store.claim_event(subscriber, cursor, previous)  # put it back for the next run
                     return
 
     def event(self, subscriber, secret, policy, event):
@@ -79,7 +78,7 @@ class _Run:
 
         def record(attempt):
             attempts.append(attempt)
-            self.subscribers.record(dict(base, **attempt))
+            self.store.record_delivery(dict(base, **attempt))
 
         outcome = delivery.deliver(target, payload(event, kind), policy, record, self.clock, self.sleep)
         self.results.append({"subscriber": subscriber.name, "delivery_id": target["delivery_id"], "event_id": event["id"],
@@ -91,7 +90,7 @@ class _Run:
 def deliver_pending(store, names=None, quiet=False, clock=time.time, sleep=time.sleep):
     """Deliver every pending event to the enabled subscribers (those named, when names is given); returns the results."""
     run = _Run(store, quiet, clock, sleep)
-    for subscriber in run.subscribers.list(enabled_only=True):
+    for subscriber in run.store.list_subscribers(enabled_only=True):
         if names and subscriber.name not in names:
             continue
         run.subscriber(subscriber)

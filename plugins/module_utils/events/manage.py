@@ -12,7 +12,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.events import dispatch, types
-from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import DEFAULT_POLICY, Subscribers
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.webhooks import DEFAULT_POLICY
 
 
 MAX_ATTEMPTS = 100
@@ -63,7 +63,6 @@ def _check_name(name):
 class WebhookService:
     def __init__(self, store):
         self.store = store
-        self.subscribers = Subscribers(store)
 
     def run(self, request):
         if request.state == "delivered":
@@ -85,7 +84,7 @@ class WebhookService:
             checks.url(request.url, "url")
         event_types = types.parse_patterns(request.event_types)
         policy = request.policy()
-        current = self.subscribers.get(request.name)
+        current = self.store.get_subscriber(request.name)
         if current is None:
             if not (request.url and request.secret):
                 raise ValidationError("secret", "url and secret are required to create a subscriber")
@@ -94,11 +93,11 @@ class WebhookService:
                 return {"changed": True, "diff": change,
                         "subscriber": {"name": request.name, "url": request.url, "event_types": event_types,
                                        "enabled": request.enabled, "details": policy}}
-            created = self.subscribers.create(request.name, request.url, request.secret, event_types, policy,
-                                              enabled=request.enabled, from_now=not request.from_beginning)
+            created = self.store.create_subscriber(request.name, request.url, request.secret, event_types, policy,
+                                                   enabled=request.enabled, from_now=not request.from_beginning)
             return {"changed": True, "subscriber": created.as_dict(), "diff": change}
         url = request.url or current.url
-        new_secret = request.secret if request.secret and request.secret != self.subscribers.secret(current) else None
+        new_secret = request.secret if request.secret and request.secret != self.store.subscriber_secret(current) else None
         before = _current_view(current)
         after = _view(url, event_types, policy, request.enabled, SECRET_NEW if new_secret else SECRET_KEPT)
         if before == after:
@@ -106,25 +105,25 @@ class WebhookService:
         if request.check_mode:
             return {"changed": True, "diff": diff(before, after),
                     "subscriber": dict(current.as_dict(), url=url, event_types=event_types, details=policy)}
-        updated = self.subscribers.update(current, url, event_types, policy, request.enabled, secret=new_secret)
+        updated = self.store.update_subscriber(current, url, event_types, policy, request.enabled, secret=new_secret)
         return {"changed": True, "subscriber": updated.as_dict(), "diff": diff(before, after)}
 
     def _absent(self, request):
-        current = self.subscribers.get(request.name)
+        current = self.store.get_subscriber(request.name)
         if current is None:
             return {"changed": False, "subscriber": None, "diff": diff({}, {})}
         if not request.check_mode:
-            self.subscribers.delete(current)
+            self.store.delete_subscriber(current)
         return {"changed": True, "subscriber": current.as_dict(), "diff": diff(_current_view(current), {})}
 
     def _cursors(self):
-        return {s.name: s.last_seq for s in self.subscribers.list()}
+        return {s.name: s.last_seq for s in self.store.list_subscribers()}
 
     def _deliver(self, request):
-        if request.name and self.subscribers.get(request.name) is None:
+        if request.name and self.store.get_subscriber(request.name) is None:
             raise ValidationError("name", f"no webhook subscriber named {request.name!r}")
         if request.check_mode:
-            pending = {s.name: len(self.subscribers.events_after(s.last_seq)) for s in self.subscribers.list(enabled_only=True)
+            pending = {s.name: len(self.store.events_after(s.last_seq)) for s in self.store.list_subscribers(enabled_only=True)
                        if not request.name or s.name == request.name}
             return {"changed": any(pending.values()), "deliveries": [], "pending": pending,
                     "diff": diff({"pending_events": pending}, {"pending_events": dict.fromkeys(pending, 0)})}

@@ -23,12 +23,11 @@ from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.external import access, discovery
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
-CLUSTER_TYPE = "external"
 MAX_TIMEOUT_S = 300
 MAX_MONITORING_BYTES = 64 * 1024
-KUBECONFIG = "kubeconfig"
 
 
 @dataclasses.dataclass
@@ -99,8 +98,8 @@ class ExternalClusterService:
         A present run's options are checked (and its kubeconfig parsed) before the registry is even read.
         """
         desired = None if request.state == "absent" else self._desired(request)
-        existing = self.store.find_cluster(request.name)
-        before = self._record(existing) if existing is not None and existing.type == CLUSTER_TYPE else {}
+        existing = self.store.find_cluster(request.name, type=kinds.EXTERNAL)
+        before = self._record(existing) if existing is not None else {}
         if request.state == "absent":
             result = self._absent(request)
             after = {}
@@ -141,9 +140,7 @@ class ExternalClusterService:
         config, spec = desired or self._desired(request)
         text = docs.dump_kubeconfig(config)
         self.desired = (spec, text)
-        existing = self.store.find_cluster(request.name)
-        if existing is not None and existing.type != CLUSTER_TYPE:
-            raise ValidationError("name", f"a {existing.type} cluster named {request.name!r} is already registered")
+        existing = self.store.find_cluster(request.name, type=kinds.EXTERNAL)
         if existing is None:
             return self._import(request, config, text, spec)
         return self._converge(request, existing, config, text, spec)
@@ -156,16 +153,16 @@ class ExternalClusterService:
         found = self._probe(config, request.timeout)
         self.changed = True
         if request.check_mode:
-            preview = {"id": None, "name": request.name, "type": CLUSTER_TYPE, "phase": lifecycle.RUNNING,
+            preview = {"id": None, "name": request.name, "type": kinds.EXTERNAL, "phase": lifecycle.RUNNING,
                        "endpoint": spec["endpoint"], "labels": request.labels or {}}
             preview.update(found.as_dict())
             return {"changed": True, "cluster": preview}
         self.store.keyring(for_encrypt=True)  # fail before the first write when no key can encrypt
-        cluster = self.store.create_cluster(request.name, CLUSTER_TYPE, spec=spec, labels=request.labels,
-                                            provider=request.provider or CLUSTER_TYPE, message="registered by gpve_external_cluster")
+        cluster = self.store.create_cluster(request.name, kinds.EXTERNAL, spec=spec, labels=request.labels,
+                                            provider=request.provider or kinds.EXTERNAL, message="registered by gpve_external_cluster")
         try:
             lifecycle.transition(self.store, cluster.id, lifecycle.CONNECTING, "ImportStarted", f"connecting to {spec['endpoint']}")
-            self.store.put_credential(cluster.id, KUBECONFIG, text, expires_at=_client_cert_expiry(config))
+            self.store.put_credential(cluster.id, kinds.KUBECONFIG, text, expires_at=_client_cert_expiry(config))
             self._running(cluster.id, found, spec["endpoint"], "Imported", "connected; discovery complete")
         except Exception:
             self._abandon(cluster.id)
@@ -174,7 +171,7 @@ class ExternalClusterService:
 
     def _abandon(self, cluster_id):
         """Undo a half-done import: no credentials, the row soft-deleted (its events and audit stay)."""
-        self.store.delete_credential(cluster_id, KUBECONFIG)
+        self.store.delete_credential(cluster_id, kinds.KUBECONFIG)
         for phase in (lifecycle.FAILED, lifecycle.DELETING, lifecycle.DELETED):
             lifecycle.transition(self.store, cluster_id, phase, "ImportAbandoned", "import failed after registration")
 
@@ -190,7 +187,7 @@ class ExternalClusterService:
 
     def _stored_text(self, cluster_id):
         try:
-            return self.store.get_credential(cluster_id, KUBECONFIG).text
+            return self.store.get_credential(cluster_id, kinds.KUBECONFIG).text
         except NotFound:
             return None
 
@@ -211,7 +208,7 @@ class ExternalClusterService:
             cluster = self.store.update_cluster(cluster.id, cluster.resource_version, spec=dict(cluster.spec, **spec),
                                                 labels=labels)
         if new_credentials:
-            self.store.put_credential(cluster.id, KUBECONFIG, text, expires_at=_client_cert_expiry(config))
+            self.store.put_credential(cluster.id, kinds.KUBECONFIG, text, expires_at=_client_cert_expiry(config))
         if found is not None:
             self._reconnected(cluster, found, spec["endpoint"], new_credentials)
         return {"changed": True, "cluster": cluster_view(self.store.get_cluster(cluster.id), found.namespaces if found else None)}
@@ -237,11 +234,9 @@ class ExternalClusterService:
     # absent -----------------------------------------------------------------------------
 
     def _absent(self, request):
-        cluster = self.store.find_cluster(request.name)
+        cluster = self.store.find_cluster(request.name, type=kinds.EXTERNAL)
         if cluster is None:
             return {"changed": False, "cluster": None}
-        if cluster.type != CLUSTER_TYPE:
-            raise ValidationError("name", f"{request.name!r} is a {cluster.type} cluster, not an external one")
         self.changed = True
         if request.check_mode:
             return {"changed": True, "cluster": dict(cluster_view(cluster), phase=lifecycle.DELETED)}

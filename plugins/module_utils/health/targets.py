@@ -22,10 +22,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List
 
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
+
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
-K8S_VM = "k8s-vm"
 ETCD_CLIENT_PORT = 2379
-ETCD_CLIENT_CREDENTIAL = "etcd-client"
 
 
 @dataclasses.dataclass
@@ -58,8 +58,8 @@ def targets_for(cluster, nodes):
     components = {name: url for name, url in (monitoring.get("components") or {}).items() if name in COMPONENTS and url}
     declared = list(monitoring.get("etcd_endpoints") or [])
     derived = []
-    if not declared and cluster.type == K8S_VM:
+    if not declared and cluster.type == kinds.K8S_VM:
         derived = _external_members(cluster) or _stacked_members(nodes)
     return Targets(components=components, etcd_endpoints=declared or derived, etcd_derived=not declared and bool(derived),
-                   check_etcd=bool(declared) or cluster.type == K8S_VM,
+                   check_etcd=bool(declared) or cluster.type == kinds.K8S_VM,
                    validate_certs=monitoring.get("validate_certs", True) is not False)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import fnmatch
 
 from ansible_collections.gpve.cluster.plugins.module_utils.inventory import names
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
-K8S_VM = "k8s-vm"
 ALL_CLUSTERS = "gpve_clusters"
 ALL_NODES = "gpve_nodes"
 KUBECONFIG_MODULE = "gpve.cluster.gpve_kubeconfig"
@@ -208,6 +208,6 @@ def build(clusters, nodes_by_cluster, registry_location, want_clusters=True, wan
         nodes = nodes_by_cluster.get(cluster["id"]) or []
         if want_clusters:
             _add_cluster(builder, cluster, nodes)
-        if want_nodes and cluster["type"] == K8S_VM:
+        if want_nodes and cluster["type"] == kinds.K8S_VM:
             _add_nodes(builder, cluster, nodes, hostnames)
     return builder.model()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import to_stored
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import naming
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import AddressInUse
 
-CLUSTER_TYPE = 'k8s-vm'
 NORMAL = 'Normal'
 WARNING = 'Warning'
 NODE_PENDING = 'Pending'
@@ -43,16 +42,19 @@ class Recorder:
     # ------------------------------------------------------------- cluster row
 
     def register(self, spec):
-        cluster = self.store.create_cluster(spec['name'], CLUSTER_TYPE, spec=to_stored(spec), labels=spec['labels'],
-                                            provider='proxmox', message='registered by gpve_k8s_vm')
+        cluster = self.store.create_cluster(spec['name'], kinds.K8S_VM, spec=stored_specs.to_stored(kinds.K8S_VM, spec),
+                                            labels=spec['labels'], provider='proxmox', message='registered by gpve_k8s_vm')
         self.cluster_id = cluster.id
         self.changed = True
         return cluster
 
     def update_spec(self, cluster, spec):
-        updated = self.store.update_cluster(cluster.id, cluster.resource_version, spec=to_stored(spec),
-                                            labels=spec['labels'])
         self.cluster_id = cluster.id
+        if stored_specs.to_stored(kinds.K8S_VM, stored_specs.spec_of(cluster)) == stored_specs.to_stored(kinds.K8S_VM, spec) \
+                and dict(cluster.labels or {}) == spec['labels']:
+            return cluster  # the same desired state (a spec stored in the older form included)
+        updated = self.store.update_cluster(cluster.id, cluster.resource_version, spec=stored_specs.to_stored(kinds.K8S_VM, spec),
+                                            labels=spec['labels'])
         if updated.resource_version != cluster.resource_version:
             self.changed = True
             self.event(NORMAL, 'SpecUpdated', 'desired state changed')

@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Optional, Set
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-
-CLUSTER_TYPE = 'k8s-vm'
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 
 @dataclasses.dataclass
@@ -44,11 +42,7 @@ def _virtual_ips(clusters, own_id):
 
 def read(store, name):
     """The registry's side of a plan for the cluster called name."""
-    cluster = store.find_cluster(name)
-    if cluster is not None and cluster.type != CLUSTER_TYPE:
-        raise ValidationError('name', 'a {0} cluster named {1!r} is already registered; choose another name'.format(
-            cluster.type, name))
-    return read_for(store, cluster)
+    return read_for(store, store.find_cluster(name, type=kinds.K8S_VM))
 
 
 def read_for(store, cluster):
@@ -56,7 +50,7 @@ def read_for(store, cluster):
     own_id = cluster.id if cluster else None
     snapshot = store.bulk_snapshot()
     taken = set(a.ip_address for a in store.allocated_ips() if a.cluster_id != own_id)
-    taken |= _virtual_ips([c for c in snapshot.clusters if c.type == CLUSTER_TYPE], own_id)
+    taken |= _virtual_ips([c for c in snapshot.clusters if c.type == kinds.K8S_VM], own_id)
     reserved = set()
     for cluster_id, nodes in snapshot.nodes.items():
         if cluster_id == own_id:

@@ -22,9 +22,9 @@ from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError, after_writes
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view, vmid_claims
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import from_stored
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import plan as plans, spec as specs, validate
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 
 # Tags of a cluster that has no registry id yet (check mode on a new cluster).
 UNREGISTERED_ID = 'unregistered'
@@ -86,7 +86,7 @@ class K8sVmService:
         view = registry_view.read(self.store, spec['name'])
         if view.cluster is not None:
             _refuse_while_deleting(view.cluster)
-            validate.validate_change(specs.normalise(from_stored(view.cluster.spec)), spec)
+            validate.validate_change(specs.normalise(stored_specs.spec_of(view.cluster)), spec)
         env = discovery.discover(self.client, spec, view.cluster_id)
         validate.validate_environment(spec, env, view.taken_ips)
         planned = self._build_plan(spec, view, env, request, view.cluster_id or UNREGISTERED_ID)
@@ -99,7 +99,7 @@ class K8sVmService:
 
     def present(self, request):
         spec, view, env, planned = self.plan(request)
-        spec_changes = view.cluster is None or specs.normalise(from_stored(view.cluster.spec)) != spec
+        spec_changes = view.cluster is None or specs.normalise(stored_specs.spec_of(view.cluster)) != spec
         if request.check_mode:
             nodes = _planned_nodes(planned, view)
             return _with_agents(_result(planned.changes_anything or spec_changes, _cluster_view(view.cluster, spec, planned),
@@ -237,7 +237,7 @@ class K8sVmService:
         validate.check_name({'name': name})
         cluster = self.store.find_cluster(name)
         if cluster is None:
-            return _result(False, {'id': None, 'name': name, 'type': recorder.CLUSTER_TYPE, 'phase': None,
+            return _result(False, {'id': None, 'name': name, 'type': kinds.K8S_VM, 'phase': None,
                                    'endpoint': None}, [], {'delete': []}, None)
         vms = discovery.cluster_vms(self.client, vm_ops.list_vms(self.client), cluster.id, name)
         summary = {'delete': [{'name': vm.name, 'vmid': vm.vmid, 'proxmox_node': vm.node} for vm in vms]}
@@ -345,7 +345,7 @@ def _cluster_dict(cluster):
 def _cluster_view(cluster, spec, planned):
     if cluster is not None:
         return _cluster_dict(cluster)
-    return {'id': None, 'name': spec['name'], 'type': recorder.CLUSTER_TYPE, 'phase': None, 'endpoint': planned.endpoint}
+    return {'id': None, 'name': spec['name'], 'type': kinds.K8S_VM, 'phase': None, 'endpoint': planned.endpoint}
 
 
 def _vm_summary(vm):

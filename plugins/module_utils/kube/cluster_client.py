@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A client for a managed cluster, from the kubeconfig the registry (or the user) holds.
 
-``client_for(kubeconfig)`` accepts a kubeconfig dict or YAML text and any user entry the
+``api_client(kubeconfig)`` is the one kubernetes ApiClient factory for a kubeconfig (``api_client_for_cluster``:
+the one a registered cluster's stored admin kubeconfig gives). ``client_for(kubeconfig)`` accepts a kubeconfig dict or YAML text and any user entry the
 kubernetes library supports (client certificate, token, ``exec`` plugin, ``oidc`` auth
 provider). ``ClusterClient`` wraps the few calls the read side needs, each bounded by a
 timeout, and turns every failure into KubeConnectionError (not reached) or KubeApiError
@@ -12,9 +13,13 @@ timeout, and turns every failure into KubeConnectionError (not reached) or KubeA
 from __future__ import annotations
 
 import json
+import time
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as kubeconfig_docs
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConfigError, KubeConnectionError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import retry
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import (
+    KubeApiError, KubeConfigError, KubeConnectionError, retry_after_seconds)
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 try:
     from kubernetes import client as k8s_client
@@ -31,10 +36,24 @@ except ImportError as exc:  # pragma: no cover - the module reports missing_requ
 DEFAULT_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
 PAGE_SIZE = 500
+DEFAULT_POOL_SIZE = 16
 
 
 def client_for(config, context=None, timeout=DEFAULT_TIMEOUT):
     """A ClusterClient for the kubeconfig (dict or YAML text) and context (default: its current context)."""
+    return ClusterClient(api_client(config, context, retries=0), timeout)
+
+
+def api_client_for_cluster(store, cluster, pool_size=DEFAULT_POOL_SIZE):
+    """An ApiClient for a registered cluster (a registry Cluster record), as its stored admin."""
+    return api_client(store.get_credential(cluster.id, kinds.KUBECONFIG).data, pool_size=pool_size)
+
+
+def api_client(config, context=None, pool_size=None, retries=None):
+    """A kubernetes ApiClient for the kubeconfig (dict, YAML text or bytes) and context (default: its current context).
+
+    pool_size: connections kept for parallel requests; retries: urllib3's (None: the library's default).
+    """
     if not HAS_KUBERNETES:
         raise KubeConfigError(f"the Python library kubernetes is required: {KUBERNETES_IMPORT_ERROR}")
     if isinstance(config, (str, bytes)):
@@ -50,17 +69,24 @@ def client_for(config, context=None, timeout=DEFAULT_TIMEOUT):
         raise KubeConfigError(f"kubeconfig: {exc}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:  # an exec plugin that cannot run, a malformed entry
         raise KubeConfigError(f"kubeconfig: {type(exc).__name__}: {exc}") from None
-    configuration.retries = 0
-    return ClusterClient(k8s_client.ApiClient(configuration), timeout)
+    if retries is not None:
+        configuration.retries = retries
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size
+    return k8s_client.ApiClient(configuration)
 
 
 class ClusterClient:
-    """Bounded reads against one API server. Close it (or use ``with``) to free its connection pool."""
+    """Bounded reads against one API server. Close it (or use ``with``) to free its connection pool.
 
-    def __init__(self, api_client, timeout=DEFAULT_TIMEOUT):
+    Every read follows kube/retry.py: an answer asking to come back later is tried again after the server's wait.
+    """
+
+    def __init__(self, api_client, timeout=DEFAULT_TIMEOUT, sleep=time.sleep):
         self.api = api_client
         self.timeout = timeout
         self.server = api_client.configuration.host
+        self.sleep = sleep
 
     def __enter__(self):
         return self
@@ -78,16 +104,29 @@ class ClusterClient:
     def get(self, path, query=None, what=None):
         """(status, body text) of GET path; an error status is returned, not raised."""
         try:
-            answer = self.api.call_api(path, "GET", query_params=list((query or {}).items()),
-                                       header_params={"Accept": "application/json, text/plain, */*"},
-                                       auth_settings=["BearerToken"], _preload_content=False,
-                                       _return_http_data_only=True, _request_timeout=self.request_timeout)
+            answer = self._retried(lambda: self.api.call_api(
+                path, "GET", query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json, text/plain, */*"}, auth_settings=["BearerToken"],
+                _preload_content=False, _return_http_data_only=True, _request_timeout=self.request_timeout))
         except ApiException as exc:
             return exc.status, exc.body if isinstance(exc.body, str) else (exc.body or b"").decode("utf-8", "replace")
         except (Urllib3Error, OSError) as exc:
             raise KubeConnectionError(f"cannot reach the API server at {self.server} ({what or 'GET ' + path}): "
                                       f"{_reason(exc)}") from None
         return answer.status, answer.data.decode("utf-8", "replace")
+
+    def _retried(self, request):
+        """request(), tried again while the server asks to come back later (kube/retry.py); its last ApiException raised."""
+        attempt = 0
+        while True:
+            try:
+                return request()
+            except ApiException as exc:
+                wait = retry.wait_before_retry(exc.status, retry_after_seconds(exc.headers), attempt)
+                if wait is None:
+                    raise
+                attempt += 1
+                self.sleep(wait)
 
     def get_json(self, path, query=None, what=None):
         """The JSON document at path; KubeApiError on an error status."""
@@ -115,7 +154,7 @@ class ClusterClient:
     def call(self, what, function, *args, **kwargs):
         """Run a generated-API call (e.g. CoreV1Api(client.api).list_node) with the timeout and error mapping."""
         try:
-            return function(*args, _request_timeout=self.request_timeout, **kwargs)
+            return self._retried(lambda: function(*args, _request_timeout=self.request_timeout, **kwargs))
         except ApiException as exc:
             raise _api_error(exc.status, exc.body, what) from None
         except (Urllib3Error, OSError) as exc:

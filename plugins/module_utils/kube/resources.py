@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import retry
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import (
     KubeApiError, KubeConnectionError, retry_after_seconds)
 
@@ -27,11 +28,6 @@ except ImportError:  # pragma: no cover - client.host_api_client() reports the m
 FIELD_MANAGER = "gpve"
 DEFAULT_TIMEOUT = 30
 NOT_FOUND = 404
-THROTTLED = 429
-# As client-go: a 429 or 5xx answer with a Retry-After header was not served and is tried again, up to this many
-# times; the wait is the server's, at most MAX_RETRY_AFTER seconds each.
-MAX_RETRIES = 10
-MAX_RETRY_AFTER = 10
 
 
 @dataclass(frozen=True)
@@ -153,21 +149,18 @@ def call_json(api_client, method, path, what, query=None, body=None, content_typ
 
     api_client is a transport.Transport or a kubernetes ApiClient (anything with call_api). An
     answer that asks to come back later (429 Too Many Requests from API Priority and Fairness,
-    or a 5xx with Retry-After) is tried again after the wait it names.
+    or a 5xx with Retry-After) is tried again after the wait it names (kube/retry.py).
     """
     attempt = 0
     while True:
         try:
             return _call_once(api_client, method, path, what, query, body, content_type, timeout)
         except KubeApiError as error:
-            if not _retryable(error) or attempt >= MAX_RETRIES:
+            wait = retry.wait_before_retry(error.status, error.retry_after, attempt)
+            if wait is None:
                 raise
             attempt += 1
-            sleep(min(error.retry_after, MAX_RETRY_AFTER))
-
-
-def _retryable(error):
-    return error.retry_after is not None and (error.status == THROTTLED or error.status >= 500)
+            sleep(wait)
 
 
 def _call_once(api_client, method, path, what, query, body, content_type, timeout):

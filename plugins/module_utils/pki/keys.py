@@ -84,15 +84,6 @@ def load_private_key(pem, entry):
     return key
 
 
-def load_public_key(pem, entry):
-    """Parse a ``PUBLIC KEY`` PEM (text or bytes)."""
-    require_cryptography()
-    try:
-        return serialization.load_pem_public_key(_as_bytes(pem))
-    except (ValueError, TypeError):
-        raise PkiError(f"{entry}: not a readable PEM public key") from None
-
-
 def same_public_key(first, second):
     """True when two keys (private or public) share the same public half."""
     return public_key_pem(first) == public_key_pem(second)

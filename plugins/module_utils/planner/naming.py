@@ -95,11 +95,3 @@ def description_field(text, field):
         if sep and key.strip() == field.rstrip(':'):
             return value.strip()
     return None
-
-
-def name_index(name, prefix):
-    """n of '<prefix><n>', or None."""
-    if not name.startswith(prefix):
-        return None
-    rest = name[len(prefix):]
-    return int(rest) if rest.isdigit() else None

@@ -8,10 +8,9 @@ can change one thing (a pool's replicas, the Kubernetes version) and pass the wh
 
 from __future__ import annotations
 
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import from_stored
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import ClusterNotFound
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 
-K8S_VM = 'k8s-vm'
 ROLE_ORDER = {'control-plane': 0, 'worker': 1, 'lb': 2}
 
 
@@ -32,9 +31,9 @@ def cluster_dict(cluster):
 
 def spec_options(cluster):
     """The stored spec as gpve_k8s_vm options (K8s-on-VM clusters), else the stored spec as is."""
-    if cluster.type != K8S_VM:
+    if cluster.type != kinds.K8S_VM:
         return dict(cluster.spec or {})
-    return from_stored(cluster.spec)
+    return stored_specs.spec_of(cluster)
 
 
 def _index(name):

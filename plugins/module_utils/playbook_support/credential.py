@@ -19,16 +19,16 @@ from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
-KUBECONFIG = 'kubeconfig'
 CREDENTIAL_TYPE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$')
 
 
 @dataclasses.dataclass
 class CredentialRequest:
     name: str
-    type: str = KUBECONFIG
+    type: str = kinds.KUBECONFIG
     state: str = 'present'
     content: Optional[str] = None
     src: Optional[str] = None
@@ -60,7 +60,7 @@ def _new_content(request):
 
 
 def _check_kind(request, text):
-    if request.type == KUBECONFIG:
+    if request.type == kinds.KUBECONFIG:
         kubeconfig.credentials(kubeconfig.load_kubeconfig(text))
 
 

@@ -17,6 +17,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import versions
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import UpgradeRefused
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 UPGRADABLE_PHASES = ('Running', 'Upgrading', 'Failed', 'Recovering')
 # The largest count of workers upgraded at once that max_unavailable may name.
@@ -100,7 +101,7 @@ def plan(store, name, target_version, target_release=None, max_unavailable=1):
     check(name, target_version, max_unavailable)
     view = cluster_view.read(store, name)
     cluster, spec = view['cluster'], view['spec']
-    if cluster['type'] != cluster_view.K8S_VM:
+    if cluster['type'] != kinds.K8S_VM:
         raise UpgradeRefused('name', '{0} is a {1} cluster; this upgrade is for K8s-on-VM clusters'.format(name, cluster['type']))
     if cluster['phase'] not in UPGRADABLE_PHASES:
         raise UpgradeRefused('name', 'cluster {0} is {1}; upgrade a Running cluster (or resume a failed upgrade)'.format(

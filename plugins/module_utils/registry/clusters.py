@@ -13,7 +13,7 @@ import uuid
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema, validation
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, DuplicateName, NotFound, UniqueViolation
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import Conflict, DuplicateName, NotFound, UniqueViolation, WrongClusterType
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.records import Cluster, Event, Status
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.transaction import Json, json_or_null, utcnow
 
@@ -242,10 +242,17 @@ class ClusterOps:
         """The live cluster with that name (NotFound otherwise)."""
         return self._read(lambda tx: get_one(tx, name=name))
 
-    def find_cluster(self, name):
-        """The live cluster with that name, or None."""
+    def find_cluster(self, name, type=None):  # pylint: disable=redefined-builtin
+        """The live cluster with that name, or None; with type, a live cluster of another type by that name is refused.
+
+        Raises WrongClusterType (a ValidationError on ``name``) in that case: a module managing one cluster type
+        never takes over, nor deletes, a cluster of another type that happens to share the name.
+        """
         found = self._read(lambda tx: select_clusters(tx, name=name))
-        return found[0] if found else None
+        cluster = found[0] if found else None
+        if cluster is not None and type is not None and cluster.type != type:
+            raise WrongClusterType(name, cluster.type, type)
+        return cluster
 
     def query_clusters(self, ids=None, name=None, type=None, phase=None, labels=None, include_deleted=False,  # pylint: disable=redefined-builtin
                        limit=None, offset=0):

@@ -8,7 +8,7 @@ Backends translate their driver's exceptions into these, so callers never see a 
 
 from __future__ import annotations
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
 
 
 class RegistryError(GpveError):
@@ -50,6 +50,15 @@ class DuplicateName(RegistryError):
         self.kind = kind
         self.name = name
         super().__init__(f"a {kind} named {name!r} already exists in the registry")
+
+
+class WrongClusterType(ValidationError):
+    """The name is held by a live cluster of another type than the one asked for (an error on the ``name`` option)."""
+
+    def __init__(self, name, actual, wanted):
+        self.actual = actual
+        self.wanted = wanted
+        super().__init__("name", f"a {actual} cluster named {name!r} is already registered, not a {wanted} one; choose another name")
 
 
 class ConstraintViolation(RegistryError):

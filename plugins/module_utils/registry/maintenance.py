@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from ansible_collections.gpve.cluster.plugins.module_utils import checks, crypto
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 
 
@@ -45,7 +44,7 @@ def maintain(store, rotate_credentials, check_mode):
 def _rotation(store):
     """Rewrap cluster credentials, then webhook secrets: every secret the registry holds."""
     rotation = store.rotate_credentials().as_dict()
-    rotation["webhook_secrets_rewrapped"] = Subscribers(store).rotate()
+    rotation["webhook_secrets_rewrapped"] = store.rotate_subscriber_secrets()
     return rotation
 
 
@@ -57,4 +56,4 @@ def _planned_rotation(store, stored_version):
     credentials = store.list_credentials()
     current = sum(1 for credential in credentials if credential.key_id == keyring.primary_key_id)
     return dict(key_id=keyring.primary_key_id, rewrapped=len(credentials) - current, already_current=current,
-                webhook_secrets_rewrapped=Subscribers(store).count_not_under(keyring.primary_key_id))
+                webhook_secrets_rewrapped=store.count_subscriber_secrets_not_under(keyring.primary_key_id))

@@ -150,22 +150,6 @@ class NodeOps:
 
         return self._write(work)
 
-    def remove_nodes(self, cluster_id, names):
-        """Delete the named nodes of a cluster; returns how many existed."""
-        names = list(names)
-
-        def work(tx):
-            require_live(tx, cluster_id)
-            if not names:
-                return 0
-            removed = tx.execute(f"DELETE FROM cluster_nodes WHERE cluster_id = ? AND name IN ({placeholders(names)})",
-                                 [cluster_id] + names)
-            if removed:
-                self._audit(tx, "delete", "nodes", cluster_id, cluster_id, {"removed": sorted(names)})
-            return removed
-
-        return self._write(work)
-
     def get_node(self, cluster_id, name):
         row = self._read(lambda tx: tx.one("SELECT * FROM cluster_nodes WHERE cluster_id = ? AND name = ?", (cluster_id, name)))
         if row is None:

@@ -163,32 +163,6 @@ class Backup(Record):
 
 
 @dataclasses.dataclass
-class VMTemplate(Record):
-    id: str
-    name: str
-    os_type: str
-    os_version: Optional[str]
-    default_resources: Dict[str, Any]
-    cloud_init_template: Optional[str]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    resource_version: int
-
-
-@dataclasses.dataclass
-class ClusterTemplate(Record):
-    id: str
-    name: str
-    type: str
-    description: Optional[str]
-    spec_template: Dict[str, Any]
-    default_values: Dict[str, Any]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    resource_version: int
-
-
-@dataclasses.dataclass
 class AuditEntry(Record):
     seq: int
     at: datetime.datetime

@@ -11,7 +11,7 @@ same transaction as the ``schema_version`` row that records it.
   every mutable row for compare-and-swap, cluster names unique among live clusters only
   (a soft-deleted cluster frees its name), one credential per (cluster, type) with the id
   of the key that encrypted it, and the audit log.
-- Version 3 adds webhook subscribers and their delivery records (statements in events/schema.py).
+- Version 3 adds webhook subscribers and their delivery records (registry/webhooks.py uses them).
 
 Never edit a released migration: append a new one.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 
 from ansible_collections.gpve.cluster.plugins.module_utils import crypto
-from ansible_collections.gpve.cluster.plugins.module_utils.events import schema as events_schema
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -42,16 +42,16 @@ TIME_COLUMNS = frozenset((
 # Type-specific spec tables: cluster type -> (table, scalar columns, JSON section columns).
 # Spec keys outside these columns are kept in the table's ``extra`` document.
 SPEC_TABLES = {
-    "vcluster": ("vcluster_specs", ("kubernetes_version", "isolation_mode"),
-                 ("control_plane", "networking", "storage", "resources", "sync_config", "plugins")),
-    "k8s-vm": ("k8s_vm_specs", ("distribution", "kubernetes_version"),
-               ("topology", "control_plane", "workers", "networking", "storage", "load_balancer", "addons", "security")),
-    "external": ("external_cluster_specs", ("endpoint",), ("connection_config", "monitoring_config")),
+    kinds.VCLUSTER: ("vcluster_specs", ("kubernetes_version", "isolation_mode"),
+                     ("control_plane", "networking", "storage", "resources", "sync_config", "plugins")),
+    kinds.K8S_VM: ("k8s_vm_specs", ("distribution", "kubernetes_version"),
+                   ("topology", "control_plane", "workers", "networking", "storage", "load_balancer", "addons", "security")),
+    kinds.EXTERNAL: ("external_cluster_specs", ("endpoint",), ("connection_config", "monitoring_config")),
 }
 REQUIRED_SPEC_FIELDS = {
-    "vcluster": ("kubernetes_version", "isolation_mode"),
-    "k8s-vm": ("distribution", "kubernetes_version"),
-    "external": ("endpoint",),
+    kinds.VCLUSTER: ("kubernetes_version", "isolation_mode"),
+    kinds.K8S_VM: ("distribution", "kubernetes_version"),
+    kinds.EXTERNAL: ("endpoint",),
 }
 
 # Values the spec tables' CHECK constraints accept (validated before writing, too).
@@ -62,6 +62,10 @@ SPEC_CHOICES = {
 
 Migration = collections.namedtuple("Migration", "version description steps")
 
+# The cluster types the clusters table's CHECK constraint accepts, as SQL, put in place of _CLUSTER_TYPES below.
+_CLUSTER_TYPES = "<cluster types>"
+_CLUSTER_TYPES_SQL = ", ".join(f"'{name}'" for name in kinds.SCHEMA_CLUSTER_TYPES)
+
 _V1_SQLITE = """
 CREATE TABLE schema_version (
     version INTEGER PRIMARY KEY,
@@ -71,7 +75,7 @@ CREATE TABLE schema_version (
 CREATE TABLE clusters (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL CHECK (type IN ('vcluster', 'k8s-vm', 'external', 'cluster-api')),
+    type TEXT NOT NULL CHECK (type IN (<cluster types>)),
     provider TEXT,
     labels TEXT NOT NULL DEFAULT '{}',
     annotations TEXT NOT NULL DEFAULT '{}',
@@ -208,7 +212,7 @@ CREATE TABLE cluster_templates (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )
-"""
+""".replace(_CLUSTER_TYPES, _CLUSTER_TYPES_SQL)
 
 _V1_POSTGRESQL = """
 CREATE TABLE schema_version (
@@ -226,7 +230,7 @@ CREATE TABLE clusters (
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     deleted_at TIMESTAMPTZ,
-    CONSTRAINT valid_type CHECK (type IN ('vcluster', 'k8s-vm', 'external', 'cluster-api'))
+    CONSTRAINT valid_type CHECK (type IN (<cluster types>))
 );
 CREATE INDEX idx_clusters_type ON clusters(type);
 CREATE INDEX idx_clusters_labels ON clusters USING GIN(labels);
@@ -360,7 +364,7 @@ CREATE TABLE cluster_templates (
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
 )
-"""
+""".replace(_CLUSTER_TYPES, _CLUSTER_TYPES_SQL)
 
 _VERSIONED_TABLES = ("cluster_status", "cluster_credentials", "cluster_nodes", "cluster_backups",
                      "vm_templates", "cluster_templates")
@@ -371,7 +375,7 @@ _V2_SQLITE_CLUSTERS = """
 CREATE TABLE clusters_v2 (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    type TEXT NOT NULL CHECK (type IN ('vcluster', 'k8s-vm', 'external', 'cluster-api')),
+    type TEXT NOT NULL CHECK (type IN (<cluster types>)),
     provider TEXT,
     labels TEXT NOT NULL DEFAULT '{}',
     annotations TEXT NOT NULL DEFAULT '{}',
@@ -386,7 +390,7 @@ DROP TABLE clusters;
 ALTER TABLE clusters_v2 RENAME TO clusters;
 CREATE INDEX idx_clusters_type ON clusters(type);
 CREATE INDEX idx_clusters_deleted_at ON clusters(deleted_at)
-"""
+""".replace(_CLUSTER_TYPES, _CLUSTER_TYPES_SQL)
 
 _V2_POSTGRESQL_CLUSTERS = """
 ALTER TABLE clusters DROP CONSTRAINT clusters_name_key;
@@ -459,16 +463,83 @@ def _v2_steps(dialect):
             + [_one_credential_per_type] + _statements(_V2_AUDIT[dialect]))
 
 
+# Version 3: webhook subscribers and one row per delivery attempt. ``details`` is JSON and
+# ``created_at``/``updated_at``/``at`` are timestamps, so both backends convert them.
+_V3_DESCRIPTION = "webhook subscribers and delivery records"
+
+_V3_SQLITE = """
+CREATE TABLE webhook_subscribers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    event_types TEXT NOT NULL DEFAULT '*',
+    secret_encrypted BLOB NOT NULL,
+    key_id TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    details TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    resource_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE webhook_deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    subscriber_id TEXT NOT NULL REFERENCES webhook_subscribers(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    status_code INTEGER,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    at TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX idx_webhook_deliveries_subscriber ON webhook_deliveries(subscriber_id, seq)
+"""
+
+_V3_POSTGRESQL = """
+CREATE TABLE webhook_subscribers (
+    id VARCHAR(64) PRIMARY KEY,
+    name VARCHAR(255) NOT NULL UNIQUE,
+    url VARCHAR(2048) NOT NULL,
+    event_types TEXT NOT NULL DEFAULT '*',
+    secret_encrypted BYTEA NOT NULL,
+    key_id VARCHAR(64) NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    last_seq BIGINT NOT NULL DEFAULT 0,
+    details JSONB NOT NULL DEFAULT '{}',
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    resource_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE webhook_deliveries (
+    seq BIGSERIAL PRIMARY KEY,
+    id VARCHAR(64) NOT NULL,
+    subscriber_id VARCHAR(64) NOT NULL REFERENCES webhook_subscribers(id) ON DELETE CASCADE,
+    event_id VARCHAR(64) NOT NULL,
+    event_type VARCHAR(64) NOT NULL,
+    attempt INTEGER NOT NULL,
+    status_code INTEGER,
+    outcome VARCHAR(32) NOT NULL,
+    error TEXT,
+    at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    details JSONB NOT NULL DEFAULT '{}'
+);
+CREATE INDEX idx_webhook_deliveries_subscriber ON webhook_deliveries(subscriber_id, seq)
+"""
+
+
 MIGRATIONS = {
     SQLITE: [
         Migration(1, "seed data model", _statements(_V1_SQLITE)),
         Migration(2, "compare-and-swap versions, live-name uniqueness, credential key ids, audit log", _v2_steps(SQLITE)),
-        Migration(3, events_schema.DESCRIPTION, events_schema.steps(SQLITE)),
+        Migration(3, _V3_DESCRIPTION, _statements(_V3_SQLITE)),
     ],
     POSTGRESQL: [
         Migration(1, "seed data model", _statements(_V1_POSTGRESQL)),
         Migration(2, "compare-and-swap versions, live-name uniqueness, credential key ids, audit log", _v2_steps(POSTGRESQL)),
-        Migration(3, events_schema.DESCRIPTION, events_schema.steps(POSTGRESQL)),
+        Migration(3, _V3_DESCRIPTION, _statements(_V3_POSTGRESQL)),
     ],
 }
 

@@ -4,7 +4,7 @@
 
 Every public method is one transaction; every write also appends an audit row in that
 transaction. The methods live by entity in clusters.py, nodes.py, events.py,
-credentials.py, backups.py and templates.py; this class joins them to a backend. Get one
+credentials.py, backups.py and webhooks.py; this class joins them to a backend. Get one
 from ``registry.open_registry()``. A store is for one thread; it reconnects after a fork.
 """
 
@@ -17,10 +17,10 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry.credentials 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.events import EventOps
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.nodes import NodeOps, nodes_by_cluster
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.records import Snapshot
-from ansible_collections.gpve.cluster.plugins.module_utils.registry.templates import TemplateOps
+from ansible_collections.gpve.cluster.plugins.module_utils.registry.webhooks import WebhookOps
 
 
-class Store(ClusterOps, NodeOps, EventOps, CredentialOps, BackupOps, TemplateOps):
+class Store(ClusterOps, NodeOps, EventOps, CredentialOps, BackupOps, WebhookOps):
     """The cluster registry. ``location`` is safe to show (a path, or a DSN without password)."""
 
     def __init__(self, backend, keyring_source, actor=None):

@@ -8,8 +8,7 @@ import datetime
 
 from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-
-CLUSTER_TYPES = ("vcluster", "k8s-vm", "external")
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 
 
 def text(field, value, max_length=255, required=True):
@@ -44,8 +43,8 @@ def document(field, value, kind=dict, required=False):
 
 
 def cluster_type(value):
-    if value not in CLUSTER_TYPES:
-        raise ValidationError("type", f"must be one of {', '.join(CLUSTER_TYPES)}, not {value!r}")
+    if value not in kinds.CLUSTER_TYPES:
+        raise ValidationError("type", f"must be one of {', '.join(kinds.CLUSTER_TYPES)}, not {value!r}")
     return value
 
 

@@ -5,9 +5,12 @@ module's result dict."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, registration
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
@@ -65,16 +68,36 @@ def proxmox_connection(params, environ=None):
     return auth_spec.resolve_proxmox_auth({key: params.get(key) for key in PROXMOX_OPTIONS}, environ, required=False)
 
 
+@dataclasses.dataclass
+class Request:
+    """What one gpve_vcluster run is asked: the checked spec and run options, and the two connections' options as the
+    task gave them (the environment is read for the connection the run makes)."""
+    spec: dict
+    options: RunOptions
+    host: dict
+    proxmox: dict
+
+
+def build_request(params, check_mode):
+    """The module's request from its parameters; the spec and the run options are checked before any connection."""
+    return Request(spec=build_spec(params), options=run_options(params, check_mode),
+                   host={key: params.get(key) for key in HOST_OPTIONS}, proxmox={key: params.get(key) for key in PROXMOX_OPTIONS})
+
+
 def run_module(params, store, check_mode, api_client=None):
-    """One module run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
-    spec = build_spec(params)
-    options = run_options(params, check_mode)
-    registered = registration.find(store, spec["name"])
+    """One run from module parameters (build_request, then run); the dict the module exits with."""
+    return run(build_request(params, check_mode), store, api_client)
+
+
+def run(request, store, api_client=None):
+    """One run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
+    spec, options = request.spec, request.options
+    registered = store.find_cluster(spec["name"], type=kinds.VCLUSTER)
     recorded_vm = registered is not None and (registered.spec or {}).get("isolation_mode") == "vm"
     if spec["isolation_mode"] == "vm" or (recorded_vm and options.state == "absent"):
-        outcome, connection_warnings = _vm_run(params, spec, options, store, registered)
+        outcome, connection_warnings = _vm_run(request.proxmox, spec, options, store, registered)
     else:
-        outcome, connection_warnings = _host_run(params, spec, options, store, api_client)
+        outcome, connection_warnings = _host_run(request.host, spec, options, store, api_client)
     result = {"changed": outcome.changed, "cluster": outcome.cluster, "objects": outcome.objects,
               "diff": outcome.diff, "warnings": connection_warnings + outcome.warnings}
     if options.state != "absent":
@@ -108,7 +131,7 @@ def _vm_run(params, spec, options, store, registered):
     from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.tasks import DEFAULT_TASK_TIMEOUT
     from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.vm_run import VmVClusterRun
     if options.state == "absent" and registered is not None:
-        spec = registration.spec_from_registry(registered)
+        spec = stored_specs.spec_of(registered)
     connection = proxmox_connection(params)
     if not HAS_PROXMOXER:
         raise GpveError(f"isolation_mode vm needs the proxmoxer Python library on the controller: {PROXMOXER_IMPORT_ERROR}")

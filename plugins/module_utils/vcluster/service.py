@@ -18,34 +18,20 @@ import base64
 import datetime
 from dataclasses import dataclass, field
 
-from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig, lifecycle
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
+from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import reconcile, wait
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeWaitTimeout
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout, renewal
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, manifests, names, registration
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, manifests, names, registration, run_record
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
 
-PRESENT, SUSPENDED, ABSENT = "present", "suspended", "absent"
+PRESENT, SUSPENDED, ABSENT = run_record.PRESENT, run_record.SUSPENDED, run_record.ABSENT
 L = lifecycle
-# Stage of the work -> phases entered before it, per starting phase.
-CREATE_ROUTE = {"base": [L.PROVISIONING], "workload": [L.INITIALIZING], "wait": [L.STARTING], "done": [L.RUNNING]}
-CONVERGE_ROUTE = {"base": [L.UPDATING], "done": [L.RUNNING]}
-RESUME_ROUTE = {"base": [L.RESUMING], "done": [L.RUNNING]}
-ROUTES = {
-    None: CREATE_ROUTE, L.PENDING: CREATE_ROUTE, L.FAILED: CREATE_ROUTE, L.PROVISIONING: CREATE_ROUTE,
-    L.INITIALIZING: CREATE_ROUTE, L.STARTING: CREATE_ROUTE,
-    L.RUNNING: CONVERGE_ROUTE, L.UPDATING: CONVERGE_ROUTE, L.SCALING: CONVERGE_ROUTE, L.UPGRADING: CONVERGE_ROUTE,
-    L.RECOVERING: CONVERGE_ROUTE,
-    L.SUSPENDED: RESUME_ROUTE, L.RESUMING: RESUME_ROUTE,
-    L.SUSPENDING: {"base": [L.SUSPENDED, L.RESUMING], "done": [L.RUNNING]},
-}
-CREATE_ORDER = [L.PENDING, L.PROVISIONING, L.INITIALIZING, L.STARTING, L.RUNNING]
-SUSPEND_ROUTE = {"base": [L.SUSPENDING], "done": [L.SUSPENDED]}
-DELETE_ROUTE = {"base": [L.DELETING], "done": [L.DELETED]}
 # The base objects (RBAC, service accounts, Services, claims, isolation objects) and the Secrets are applied this
 # many at a time once the namespace exists: none of them depends on another.
 APPLY_WORKERS = 6
@@ -97,64 +83,59 @@ class VClusterRun:
         self.options = options
         self.resources = resources
         self.store = store
-        self.cluster = None
-        self.route = {}
-        self.warnings = []
+        self.record = run_record.RunRecord(spec, options, store)
         self._host_range_known = False
         # The namespace state the host check just read, for the check pass that follows it (one read, not two).
         self._namespace_read = None
 
+    @property
+    def cluster(self):
+        return self.record.cluster
+
     def run(self):
-        validation.validate_spec(self.spec)
-        self.cluster = registration.find(self.store, self.spec["name"])
-        if self.options.state == ABSENT:
+        state = self.record.start()
+        if state == ABSENT:
             return self._absent()
-        if self.cluster is not None:
-            validation.validate_change(self.spec, registration.spec_from_registry(self.cluster))
         self._check_host()
-        if self.options.state == SUSPENDED:
+        if state == SUSPENDED:
             return self._suspended()
         return self._present()
 
     # present ------------------------------------------------------------------------------
 
     def _present(self):
-        phase = self._phase()
-        self._refuse_while_deleting(phase)
+        phase = self.record.phase()
+        self.record.refuse_while_deleting(phase)
         resuming = phase in (L.SUSPENDED, L.SUSPENDING, L.RESUMING)
         replicas = self._resume_replicas() if resuming else None
         planned = self._reconcile(check_mode=True, replicas=replicas)
-        kubeconfig_pending = self._kubeconfig_pending(planned)
+        kubeconfig_pending = self.record.kubeconfig_pending(planned)
         nothing_to_do = (phase == L.RUNNING and not any(c.changed for c in planned.changes)
                          and not planned.pki.changed and not kubeconfig_pending
-                         and registration.spec_from_registry(self.cluster) == self.spec)
+                         and self.record.unchanged_spec())
         if self.options.check_mode or nothing_to_do:
             return self._outcome(planned, changed=not nothing_to_do)
-        self.route = ROUTES[phase]
-        self._record()
-        done = self._guarded(lambda: self._bring_up(replicas, planned))
+        self.record.route = run_record.ROUTES[phase]
+        self.record.record()
+        done = self.record.guarded(lambda: self._bring_up(replicas, planned))
         return self._outcome(done, changed=True)
 
-    def _refuse_while_deleting(self, phase):
-        if phase == L.DELETING:
-            raise ValidationError("state", f"vCluster {self.spec['name']} is being deleted; finish with state=absent")
-
     def _bring_up(self, replicas, planned):
-        self._enter("base")
+        self.record.enter("base")
         plan = self._reconcile(check_mode=False, replicas=replicas, until="secrets", previous=planned)
-        self._record_pki(plan.pki)
-        self._enter("workload")
+        self.record.record_pki(plan.pki)
+        self.record.enter("workload")
         plan.changes += reconcile.apply_objects(self.resources, [self._statefulset(replicas)], previous=planned.changes)
-        self._enter("wait")
+        self.record.enter("wait")
         target = replicas if replicas is not None else self.spec["control_plane"]["replicas"]
         if self.options.wait:
             self._wait_ready(target)
         elif not self._ready(target):
-            self._write_kubeconfig(plan)
-            self.warnings.append("not waiting (wait=false): the vCluster stays Starting until a run finds it ready")
+            self.record.write_kubeconfig(plan)
+            self.record.warnings.append("not waiting (wait=false): the vCluster stays Starting until a run finds it ready")
             return plan
-        self._write_kubeconfig(plan)
-        self._enter("done", endpoint=plan.endpoint.server, version=self.spec["kubernetes_version"])
+        self.record.write_kubeconfig(plan)
+        self.record.enter("done", endpoint=plan.endpoint.server, version=self.spec["kubernetes_version"])
         return plan
 
     # suspended ------------------------------------------------------------------------------
@@ -163,36 +144,36 @@ class VClusterRun:
         if self.cluster is None:
             raise ValidationError("state", f"vCluster {self.spec['name']} does not exist; create it with state=present "
                                   "before suspending it")
-        phase = self._phase()
+        phase = self.record.phase()
         live = self.resources.get("StatefulSet", names.statefulset(self.spec["name"]), self.spec["namespace"])
         paused = _annotations(live).get(names.PAUSED_REPLICAS_ANNOTATION)
         recorded = {names.PAUSED_REPLICAS_ANNOTATION: paused or str(_replicas(live, self.spec)),
-                    names.PAUSED_AT_ANNOTATION: _annotations(live).get(names.PAUSED_AT_ANNOTATION) or self._now_text()}
+                    names.PAUSED_AT_ANNOTATION: _annotations(live).get(names.PAUSED_AT_ANNOTATION) or self.record.now_text()}
         planned = self._reconcile(check_mode=True, replicas=0, annotations=recorded)
         synced = self._synced_pods()
         if phase == L.SUSPENDED and not any(c.changed for c in planned.changes) and not synced:
             return self._outcome(planned, changed=False)
         if self.options.check_mode:
             return self._outcome(planned, changed=True)
-        self.route = SUSPEND_ROUTE if phase != L.SUSPENDING else {"done": [L.SUSPENDED]}
-        self._record()
-        return self._outcome(self._guarded(lambda: self._scale_down(recorded, planned)), changed=True)
+        self.record.route = run_record.SUSPEND_ROUTE if phase != L.SUSPENDING else {"done": [L.SUSPENDED]}
+        self.record.record()
+        return self._outcome(self.record.guarded(lambda: self._scale_down(recorded, planned)), changed=True)
 
     def _scale_down(self, recorded, planned):
-        self._enter("base")
+        self.record.enter("base")
         plan = self._reconcile(check_mode=False, replicas=0, annotations=recorded, previous=planned)
         for pod in self._synced_pods():
             reconcile.delete_object(self.resources, "Pod", pod["metadata"]["name"], self.spec["namespace"])
         if self.options.wait:
             self._wait_ready(0)
-        self._enter("done")
+        self.record.enter("done")
         return plan
 
     # absent -------------------------------------------------------------------------------
 
     def _absent(self):
         namespace = self.spec["namespace"] if self.cluster is None else \
-            registration.spec_from_registry(self.cluster)["namespace"]
+            stored_specs.spec_of(self.cluster)["namespace"]
         spec = dict(self.spec, namespace=namespace)
         exists, ours = host.namespace_state(self.resources, namespace)
         targets = _owned_objects(spec) if exists else []
@@ -207,12 +188,12 @@ class VClusterRun:
             if delete_namespace:
                 changes.append(reconcile.Change("Namespace", namespace, "", reconcile.DELETED))
             return self._outcome(Plan(changes=changes), changed=True)
-        self.route = DELETE_ROUTE if self.cluster is not None else {}
-        return self._outcome(self._guarded(lambda: self._tear_down(spec, live, claims, delete_namespace)),
+        self.record.route = run_record.DELETE_ROUTE if self.cluster is not None else {}
+        return self._outcome(self.record.guarded(lambda: self._tear_down(spec, live, claims, delete_namespace)),
                              changed=True)
 
     def _tear_down(self, spec, live, claims, delete_namespace):
-        self._enter("base")
+        self.record.enter("base")
         changes = [reconcile.delete_object(self.resources, kind, name, ns) for kind, name, ns in live]
         changes += [reconcile.delete_object(self.resources, "PersistentVolumeClaim", claim, spec["namespace"])
                     for claim in claims]
@@ -222,7 +203,7 @@ class VClusterRun:
             self._wait_gone(spec, delete_namespace)
         if self.cluster is not None:
             registration.delete_credentials(self.store, self.cluster.id)
-            self._enter("done")
+            self.record.enter("done")
         return Plan(changes=changes)
 
     def _wait_gone(self, spec, namespace_deleted):
@@ -296,7 +277,7 @@ class VClusterRun:
             renewal.renew(previous.bundle, params, renewal.due_leaves(previous.bundle, params, now, renew_before), now)
             return renewal.Outcome(previous.bundle, created=True)
         outcome = renewal.ensure_bundle(data, params, self.options.now, renew_before)
-        self.warnings += [w for w in outcome.warnings if w not in self.warnings]
+        self.record.warnings += [w for w in outcome.warnings if w not in self.record.warnings]
         return outcome
 
     # host checks, waiting, kubeconfig -----------------------------------------------------
@@ -334,23 +315,6 @@ class VClusterRun:
             problems = host.pod_problems(self.resources, self.spec)
             raise KubeWaitTimeout(f"{timeout}" + (f" ({problems})" if problems else "")) from None
 
-    def _kubeconfig_pending(self, plan):
-        if self.options.kubeconfig_dest:
-            try:
-                with open(self.options.kubeconfig_dest, encoding="utf-8") as current:
-                    if current.read() != plan.admin_kubeconfig:
-                        return True
-            except OSError:
-                return True
-        if self.cluster is None:
-            return True
-        return registration.stored_credentials(self.store, self.cluster.id) != _credentials(plan)
-
-    def _write_kubeconfig(self, plan):
-        registration.store_credentials(self.store, self.cluster.id, _credentials(plan))
-        if self.options.kubeconfig_dest:
-            kubeconfig.write_kubeconfig(self.options.kubeconfig_dest, plan.admin_kubeconfig)
-
     def _resume_replicas(self):
         live = self.resources.get("StatefulSet", names.statefulset(self.spec["name"]), self.spec["namespace"])
         recorded = _annotations(live).get(names.PAUSED_REPLICAS_ANNOTATION)
@@ -367,78 +331,17 @@ class VClusterRun:
         return [claim["metadata"]["name"] for claim in
                 self.resources.list("PersistentVolumeClaim", spec["namespace"], label_selector=selector)]
 
-    # registry -----------------------------------------------------------------------------
-
-    def _record(self):
-        if self.cluster is None:
-            self.cluster = registration.register(self.store, self.spec)
-        else:
-            self.cluster = registration.record_spec(self.store, self.cluster, self.spec)
-
-    def _phase(self):
-        return self.cluster.status.phase if self.cluster is not None else None
-
-    def _enter(self, stage, **status_fields):
-        """Move through the phases the route puts before stage; phases already passed are skipped."""
-        for phase in self.route.get(stage, []):
-            current = self._phase()
-            if current == phase or _passed(current, phase):
-                continue
-            if not lifecycle.allowed(current, phase) and lifecycle.allowed(current, L.FAILED):
-                # A run that stopped half way left this phase behind; start over from Failed.
-                self._transition(L.FAILED, f"an earlier run stopped while {current}; taking over")
-            fields = status_fields if stage == "done" else {}
-            self._transition(phase, f"{phase} ({stage})", **fields)
-
-    def _record_pki(self, outcome):
-        """An event when the PKI was created or leaves were renewed (names and reasons, nothing else)."""
-        if outcome.created:
-            self.store.add_event(self.cluster.id, "Normal", "CertificatesCreated", "the vCluster PKI was generated")
-        elif outcome.renewed:
-            message = "; ".join(f"{name}: {reason}" for name, reason in outcome.renewed.items())
-            self.store.add_event(self.cluster.id, "Normal", "CertificatesRenewed", message,
-                                 metadata={"renewed": dict(outcome.renewed)})
-        for warning in outcome.warnings:
-            self.store.add_event(self.cluster.id, "Warning", "CertificateAuthorityExpiring", warning)
-
-    def _transition(self, phase, message, **status_fields):
-        self.cluster.status, _event = lifecycle.transition(self.store, self.cluster.id, phase,
-                                                           trigger="gpve_vcluster", message=message, **status_fields)
-
-    def _guarded(self, work):
-        try:
-            return work()
-        except GpveError as error:
-            if self.cluster is not None:
-                current = self.store.get_status(self.cluster.id).phase
-                if current != L.FAILED and lifecycle.allowed(current, L.FAILED):
-                    self._transition(L.FAILED, str(error))
-            raise
-
-    def _now_text(self):
-        return (self.options.now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0).isoformat()
-
     def _outcome(self, plan, changed):
-        cluster = self.cluster
-        if cluster is not None and not self.options.check_mode:
-            cluster = self.store.get_cluster(cluster.id, include_deleted=True)
+        cluster = self.record.current()
         endpoint = plan.endpoint.server if plan.endpoint else (cluster.status.endpoint if cluster else None)
         summary = {"id": cluster.id if cluster else None, "name": self.spec["name"],
                    "phase": cluster.status.phase if cluster else None, "namespace": self.spec["namespace"],
                    "endpoint": endpoint}
-        warnings = list(self.warnings) + (plan.endpoint.warnings if plan.endpoint else [])
+        warnings = list(self.record.warnings) + (plan.endpoint.warnings if plan.endpoint else [])
         outcome = Outcome(changed=changed, cluster=summary, objects=[c.summary() for c in plan.changes],
                           pki=pki_summary(plan.pki), warnings=warnings, diff=reconcile.diff_of(plan.changes))
-        if self.options.kubeconfig_dest and self.options.state == PRESENT:
-            outcome.kubeconfig_path = self.options.kubeconfig_dest
+        outcome.kubeconfig_path = self.record.kubeconfig_path()
         return outcome
-
-
-def _credentials(plan):
-    """What the registry keeps for the vCluster: the admin kubeconfig and the cluster CA (certificate and key)."""
-    ca = plan.pki.bundle.cas[layout.CLUSTER_CA]
-    return {registration.KUBECONFIG_CREDENTIAL: plan.admin_kubeconfig,
-            registration.CA_CREDENTIAL: certs.cert_pem(ca.cert) + keys.private_key_pem(ca.key)}
 
 
 def _owned_objects(spec):
@@ -474,11 +377,6 @@ def _replicas(statefulset, spec):
     if statefulset and (statefulset.get("spec") or {}).get("replicas"):
         return statefulset["spec"]["replicas"]
     return spec["control_plane"]["replicas"]
-
-
-def _passed(current, phase):
-    """True when the create path already went beyond phase."""
-    return current in CREATE_ORDER and phase in CREATE_ORDER and CREATE_ORDER.index(current) >= CREATE_ORDER.index(phase)
 
 
 def _decoded_secret(secret):

@@ -40,10 +40,10 @@ from ansible_collections.gpve.cluster.plugins.module_utils.planner import plan a
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import validate as machine_validate
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import errors as pve_errors
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names, registration, service
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names, run_record, service
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_spec, vm_user_data
 
-PKI_CREDENTIAL = "pki"
 SNIPPET_MODE = 0o600
 UNREGISTERED_ID = "unregistered"
 # One readiness probe when not waiting; each probe of a wait at most this long.
@@ -85,11 +85,17 @@ class Change:
         return {"kind": self.kind, "name": self.name, "namespace": None, "action": self.action}
 
 
-class VmVClusterRun(service.VClusterRun):
-    """The run of one vm-mode vCluster. client_factory: () -> a proxmox ProxmoxClient."""
+class VmVClusterRun:
+    """The run of one vm-mode vCluster. client_factory: () -> a proxmox ProxmoxClient.
+
+    Its registry side (phases, PKI events, credentials, the outcome) is a run_record.RunRecord, as service.VClusterRun's.
+    """
 
     def __init__(self, spec, options, store, client_factory, task_timeout=tasks.DEFAULT_TASK_TIMEOUT):
-        super().__init__(spec, options, None, store)
+        self.spec = spec
+        self.options = options
+        self.store = store
+        self.record = run_record.RunRecord(spec, options, store)
         self._client_factory = client_factory
         self._client = None
         self.task_timeout = task_timeout
@@ -100,14 +106,24 @@ class VmVClusterRun(service.VClusterRun):
             self._client = self._client_factory()
         return self._client
 
-    def _check_host(self):
-        """No host cluster: what a VM needs is checked by vm_spec.validate and against Proxmox in _prepare."""
+    @property
+    def cluster(self):
+        return self.record.cluster
+
+    def run(self):
+        """No host cluster to check: what a VM needs is checked by vm_spec.validate and against Proxmox in _prepare."""
+        state = self.record.start()
+        if state == run_record.ABSENT:
+            return self._absent()
+        if state == run_record.SUSPENDED:
+            return self._suspended()
+        return self._present()
 
     # present ------------------------------------------------------------------------------
 
     def _present(self):
-        phase = self._phase()
-        self._refuse_while_deleting(phase)
+        phase = self.record.phase()
+        self.record.refuse_while_deleting(phase)
         prepared = self._prepare()
         vm = prepared.vm
         known_ip = vm.ip or prepared.view.known_ips().get(vm.name)
@@ -115,44 +131,44 @@ class VmVClusterRun(service.VClusterRun):
         snippet_pending = not files.holds(vm_spec.snippet_path(self.spec), prepared.user_data, SNIPPET_MODE)
         pki_pending = self._stored_pki() != _pki_text(prepared.certs_data)
         admin_plan = service.Plan(pki=prepared.pki, admin_kubeconfig=admin)
-        kubeconfig_pending = admin is None or self._kubeconfig_pending(admin_plan)
+        kubeconfig_pending = admin is None or self.record.kubeconfig_pending(admin_plan)
         changes = self._changes(prepared, snippet_pending)
         nothing_to_do = (phase == L.RUNNING and not prepared.plan.changes_anything and not prepared.pki.changed
                          and not snippet_pending and not pki_pending and not kubeconfig_pending
-                         and registration.spec_from_registry(self.cluster) == self.spec)
+                         and self.record.unchanged_spec())
         if self.options.check_mode or nothing_to_do:
             return self._vm_outcome(changes, prepared.pki, self._server(known_ip) if known_ip else None,
                                     changed=not nothing_to_do)
-        self.route = service.ROUTES[phase]
-        self._record()
+        self.record.route = run_record.ROUTES[phase]
+        self.record.record()
         if prepared.plan.cluster_id != self.cluster.id:
             prepared.plan = self._plan(prepared.machine, prepared.view, prepared.env, self.cluster.id)
-        server = self._guarded(lambda: self._bring_up(prepared))
+        server = self.record.guarded(lambda: self._bring_up(prepared))
         return self._vm_outcome(changes, prepared.pki, server, changed=True)
 
     def _bring_up(self, prepared):
-        self._enter("base")
+        self.record.enter("base")
         self._store_pki(prepared)
-        self._record_pki(prepared.pki)
+        self.record.record_pki(prepared.pki)
         files.write_atomically(vm_spec.snippet_path(self.spec), prepared.user_data, SNIPPET_MODE)
         record = recorder.Recorder(self.store)
         record.cluster_id = self.cluster.id
         record.reserve(prepared.machine, prepared.plan)
-        self._enter("workload")
+        self.record.enter("workload")
         built = self._build(prepared)
         record.node(prepared.machine, prepared.vm, built.ip)
         server = self._server(built.ip)
         plan = service.Plan(pki=prepared.pki, admin_kubeconfig=self._admin_kubeconfig(prepared.pki, server))
-        self._write_kubeconfig(plan)
-        self._enter("wait")
+        self.record.write_kubeconfig(plan)
+        self.record.enter("wait")
         record.set_status(endpoint=server, node_count=1)
         if self.options.wait:
             self._wait_ready_at(server, plan.admin_kubeconfig)
         elif not self._answers(plan.admin_kubeconfig, PROBE_TIMEOUT)[0]:
-            self.warnings.append(f"not waiting (wait=false): the vCluster stays {self._phase()} until a run finds "
-                                 f"{server}/readyz answering")
+            self.record.warnings.append(f"not waiting (wait=false): the vCluster stays {self.record.phase()} until a run "
+                                        f"finds {server}/readyz answering")
             return server
-        self._enter("done", endpoint=server, version=self.spec["kubernetes_version"])
+        self.record.enter("done", endpoint=server, version=self.spec["kubernetes_version"])
         return server
 
     def _build(self, prepared):
@@ -180,20 +196,20 @@ class VmVClusterRun(service.VClusterRun):
         if self.cluster is None:
             raise ValidationError("state", f"vCluster {self.spec['name']} does not exist; create it with state=present "
                                   "before suspending it")
-        phase = self._phase()
+        phase = self.record.phase()
         running = [vm for vm in self._cluster_vms() if vm.running]
         changes = [Change(VM_KIND, vm.name, "stopped") for vm in running]
         if phase == L.SUSPENDED and not running:
             return self._vm_outcome([Change(VM_KIND, vm_spec.vm_name(self.spec), UNCHANGED)], None, None, changed=False)
         if self.options.check_mode:
             return self._vm_outcome(changes, None, None, changed=True)
-        self.route = service.SUSPEND_ROUTE if phase != L.SUSPENDING else {"done": [L.SUSPENDED]}
-        self._record()
-        self._guarded(lambda: self._shut_down(running))
+        self.record.route = run_record.SUSPEND_ROUTE if phase != L.SUSPENDING else {"done": [L.SUSPENDED]}
+        self.record.record()
+        self.record.guarded(lambda: self._shut_down(running))
         return self._vm_outcome(changes, None, None, changed=True)
 
     def _shut_down(self, running):
-        self._enter("base")
+        self.record.enter("base")
         settings = vm_ops.TaskSettings(timeout=self.task_timeout)
         for vm in running:
             try:
@@ -201,15 +217,15 @@ class VmVClusterRun(service.VClusterRun):
             except pve_errors.ProxmoxError as exc:
                 raise provision.VmProvisioningError(vm.name, vm.vmid, vm.node, "shutdown", exc) from exc
         self.store.add_event(self.cluster.id, "Normal", "VMSuspended", f"{len(running)} VM shut down; the disk keeps "
-                             "the data", metadata={names.PAUSED_AT_ANNOTATION: self._now_text()})
-        self._enter("done")
+                             "the data", metadata={names.PAUSED_AT_ANNOTATION: self.record.now_text()})
+        self.record.enter("done")
 
     # absent -------------------------------------------------------------------------------
 
     def _absent(self):
         if self.cluster is None:
             return self._vm_outcome([], None, None, changed=False)
-        spec = registration.spec_from_registry(self.cluster)
+        spec = stored_specs.spec_of(self.cluster)
         vms = self._cluster_vms()
         snippet = vm_spec.snippet_path(spec) if (spec.get("vm") or {}).get("snippets_dir") else None
         changes = [Change(VM_KIND, vm.name, DELETED) for vm in vms]
@@ -217,12 +233,12 @@ class VmVClusterRun(service.VClusterRun):
             changes.append(Change(USER_DATA_KIND, os.path.basename(snippet), DELETED))
         if self.options.check_mode:
             return self._vm_outcome(changes, None, None, changed=True)
-        self.route = service.DELETE_ROUTE
-        self._guarded(lambda: self._tear_down_vm(vms, snippet))
+        self.record.route = run_record.DELETE_ROUTE
+        self.record.guarded(lambda: self._tear_down_vm(vms, snippet))
         return self._vm_outcome(changes, None, None, changed=True)
 
     def _tear_down_vm(self, vms, snippet):
-        self._enter("base")
+        self.record.enter("base")
         context = provision.Context(client=self.client, settings=vm_ops.TaskSettings(timeout=self.task_timeout),
                                     limits=Limits(1, 1), cluster_id=self.cluster.id, cluster_name=self.spec["name"],
                                     agent_timeout=self.options.wait_timeout)
@@ -237,7 +253,7 @@ class VmVClusterRun(service.VClusterRun):
         record = recorder.Recorder(self.store)
         record.cluster_id = self.cluster.id
         record.final_nodes([])
-        self._enter("done")
+        self.record.enter("done")
 
     # reads --------------------------------------------------------------------------------
 
@@ -277,20 +293,20 @@ class VmVClusterRun(service.VClusterRun):
             headless_service_name=names.headless_service(spec["name"]), algorithm=spec["pki"]["algorithm"])
         outcome = renewal.ensure_bundle(json.loads(stored) if stored else None, params, self.options.now,
                                         _days(spec["pki"]["renew_before_days"]))
-        self.warnings += [w for w in outcome.warnings if w not in self.warnings]
+        self.record.warnings += [w for w in outcome.warnings if w not in self.record.warnings]
         return outcome
 
     def _stored_pki(self):
         if self.cluster is None:
             return None
-        if not any(info.type == PKI_CREDENTIAL for info in self.store.list_credentials(cluster_id=self.cluster.id)):
+        if not any(info.type == kinds.PKI for info in self.store.list_credentials(cluster_id=self.cluster.id)):
             return None
-        return self.store.get_credential(self.cluster.id, PKI_CREDENTIAL).text
+        return self.store.get_credential(self.cluster.id, kinds.PKI).text
 
     def _store_pki(self, prepared):
         text = _pki_text(prepared.certs_data)
         if self._stored_pki() != text:
-            self.store.put_credential(self.cluster.id, PKI_CREDENTIAL, text)
+            self.store.put_credential(self.cluster.id, kinds.PKI, text)
 
     # endpoint, kubeconfig, readiness -------------------------------------------------------
 
@@ -341,9 +357,7 @@ class VmVClusterRun(service.VClusterRun):
         return changes
 
     def _vm_outcome(self, changes, pki, server, changed):
-        cluster = self.cluster
-        if cluster is not None and not self.options.check_mode:
-            cluster = self.store.get_cluster(cluster.id, include_deleted=True)
+        cluster = self.record.current()
         summary = {"id": cluster.id if cluster else None, "name": self.spec["name"],
                    "phase": cluster.status.phase if cluster else None, "namespace": None,
                    "endpoint": server or (cluster.status.endpoint if cluster else None)}
@@ -351,9 +365,8 @@ class VmVClusterRun(service.VClusterRun):
         diff = {"before": {c.kind + "/" + c.name: "present" for c in changes if c.action in existed},
                 "after": {c.kind + "/" + c.name: c.action for c in changes if c.action != DELETED}}
         outcome = service.Outcome(changed=changed, cluster=summary, objects=[c.summary() for c in changes],
-                                  pki=service.pki_summary(pki), warnings=list(self.warnings), diff=diff)
-        if self.options.kubeconfig_dest and self.options.state == service.PRESENT:
-            outcome.kubeconfig_path = self.options.kubeconfig_dest
+                                  pki=service.pki_summary(pki), warnings=list(self.record.warnings), diff=diff)
+        outcome.kubeconfig_path = self.record.kubeconfig_path()
         return outcome
 
 

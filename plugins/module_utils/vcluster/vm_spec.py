@@ -21,7 +21,6 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import Validat
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import naming, spec as machine_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import validate as machine_validate
 
-VM_MODE = "vm"
 DISTRIBUTION = "k3s"
 API_PORT = 6443
 DEFAULT_RESOURCES = {"cores": 2, "memory": 2048, "disk_size": 20}

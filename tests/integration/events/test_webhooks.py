@@ -12,7 +12,6 @@ import time
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
-from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from tests.one_view import ansible_cli
 from tests.one_view.receiver import Receiver
@@ -51,8 +50,7 @@ def make_cluster(registry_path, name="wh-ext"):
 
 def attempts(registry_path, name):
     with open_registry(registry_path, environ={}) as store:
-        subscribers = Subscribers(store)
-        return list(reversed(subscribers.deliveries(subscribers.get(name).id)))
+        return list(reversed(store.list_deliveries(store.get_subscriber(name).id)))
 
 
 def test_deliveries_are_signed_filtered_recorded_and_replays_refused(receiver, registry_path, tmp_path):
@@ -138,8 +136,7 @@ def test_subscriber_lifecycle_is_idempotent(receiver, registry_path, tmp_path):
     rotated["enabled"] = False
     assert webhook(registry_path, tmp_path, **rotated)["subscriber"]["enabled"] is False
     with open_registry(registry_path, environ={}) as store:
-        subscribers = Subscribers(store)
-        assert subscribers.secret(subscribers.get("life")) == "rotated"
+        assert store.subscriber_secret(store.get_subscriber("life")) == "rotated"
         audited = [(a.action, a.entity) for a in store.list_audit(entity="webhook_subscriber")]
         assert audited[-1] == ("create", "webhook_subscriber") and ("update", "webhook_subscriber") in audited
     with open(registry_path, "rb") as raw:
@@ -151,11 +148,9 @@ def test_subscriber_lifecycle_is_idempotent(receiver, registry_path, tmp_path):
 def test_secrets_follow_a_key_rotation(registry_path, tmp_path):
     old_key, new_key = base64.b64encode(os.urandom(32)).decode(), base64.b64encode(os.urandom(32)).decode()
     with open_registry(registry_path, encryption_key=old_key, environ={}) as store:
-        Subscribers(store).create("rotating", "https://hooks.example.com/x", "the-secret", ["*"])
+        store.create_subscriber("rotating", "https://hooks.example.com/x", "the-secret", ["*"])
     with open_registry(registry_path, encryption_key=new_key, retired_keys=[old_key], environ={}) as store:
-        subscribers = Subscribers(store)
-        assert subscribers.rotate() == 1
-        assert subscribers.rotate() == 0
+        assert store.rotate_subscriber_secrets() == 1
+        assert store.rotate_subscriber_secrets() == 0
     with open_registry(registry_path, encryption_key=new_key, environ={}) as store:
-        subscribers = Subscribers(store)
-        assert subscribers.secret(subscribers.get("rotating")) == "the-secret"
+        assert store.subscriber_secret(store.get_subscriber("rotating")) == "the-secret"

@@ -124,7 +124,7 @@ def test_delete_destroys_every_tagged_vm_and_keeps_the_audit_trail(service, prox
     settings = vm_ops.TaskSettings(timeout=60)
     vm_ops.clone(client, settings, 'pve2', 9001, 4321, 'demo-stray', 'pve2')
     vm_ops.configure(client, settings, 'pve2', 4321, {'tags': 'gpve-cluster-{0}'.format(cluster_id)})
-    store.remove_nodes(cluster_id, ['demo-general-2'])
+    store.replace_nodes(cluster_id, [node for node in store.list_nodes(cluster_id) if node.name != 'demo-general-2'])
     events_before = len(store.list_events(cluster_id=cluster_id, limit=1000))
 
     check = service.run(request({'name': 'demo'}, state='absent', check_mode=True))

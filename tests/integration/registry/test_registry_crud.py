@@ -148,7 +148,7 @@ class TestNodes:
     def node(name, ip, role="worker", **extra):
         return dict(name=name, role=role, ip_address=ip, vmid=100 + int(ip.rsplit(".", 1)[1]), status="Ready", **extra)
 
-    def test_replace_upsert_remove_and_bulk_read(self, store):
+    def test_replace_upsert_and_bulk_read(self, store):
         first = store.create_cluster("n1", "k8s-vm", spec=k8s_spec())
         second = store.create_cluster("n2", "k8s-vm", spec=k8s_spec())
         nodes = store.replace_nodes(first.id, [self.node("cp-1", "10.0.0.1", "control-plane", labels={"zone": "a"}),
@@ -165,7 +165,7 @@ class TestNodes:
         bulk = store.nodes_for([first.id, second.id, "missing"])
         assert {key: [n.name for n in value] for key, value in bulk.items()} == {
             first.id: ["cp-1", "w-1"], second.id: ["w-1"], "missing": []}
-        assert store.remove_nodes(first.id, ["w-1", "nope"]) == 1
+        assert [n.name for n in store.replace_nodes(first.id, [by_name["cp-1"]])] == ["cp-1"]
         assert [n.name for n in store.list_nodes(first.id)] == ["cp-1"]
 
     def test_update_node_is_cas_when_asked(self, store):
@@ -241,23 +241,6 @@ class TestEventsBackupsTemplates:
         store.delete_backup(backup.id, expected_version=2)
         with pytest.raises(NotFound):
             store.get_backup(backup.id)
-
-    def test_vm_and_cluster_templates(self, store):
-        vm = store.create_vm_template("ubuntu-22.04-k8s", "linux", {"cores": 2, "memory": 4096}, os_version="22.04")
-        with pytest.raises(DuplicateName):
-            store.create_vm_template("ubuntu-22.04-k8s", "linux", {})
-        updated = store.update_vm_template(vm.name, expected_version=1, default_resources={"cores": 4})
-        assert (updated.default_resources, updated.resource_version) == ({"cores": 4}, 2)
-        with pytest.raises(Conflict):
-            store.update_vm_template(vm.name, expected_version=1, os_version="24.04")
-        template = store.create_cluster_template("small", "k8s-vm", {"workers": [{"count": 1}]}, description="one worker")
-        assert store.get_cluster_template("small") == template
-        assert [t.name for t in store.list_cluster_templates()] == ["small"]
-        store.delete_cluster_template("small", expected_version=1)
-        store.delete_vm_template(vm.name)
-        assert store.list_vm_templates() == [] and store.list_cluster_templates() == []
-        with pytest.raises(ValidationError):
-            store.create_cluster_template("bad", "openshift", {})
 
 
 class TestAudit:

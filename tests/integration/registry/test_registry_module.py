@@ -7,7 +7,6 @@ import os
 import pytest
 from registry_helpers import new_key
 
-from ansible_collections.gpve.cluster.plugins.module_utils.events.subscribers import Subscribers
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
 from tests.one_view.ansible_cli import run_module
 
@@ -43,7 +42,7 @@ def test_rotation_rewraps_every_credential_once_and_check_mode_only_counts(open_
     for index in range(3):
         cluster = store.create_cluster(f"rot-{index}", "external", spec={"endpoint": "https://127.0.0.1:6443"})
         store.put_credential(cluster.id, "token", f"secret-{index}")
-    Subscribers(store).create("ops", "https://127.0.0.1:9/hook", "hook-secret", ["*"])
+    store.create_subscriber("ops", "https://127.0.0.1:9/hook", "hook-secret", ["*"])
     store.close()
     new = new_key()
     args = {"registry": location, "encryption_key": new, "retired_keys": [encryption_key], "rotate_credentials": True}
@@ -69,8 +68,7 @@ def test_rotation_rewraps_every_credential_once_and_check_mode_only_counts(open_
     only_new_key = open_store(encryption_key=new, retired_keys=None)
     assert sorted(only_new_key.get_credential(c.cluster_id, "token").text for c in only_new_key.list_credentials()) == \
         ["secret-0", "secret-1", "secret-2"]
-    subscribers = Subscribers(only_new_key)
-    assert subscribers.secret(subscribers.get("ops")) == "hook-secret"
+    assert only_new_key.subscriber_secret(only_new_key.get_subscriber("ops")) == "hook-secret"
 
 
 def test_a_credential_no_key_opens_aborts_the_rotation_and_names_its_key(open_store, location, encryption_key, tmp_path):

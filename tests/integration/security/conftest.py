@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import to_stored
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from tests.integration.security.hostile_support import make_sandbox
@@ -31,7 +31,7 @@ def k8s_vm_registry(tmp_path):
     path = str(tmp_path / "registry.db")
     spec = specs.normalise({"name": "lab", "kubernetes_version": "1.36.4", "workers": [{"name": "general", "replicas": 2}]})
     with open_registry(path, environ={}) as store:
-        cluster = store.create_cluster("lab", "k8s-vm", spec=to_stored(spec))
+        cluster = store.create_cluster("lab", "k8s-vm", spec=stored_specs.to_stored(kinds.K8S_VM, spec))
         store.upsert_nodes(cluster.id, [{"name": "lab-cp-1", "role": "control-plane", "status": "Running"}] + [
             {"name": f"lab-general-{n}", "role": "worker", "pool_name": "general", "status": "Running"} for n in (1, 2)])
         for phase in (lifecycle.PROVISIONING, lifecycle.BOOTSTRAPPING, lifecycle.INSTALLING, lifecycle.RUNNING):

@@ -57,10 +57,6 @@ CASES = [
 ]
 
 
-def test_the_table_is_large_enough():
-    assert len(CASES) >= 30
-
-
 @pytest.mark.parametrize("keys, named", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_a_hostile_source_fails_naming_the_option(registry, tmp_path, keys, named):
     source = {"plugin": "gpve.cluster.gpve", "registry": registry}

@@ -67,10 +67,6 @@ def namespaces(host_resources):
                   if (item.get("status") or {}).get("phase") != "Terminating")
 
 
-def test_the_table_is_large_enough():
-    assert len(CASES) >= 30
-
-
 @pytest.mark.parametrize("args, field", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_hostile_argument_fails_naming_the_field_and_writes_nothing(testbed, host_resources, registry_path, sandbox,
                                                                     tmp_path, args, field):

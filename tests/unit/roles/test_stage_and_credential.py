@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import to_stored
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view, credential, stage
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import ClusterNotFound
@@ -30,7 +30,7 @@ users: [{name: admin, user: {token: secret-admin-token}}]
 def store(tmp_path):
     with open_registry(str(tmp_path / "registry.db"), actor="unit") as opened:
         spec = specs.normalise({"name": "demo", "workers": [{"name": "general", "replicas": 1}]})
-        cluster = opened.create_cluster("demo", "k8s-vm", spec=to_stored(spec))
+        cluster = opened.create_cluster("demo", "k8s-vm", spec=stored_specs.to_stored(kinds.K8S_VM, spec))
         for phase in (lifecycle.PROVISIONING, lifecycle.BOOTSTRAPPING):
             lifecycle.transition(opened, cluster.id, phase, "Test")
         yield opened

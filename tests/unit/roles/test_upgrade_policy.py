@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import to_stored
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import upgrade_policy
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import UpgradeRefused
@@ -23,7 +23,7 @@ def store(tmp_path):
 def register(store, name="up", distribution="kubeadm", version="1.35.9", workers=5, phase=lifecycle.RUNNING):
     spec = specs.normalise({"name": name, "distribution": {"type": distribution}, "kubernetes_version": version,
                             "workers": [{"name": "general", "replicas": workers}]})
-    cluster = store.create_cluster(name, "k8s-vm", spec=to_stored(spec))
+    cluster = store.create_cluster(name, "k8s-vm", spec=stored_specs.to_stored(kinds.K8S_VM, spec))
     nodes = [{"name": f"{name}-cp-{i}", "role": "control-plane", "status": "Running"} for i in (3, 1, 2)]
     nodes += [{"name": f"{name}-general-{i}", "role": "worker", "pool_name": "general", "status": "Running"}
               for i in range(workers, 0, -1)]

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.stored_spec import from_stored, to_stored
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs
 
 pytestmark = pytest.mark.k8s_vm
@@ -72,6 +72,7 @@ def test_threads_follow_the_vms_up_to_a_ceiling():
 
 def test_the_registry_form_of_the_spec_reads_back_unchanged():
     spec = specs.normalise({'name': 'x', 'distribution': {'type': 'k3s', 'version': 'v1.37.2+k3s1'}})
-    stored = to_stored(spec)
+    stored = stored_specs.to_stored(kinds.K8S_VM, spec)
     assert stored['distribution'] == 'k3s' and 'network' not in stored and 'networking' in stored
-    assert specs.normalise(from_stored(stored)) == spec
+    assert 'name' not in stored and 'labels' not in stored  # the cluster row holds them
+    assert specs.normalise(dict(stored_specs.from_stored(kinds.K8S_VM, stored), name='x', labels={})) == spec

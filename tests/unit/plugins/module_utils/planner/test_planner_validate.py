@@ -14,14 +14,14 @@ from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec a
 pytestmark = pytest.mark.k8s_vm
 
 
-def test_the_valid_spec_and_the_defaults_pass():
-    validate.validate_spec(specs.normalise(small_spec()))
-    validate.validate_spec(specs.normalise({'name': 'defaults'}))
-
-
-def test_the_table_is_large_enough():
-    assert len(CASES) >= 30
-    assert len(set(case[0] for case in CASES)) == len(CASES)
+@pytest.mark.parametrize('raw', [small_spec(), {'name': 'defaults'}], ids=['small', 'defaults'])
+def test_the_valid_spec_and_the_defaults_pass_and_the_same_with_two_control_planes_does_not(raw):
+    spec = specs.normalise(raw)
+    assert validate.validate_spec(spec) is None
+    even = specs.normalise(dict(copy.deepcopy(raw), control_plane={'replicas': 2}))
+    with pytest.raises(ValidationError) as caught:
+        validate.validate_spec(even)
+    assert caught.value.field == 'control_plane.replicas'
 
 
 @pytest.mark.parametrize('change,field,words', [case[1:] for case in CASES], ids=[case[0] for case in CASES])
@@ -35,10 +35,13 @@ def test_invalid_spec(change, field, words):
 
 
 @pytest.mark.parametrize('old,new', [(3, 5), (3, 1), (1, 3), (3, 3)])
-def test_control_plane_changes_between_odd_counts(old, new):
+def test_control_plane_changes_between_odd_counts_pass_and_to_an_even_count_do_not(old, new):
     before = specs.normalise(small_spec(control_plane={'replicas': old}))
     after = specs.normalise(small_spec(control_plane={'replicas': new}))
-    validate.validate_change(before, after)
+    assert validate.validate_change(before, after) is None
+    with pytest.raises(ValidationError) as caught:
+        validate.validate_change(before, specs.normalise(small_spec(control_plane={'replicas': new + 1})))
+    assert 'odd counts only' in str(caught.value)
 
 
 def test_an_even_count_reached_through_external_etcd_then_dropped_is_refused():
@@ -82,4 +85,7 @@ def test_other_clusters_addresses_count_against_the_range():
 def test_external_etcd_allows_an_even_control_plane():
     spec = specs.normalise(small_spec(control_plane={'replicas': 2},
                                       topology={'external_etcd': {'endpoints': ['https://10.0.0.21:2379']}}))
-    validate.validate_spec(spec)
+    assert validate.validate_spec(spec) is None
+    with pytest.raises(ValidationError) as caught:
+        validate.validate_spec(specs.normalise(small_spec(control_plane={'replicas': 2})))
+    assert caught.value.field == 'control_plane.replicas'

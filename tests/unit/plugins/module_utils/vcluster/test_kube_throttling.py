@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import resources as kube_resources
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import retry
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import transport
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
@@ -83,15 +84,15 @@ def test_throttled_requests_are_tried_again_after_the_servers_wait():
 
 
 def test_the_wait_is_capped_and_the_retries_end_with_the_servers_message():
-    script = [(429, {"Retry-After": "3600"})] * (kube_resources.MAX_RETRIES + 1)
+    script = [(429, {"Retry-After": "3600"})] * (retry.MAX_RETRIES + 1)
     with ScriptedServer(script) as server:
         waits = []
         with pytest.raises(KubeApiError) as raised:
             _get(server, waits)
     assert raised.value.status == 429
     assert "Namespace team-a: TooManyRequests: too many requests" in str(raised.value)
-    assert waits == [kube_resources.MAX_RETRY_AFTER] * kube_resources.MAX_RETRIES
-    assert len(server.requests) == kube_resources.MAX_RETRIES + 1
+    assert waits == [retry.MAX_RETRY_AFTER] * retry.MAX_RETRIES
+    assert len(server.requests) == retry.MAX_RETRIES + 1
 
 
 @pytest.mark.parametrize("status, headers", [(429, {}), (500, {}), (403, {"Retry-After": "1"})])
@@ -112,3 +113,21 @@ def test_resources_reads_go_through_the_same_retry():
             client.close()
     assert live["metadata"]["name"] == "team-a"
     assert len(server.requests) == 2
+
+
+def test_the_read_side_client_follows_the_same_policy():
+    """cluster_client (gpve_cluster_info's and gpve_external_cluster's reads) waits and tries again, as writes do."""
+    from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube import cluster_client
+
+    with ScriptedServer([(429, {"Retry-After": "1"}), (503, {"Retry-After": "2"}), (500, {})]) as server:
+        client = cluster_client.client_for(kubeconfig.build_kubeconfig(server.url, "throttled", "admin", token="token"))
+        waits = []
+        client.sleep = waits.append
+        with client:
+            with pytest.raises(KubeApiError) as raised:
+                client.get_json("/api/v1/namespaces/team-a", what="Namespace team-a")
+            assert client.get_json("/api/v1/namespaces/team-a")["metadata"]["name"] == "team-a"
+    assert waits == [1, 2]
+    assert raised.value.status == 500  # no Retry-After: final
+    assert len(server.requests) == 4
