@@ -80,6 +80,7 @@ def cluster_spec(public_key: str, control_planes: int = 1, workers: int = 2) -> 
                            "gateway": vm_net.gateway, "dns": [vm_net.dns]},
         },
         "ssh": {"user": SSH_USER, "public_keys": [public_key]},
+        "addons": {"metrics_server": {"enabled": True}},
         # haproxy on a VM of its own; with several control planes keepalived holds a virtual IP too.
         "load_balancer": {"type": "haproxy", "resources": {"cores": 1, "memory": 512}},
     }

@@ -99,7 +99,7 @@ def image_specs(version: str) -> dict[str, list[ImageSpec]]:
     coredns = ImageSpec(f"{REGISTRY}/coredns:{COREDNS_TAG}", {"/coredns": binaries.tool("coredns") / "coredns"},
                         ["/coredns"])
     pause = ImageSpec(f"{REGISTRY}/pause:{PAUSE_TAG}", {"/pause": binaries.pause()}, ["/pause"])
-    metrics = ImageSpec(f"{REGISTRY}/metrics-server:{METRICS_SERVER_TAG}",
+    metrics = ImageSpec(f"{REGISTRY}/metrics-server/metrics-server:{METRICS_SERVER_TAG}",
                         {"/metrics-server": binaries.tool("metrics-server") / "metrics-server"}, ["/metrics-server"],
                         directories=("/tmp",))
     test_image = ImageSpec(TEST_IMAGE, {"/bin/busybox": BUSYBOX}, ["/bin/sh"],

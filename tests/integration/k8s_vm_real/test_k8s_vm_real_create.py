@@ -80,3 +80,19 @@ def test_pods_on_two_workers_reach_each_other_by_ip_and_by_service_name(real_clu
                    "web-0's Service to answer web-1 by name through CoreDNS", interval=2.0)
     finally:
         core.delete_namespace(namespace)
+
+
+def test_metrics_server_reports_every_node(real_cluster):
+    """The add-on from the air-gap bundle answers the resource metrics API (what `kubectl top nodes` reads)."""
+    cluster, run = real_cluster
+    assert run.returncode == 0, run.stdout[-3000:]
+    metrics = client.CustomObjectsApi(cluster.api())
+    nodes = {n.metadata.name for n in client.CoreV1Api(cluster.api()).list_node().items}
+
+    def reported() -> set:
+        try:
+            answer = metrics.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes")
+        except client.ApiException:
+            return set()
+        return {item["metadata"]["name"] for item in answer["items"] if item["usage"].get("memory")}
+    wait_until(lambda: reported() == nodes, 180, "metrics-server to report every node", interval=5.0)
