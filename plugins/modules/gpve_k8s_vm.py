@@ -69,7 +69,11 @@ options:
             V(v1.7.4)); its Kubernetes version must equal O(kubernetes_version). Unset follows O(kubernetes_version).
         type: str
       config:
-        description: Distribution configuration, passed on to the bootstrap roles.
+        description:
+          - Distribution configuration, passed on to the bootstrap roles.
+          - C(guest_agent) (bool) says whether the VMs' image runs the QEMU guest agent. Default V(true), but V(false) for
+            Talos, whose nocloud image has none; without an agent the VMs keep their static addresses and
+            O(network.vm_network.ip_allocation=dhcp) is refused.
         type: dict
   kubernetes_version:
     description:
