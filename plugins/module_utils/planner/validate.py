@@ -286,11 +286,10 @@ def check_vm_network(spec):
     if vm_net['ip_allocation'] == 'static':
         _check_static(vm_net, field)
     elif not specs.has_guest_agent(spec):
-        fail(field + '.ip_allocation', '{0} with {1}: only the QEMU guest agent could report the address, and these VMs '
-                                       'run none (Talos images lack it); use ip_allocation: static, or add the '
-                                       'qemu-guest-agent system extension to the image and set '
-                                       'distribution.config.guest_agent: true'.format(vm_net['ip_allocation'],
-                                                                                     spec['distribution']['type']))
+        message = ('{0} with {1}: only the QEMU guest agent could report the address, and these VMs run none (Talos '
+                   'images lack it); use ip_allocation: static, or add the qemu-guest-agent system extension to the image '
+                   'and set distribution.config.guest_agent: true')
+        fail(field + '.ip_allocation', message.format(vm_net['ip_allocation'], spec['distribution']['type']))
     elif vm_net['ip_range']:
         fail(field + '.ip_range', 'only used with ip_allocation: static (it is {0}); set ip_allocation to static or '
                                   'remove ip_range'.format(vm_net['ip_allocation']))

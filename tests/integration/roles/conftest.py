@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
-from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, ansible_env, read_record, run_playbook, yaml_docs
+from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, read_record, yaml_docs
 
+from tests.playbook_run import ansible_env, run_playbook
 from tests.testbed.fixtures import use_standin_testbed
 from tests.testbed.node_standin import NodeStandin
 from tests.testbed.processes import wait_until

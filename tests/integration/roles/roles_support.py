@@ -8,7 +8,6 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.playbook_run import VENV_BIN, ansible_env, run_playbook  # noqa: F401  (the roles tests import them from here)
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks" / "k8s_vm"

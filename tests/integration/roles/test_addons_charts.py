@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from roles_support import TEST_PLAYBOOKS, ansible_env, run_playbook
+from roles_support import TEST_PLAYBOOKS
+
+from tests.playbook_run import ansible_env, run_playbook
 
 pytestmark = pytest.mark.roles
 

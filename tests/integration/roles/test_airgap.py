@@ -10,7 +10,9 @@ need a real VM (docs/real-proxmox.md)."""
 from __future__ import annotations
 
 import pytest
-from roles_support import TEST_PLAYBOOKS, ansible_env, read_record, run_playbook
+from roles_support import TEST_PLAYBOOKS, read_record
+
+from tests.playbook_run import ansible_env, run_playbook
 
 pytestmark = pytest.mark.roles
 

@@ -8,7 +8,9 @@ import re
 import subprocess
 
 import pytest
-from roles_support import REPO, VENV_BIN, ansible_env
+from roles_support import REPO
+
+from tests.playbook_run import VENV_BIN, ansible_env
 
 pytestmark = pytest.mark.roles
 

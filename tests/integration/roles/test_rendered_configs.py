@@ -15,8 +15,9 @@ import subprocess
 import pytest
 from field_lists import load, unknown_fields
 from kubernetes import client
-from roles_support import TEST_PLAYBOOKS, ansible_env, read_record, run_playbook, steps, yaml_docs
+from roles_support import TEST_PLAYBOOKS, read_record, steps, yaml_docs
 
+from tests.playbook_run import ansible_env, run_playbook
 from tests.testbed.processes import wait_until
 
 pytestmark = pytest.mark.roles
