@@ -14,7 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tests.integration.roles.roles_support import TEST_PLAYBOOKS, ansible_env, run_playbook, yaml_docs
+from tests.integration.roles.roles_support import TEST_PLAYBOOKS, yaml_docs
+from tests.playbook_run import ansible_env, run_playbook
 from tests.testbed import binaries, images
 
 pytestmark = pytest.mark.testbed
