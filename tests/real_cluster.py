@@ -55,6 +55,10 @@ def testbed_vm_vars(testbed) -> dict:
         "node_prep_kernel_modules": [],
         "node_prep_sysctl": {"net.ipv4.ip_forward": 1},
         "kubeadm_ignore_preflight_errors": ["FileContent--proc-sys-net-bridge-bridge-nf-call-iptables", "SystemVerification"],
+        # Two cores run the whole testbed and every VM: a new control plane may take longer than kubeadm's
+        # one minute to answer its first API calls (seen in a full suite run).
+        "kubeadm_timeouts": {"controlPlaneComponentHealthCheck": "10m0s", "kubeletHealthCheck": "10m0s",
+                             "kubernetesAPICall": "5m0s", "etcdAPICall": "5m0s", "tlsBootstrap": "10m0s", "discovery": "10m0s"},
     }
 
 
