@@ -45,14 +45,19 @@ _value:
   type: str
 """
 
+import json
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
 
 
 def kubeconfig_with_server(config, server, context=None):
+    # Ansible hands over its own str subclasses (tagged values), which the YAML dumper refuses: plain data only.
+    server = str(server)
+    context = None if context is None else str(context)
     try:
-        document = config if isinstance(config, dict) else kubeconfig.load_kubeconfig(str(config))
+        document = json.loads(json.dumps(config)) if isinstance(config, dict) else kubeconfig.load_kubeconfig(str(config))
         return kubeconfig.dump_kubeconfig(kubeconfig.with_server(document, server, context))
     except kubeconfig.KubeconfigError as exc:
         raise AnsibleFilterError(f"kubeconfig_with_server: {exc}") from None

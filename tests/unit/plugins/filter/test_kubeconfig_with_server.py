@@ -46,3 +46,11 @@ def test_what_is_not_a_kubeconfig_or_not_a_server_fails_with_the_reason(config, 
     with pytest.raises(AnsibleFilterError) as caught:
         with_server(admin_conf() if config is None else config, server)
     assert words in str(caught.value)
+
+
+def test_ansible_tagged_strings_come_out_as_plain_yaml():
+    """In a play the server is Ansible's own str subclass, which yaml.safe_dump refuses to represent."""
+    class TaggedStr(str):
+        pass
+    text = with_server(TaggedStr(admin_conf()), TaggedStr("https://10.0.0.10:6443"))
+    assert servers(text)["default"] == "https://10.0.0.10:6443"
