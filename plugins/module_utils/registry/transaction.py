@@ -10,6 +10,7 @@ two fragments that differ between dialects (label containment and pagination).
 
 from __future__ import annotations
 
+import abc
 import datetime
 import random
 import time
@@ -47,7 +48,7 @@ def json_or_null(value):
     return None if value is None else Json(value)
 
 
-class Transaction:
+class Transaction(abc.ABC):
     """One open transaction. Instances live only inside Backend.write/read callbacks."""
 
     def __init__(self, cursor):
@@ -80,17 +81,17 @@ class Transaction:
 
     # Dialect hooks ----------------------------------------------------------------------
 
+    @abc.abstractmethod
     def labels_match(self, column, labels):
         """(SQL condition, params): the JSON object in column contains every key/value of labels."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def paginate(self, limit, offset):
         """(SQL suffix, params) for LIMIT/OFFSET; limit None means no limit."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def serialize(self, name):
         """Make write transactions that call serialize(name) run one at a time (until commit)."""
-        raise NotImplementedError
 
     def _sql(self, sql):
         return sql
