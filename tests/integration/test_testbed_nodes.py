@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from kubernetes.stream import stream
 
+from tests.pods import busybox_pod, exec_in, wait_running
 from tests.testbed import binaries, images, network, processes, storage_pool
 from tests.testbed.machine import CGROUP_PARENT, Machine, hierarchies
 from tests.testbed.processes import wait_until
@@ -22,27 +22,6 @@ from tests.testbed.testbed import Testbed
 pytestmark = pytest.mark.testbed
 
 WAIT = 120
-
-
-def _pod(name: str, command: str, **spec) -> dict:
-    container = {"name": "main", "image": images.TEST_IMAGE, "command": ["/bin/sh", "-c", command]}
-    container.update(spec.pop("container", {}))
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {"containers": [container], "terminationGracePeriodSeconds": 1, **spec}}
-
-
-def _wait_running(core, name: str, namespace: str) -> client.V1Pod:
-    def running() -> bool:
-        pod = core.read_namespaced_pod(name, namespace)
-        ready = {c.type: c.status for c in pod.status.conditions or []}.get("Ready")
-        return pod.status.phase == "Running" and ready == "True"
-    wait_until(running, WAIT, f"pod {namespace}/{name} Running and Ready", interval=0.5)
-    return core.read_namespaced_pod(name, namespace)
-
-
-def _exec(core, name: str, namespace: str, command: str) -> str:
-    return stream(core.connect_get_namespaced_pod_exec, name, namespace, command=["/bin/sh", "-c", command],
-                  stderr=True, stdin=False, stdout=True, tty=False)
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +36,13 @@ def web(kube_client, testbed):
     namespace = f"nodes-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": namespace}})
     wait_until(lambda: core.read_namespaced_service_account("default", namespace), 60, "default account")
-    core.create_namespaced_pod(namespace, _pod(
+    core.create_namespaced_pod(namespace, busybox_pod(
         "web", "echo hello-from-web > /www/index.html; echo web-started; exec httpd -f -p 8080 -h /www"))
     core.create_namespaced_service(namespace, {"metadata": {"name": "web"}, "spec": {
         "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
-    core.create_namespaced_pod(namespace, _pod("client", "exec sleep 3600"))
-    _wait_running(core, "web", namespace)
-    _wait_running(core, "client", namespace)
+    core.create_namespaced_pod(namespace, busybox_pod("client", "exec sleep 3600"))
+    wait_running(core, "web", namespace)
+    wait_running(core, "client", namespace)
     yield namespace
     core.delete_namespace(namespace)
 
@@ -85,16 +64,16 @@ def test_a_pod_runs_and_its_log_and_exec_work_through_the_api(core, web):
     pod = core.read_namespaced_pod("web", web)
     assert pod.status.container_statuses[0].image_id  # a real image was resolved by containerd
     wait_until(lambda: "web-started" in core.read_namespaced_pod_log("web", web), 30, "web's log line")
-    assert _exec(core, "web", web, "cat /www/index.html; hostname").split() == ["hello-from-web", "web"]
+    assert exec_in(core, "web", web, "cat /www/index.html; hostname").split() == ["hello-from-web", "web"]
 
 
 def test_a_service_forwards_and_dns_resolves_it(core, web):
     # (busybox 1.35 wget crashes with its own -T timeout: timeout(1) bounds it instead)
     # CoreDNS learns a new Service through its watch: give it a few seconds, as a client's retries would.
     fetch = f"timeout 10 wget -q -O - http://web.{web}.svc.cluster.local/"
-    wait_until(lambda: _exec(core, "client", web, fetch).strip() == "hello-from-web", 30,
+    wait_until(lambda: exec_in(core, "client", web, fetch).strip() == "hello-from-web", 30,
                f"http://web.{web}.svc.cluster.local/ to answer through the Service", interval=1.0)
-    answer = _exec(core, "client", web, "nslookup kubernetes.default.svc.cluster.local")
+    answer = exec_in(core, "client", web, "nslookup kubernetes.default.svc.cluster.local")
     assert "10.96.0.1" in answer
 
 
@@ -104,15 +83,15 @@ def test_a_claim_binds_from_the_pool_and_is_mounted_on_its_node(core, kube_names
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
     volume = {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}
     mount = {"volumeMounts": [{"name": "data", "mountPath": "/data"}]}
-    core.create_namespaced_pod(kube_namespace, _pod("writer", "echo kept > /data/file; exec sleep 3600",
-                                                    volumes=[volume], container=mount))
-    pod = _wait_running(core, "writer", kube_namespace)
+    core.create_namespaced_pod(kube_namespace, busybox_pod("writer", "echo kept > /data/file; exec sleep 3600",
+                                                           volumes=[volume], container=mount))
+    pod = wait_running(core, "writer", kube_namespace)
     claim = core.read_namespaced_persistent_volume_claim("data", kube_namespace)
     pv = core.read_persistent_volume(claim.spec.volume_name)
     assert pv.metadata.labels[storage_pool.POOL_LABEL] == "true"
     pinned = pv.spec.node_affinity.required.node_selector_terms[0].match_expressions[0].values
     assert pinned == [pod.spec.node_name]
-    assert _exec(core, "writer", kube_namespace, "cat /data/file").strip() == "kept"
+    assert exec_in(core, "writer", kube_namespace, "cat /data/file").strip() == "kept"
 
 
 def test_a_job_completes(kube_client, kube_namespace):

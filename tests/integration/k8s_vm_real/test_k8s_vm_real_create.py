@@ -7,9 +7,8 @@ import re
 
 import pytest
 from kubernetes import client
-from kubernetes.stream import stream
 
-from tests.testbed import images
+from tests.pods import busybox_pod, exec_in, wait_running
 from tests.testbed.processes import wait_until
 
 pytestmark = [pytest.mark.k8s_vm, pytest.mark.roles, pytest.mark.testbed]
@@ -37,25 +36,6 @@ def test_a_rerun_changes_nothing(real_cluster):
     assert set(_recap_changed(again.stdout).values()) == {0}, _recap_changed(again.stdout)
 
 
-def _pod(name: str, node: str, command: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
-                     "containers": [{"name": "main", "image": images.TEST_IMAGE, "command": ["/bin/sh", "-c", command]}]}}
-
-
-def _running(core, namespace: str, name: str) -> client.V1Pod:
-    def ready() -> bool:
-        pod = core.read_namespaced_pod(name, namespace)
-        return pod.status.phase == "Running" and {c.type: c.status for c in pod.status.conditions or []}.get("Ready") == "True"
-    wait_until(ready, 180, f"pod {namespace}/{name} Running and Ready", interval=1.0)
-    return core.read_namespaced_pod(name, namespace)
-
-
-def _exec(core, namespace: str, name: str, command: str) -> str:
-    return stream(core.connect_get_namespaced_pod_exec, name, namespace, command=["/bin/sh", "-c", command],
-                  stderr=True, stdin=False, stdout=True, tty=False)
-
-
 def test_pods_on_two_workers_reach_each_other_by_ip_and_by_service_name(real_cluster):
     cluster, run = real_cluster
     assert run.returncode == 0, run.stdout[-3000:]
@@ -68,15 +48,15 @@ def test_pods_on_two_workers_reach_each_other_by_ip_and_by_service_name(real_clu
         wait_until(lambda: core.read_namespaced_service_account("default", namespace), 60, "the default account")
         serve = "echo hello-from-{0} > /www/index.html; exec httpd -f -p 8080 -h /www"
         for index, node in enumerate(workers):
-            core.create_namespaced_pod(namespace, _pod(f"web-{index}", node, serve.format(index)))
+            core.create_namespaced_pod(namespace, busybox_pod(f"web-{index}", serve.format(index), nodeName=node))
             core.create_namespaced_service(namespace, {"metadata": {"name": f"web-{index}"}, "spec": {
                 "selector": {"app": f"web-{index}"}, "ports": [{"port": 80, "targetPort": 8080}]}})
-        pods = [_running(core, namespace, f"web-{index}") for index in range(2)]
+        pods = [wait_running(core, f"web-{index}", namespace, timeout=180) for index in range(2)]
         assert {p.spec.node_name for p in pods} == set(workers)
-        by_ip = _exec(core, namespace, "web-0", f"timeout 10 wget -q -O - http://{pods[1].status.pod_ip}:8080/")
+        by_ip = exec_in(core, "web-0", namespace, f"timeout 10 wget -q -O - http://{pods[1].status.pod_ip}:8080/")
         assert by_ip.strip() == "hello-from-1"
         fetch = f"timeout 10 wget -q -O - http://web-0.{namespace}.svc.cluster.local/"
-        wait_until(lambda: _exec(core, namespace, "web-1", fetch).strip() == "hello-from-0", 60,
+        wait_until(lambda: exec_in(core, "web-1", namespace, fetch).strip() == "hello-from-0", 60,
                    "web-0's Service to answer web-1 by name through CoreDNS", interval=2.0)
     finally:
         core.delete_namespace(namespace)
