@@ -423,7 +423,7 @@ EXAMPLES = r"""
         gateway: 10.20.0.1
         dns: [10.20.0.2]
     load_balancer:
-      type: haproxy
+      type: keepalived
       virtual_ip: 10.20.0.5
     ssh:
       public_keys:

@@ -330,6 +330,10 @@ def check_load_balancer(spec):
     if lb['type'] in LB_TYPES_NEEDING_VIP and not lb['virtual_ip']:
         fail('load_balancer.virtual_ip', '{0} announces a virtual IP for the API server; set one in the VM subnet, '
                                          'outside ip_range'.format(lb['type']))
+    if lb['virtual_ip'] and lb['type'] not in LB_TYPES_NEEDING_VIP:
+        fail('load_balancer.virtual_ip', 'type {0} announces no virtual IP, so nothing would answer on {1}: use type '
+                                         'keepalived (haproxy with keepalived holding the virtual IP) or kube-vip, or '
+                                         'leave virtual_ip out'.format(lb['type'], lb['virtual_ip']))
     if lb['virtual_ip']:
         _check_virtual_ip(lb['virtual_ip'], vm_net)
     if specs.lb_needs_vm(spec):

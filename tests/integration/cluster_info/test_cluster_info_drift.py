@@ -22,7 +22,7 @@ SPEC = {
     "workers": [{"name": "general", "replicas": 2, "resources": {"cores": 2, "memory": 1024, "disk_size": 20}}],
     "network": {"vm_network": {"ip_allocation": "static", "ip_range": {"start": "10.30.0.10", "end": "10.30.0.40"},
                                "prefix": 24, "gateway": "10.30.0.1", "dns": ["10.30.0.2"]}},
-    "load_balancer": {"type": "haproxy", "virtual_ip": "10.30.0.5", "resources": {"memory": 1024}},
+    "load_balancer": {"type": "keepalived", "virtual_ip": "10.30.0.5", "resources": {"memory": 1024}},
     "ssh": {"public_keys": [KEY]},
 }
 

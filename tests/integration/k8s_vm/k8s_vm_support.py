@@ -32,7 +32,7 @@ def spec(name='demo', **overrides):
         'network': {'vm_network': {'ip_allocation': 'static',
                                    'ip_range': {'start': '10.20.0.10', 'end': '10.20.0.40'},
                                    'prefix': 24, 'gateway': '10.20.0.1', 'dns': ['10.20.0.2']}},
-        'load_balancer': {'type': 'haproxy', 'virtual_ip': '10.20.0.5', 'resources': {'memory': 1024}},
+        'load_balancer': {'type': 'keepalived', 'virtual_ip': '10.20.0.5', 'resources': {'memory': 1024}},
         'ssh': {'public_keys': [KEY]},
     }
     raw.update(copy.deepcopy(overrides))

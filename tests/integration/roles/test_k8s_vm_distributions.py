@@ -71,7 +71,7 @@ def test_k3s_create_upgrade_scale(k8s_vm_run, kube_client):
 
 def test_rke2_create_and_scale_through_the_supervisor_port(k8s_vm_run):
     run, name = k8s_vm_run, "rketwo"
-    cluster_spec = spec("rke2", "haproxy")
+    cluster_spec = spec("rke2", "keepalived")
     cluster_spec["distribution"]["config"] = {"cis_profile": True}
     ok(run.play("create", name, gpve_cluster_spec=cluster_spec))
     running(run, name)
@@ -88,7 +88,7 @@ def test_rke2_create_and_scale_through_the_supervisor_port(k8s_vm_run):
 
 def test_k0s_create_and_upgrade(k8s_vm_run, kube_client):
     run, name = k8s_vm_run, "kzero"
-    ok(run.play("create", name, gpve_cluster_spec=spec("k0s", "haproxy")))
+    ok(run.play("create", name, gpve_cluster_spec=spec("k0s", "keepalived")))
     running(run, name)
     records = run.records()
     assert hosts_of(records, "k0s-controller") == ["kzero-cp-1", "kzero-cp-2", "kzero-cp-3"]

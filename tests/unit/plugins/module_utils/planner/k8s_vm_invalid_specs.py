@@ -120,6 +120,8 @@ CASES = [
     ('vip-in-node-range', _set('load_balancer.virtual_ip', '10.20.0.20'), 'load_balancer.virtual_ip',
      'inside the node range'),
     ('vip-is-gateway', _set('load_balancer.virtual_ip', '10.20.0.1'), 'load_balancer.virtual_ip', 'the gateway'),
+    ('vip-that-haproxy-does-not-announce', _set('load_balancer', {'type': 'haproxy', 'virtual_ip': '10.20.0.5'}),
+     'load_balancer.virtual_ip', 'announces no virtual IP'),
     ('bad-port', _set('load_balancer.api_server_port', 70000), 'load_balancer.api_server_port', '1 to 65535'),
     ('bad-ssh-user', _set('ssh.user', 'Admin User'), 'ssh.user', 'Linux user name'),
     ('private-key-pasted', _set('ssh.public_keys', ['-----BEGIN OPENSSH PRIVATE KEY-----']), 'ssh.public_keys[0]',

@@ -51,7 +51,7 @@ def small_spec(**overrides):
                      'additional_disks': [{'size': 30}], 'labels': {'disk': 'ssd'}}],
         'network': {'vm_network': {'ip_allocation': 'static', 'ip_range': {'start': '10.20.0.10', 'end': '10.20.0.40'},
                                    'prefix': 24, 'gateway': '10.20.0.1', 'dns': ['10.20.0.2']}},
-        'load_balancer': {'type': 'haproxy', 'virtual_ip': '10.20.0.5', 'resources': {'memory': 1024}},
+        'load_balancer': {'type': 'keepalived', 'virtual_ip': '10.20.0.5', 'resources': {'memory': 1024}},
         'ssh': {'public_keys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtest demo@example']},
     }
     spec.update(overrides)
