@@ -23,14 +23,28 @@ def ansible_env(extra: dict | None = None) -> dict:
     return env
 
 
-def run_playbook(playbook: Path, extra_vars: dict, env: dict, log: Path, check: bool = False,
-                 timeout: int = 1500) -> subprocess.CompletedProcess:
-    """ansible-playbook with extra vars from a 0600 file; its output goes to log (and is returned)."""
+def start_playbook(playbook: Path, extra_vars: dict, env: dict, log: Path, check: bool = False) -> subprocess.Popen:
+    """ansible-playbook started with extra vars from a 0600 file, its output going to log as it runs."""
     vars_file = log.with_suffix(".vars.json")
     vars_file.write_text(json.dumps(extra_vars))
     os.chmod(vars_file, 0o600)
     argv = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-e", f"@{vars_file}"] + (["--check"] if check else [])
-    with open(log, "w", encoding="utf-8") as output:     # written as it runs: tail it to follow a long run
-        process = subprocess.run(argv, env=env, cwd=str(log.parent), stdout=output, stderr=subprocess.STDOUT,
-                                 text=True, timeout=timeout, check=False)
-    return subprocess.CompletedProcess(argv, process.returncode, stdout=log.read_text())
+    with open(log, "w", encoding="utf-8") as output:     # the child keeps its own copy of the file descriptor
+        return subprocess.Popen(argv, env=env, cwd=str(log.parent), stdout=output, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_playbook(process: subprocess.Popen, log: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
+    """Wait for a started playbook (killed after timeout); its output is the log's."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout=log.read_text())
+
+
+def run_playbook(playbook: Path, extra_vars: dict, env: dict, log: Path, check: bool = False,
+                 timeout: int = 1500) -> subprocess.CompletedProcess:
+    """ansible-playbook with extra vars from a 0600 file; its output goes to log (tail it to follow a long run)."""
+    return finish_playbook(start_playbook(playbook, extra_vars, env, log, check), log, timeout)

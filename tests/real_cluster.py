@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 
 from kubernetes import client, config
+from proxmoxer import ProxmoxAPI
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.playbook_run import ansible_env, run_playbook
+from tests.playbook_run import ansible_env, finish_playbook, run_playbook, start_playbook
 from tests.testbed import images, network
+from tests.testbed.processes import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOKS = REPO / "playbooks" / "k8s_vm"
@@ -26,6 +28,7 @@ SSH_USER = "ops"    # not the template's default user: the plays must log in as 
 FIRST_ADDRESS_OFFSET = 20
 POD_CIDR = str(network.VM_CLUSTER_POD_CIDR)          # apart from the testbed cluster's own, guarded too
 SERVICE_CIDR = str(network.VM_CLUSTER_SERVICE_CIDR)
+PLAY_TIMEOUT = 2400
 
 
 def testbed_vm_vars(testbed) -> dict:
@@ -85,11 +88,11 @@ def cluster_spec(public_key: str, control_planes: int = 1, workers: int = 2) -> 
         },
         "ssh": {"user": SSH_USER, "public_keys": [public_key]},
         "addons": {"metrics_server": {"enabled": True}},
-        # haproxy on a VM of its own; with several control planes keepalived holds a virtual IP too.
+        # haproxy on a VM of its own; with several control planes keepalived holds a virtual IP there too.
         "load_balancer": {"type": "haproxy", "resources": {"cores": 1, "memory": 512}},
     }
     if high_availability:
-        spec["load_balancer"]["virtual_ip"] = vm_address(0)
+        spec["load_balancer"].update(type="keepalived", virtual_ip=vm_address(0))
     return spec
 
 
@@ -128,11 +131,46 @@ class RealCluster:
         return {"gpve_cluster_name": self.name, "gpve_cluster_spec": self.spec, "gpve_work_dir": str(self.dir / "work"),
                 **testbed_vm_vars(self.testbed), **extra}
 
+    def _log(self, playbook: str) -> Path:
+        self.runs += 1
+        return self.dir / f"{self.runs:02d}-{playbook}.log"
+
     def play(self, playbook: str, **extra):
         """Run playbooks/k8s_vm/<playbook>.yml; the output is in <workdir>/<n>-<playbook>.log."""
-        self.runs += 1
-        log = self.dir / f"{self.runs:02d}-{playbook}.log"
-        return run_playbook(PLAYBOOKS / f"{playbook}.yml", self.extra_vars(**extra), self.env, log, timeout=2400)
+        return run_playbook(PLAYBOOKS / f"{playbook}.yml", self.extra_vars(**extra), self.env, self._log(playbook),
+                            timeout=PLAY_TIMEOUT)
+
+    def play_losing_vm(self, playbook: str, vm_name: str, once: str):
+        """Run the playbook and power the VM vm_name off (as a power failure would) once its output shows once."""
+        log = self._log(playbook)
+        process = start_playbook(PLAYBOOKS / f"{playbook}.yml", self.extra_vars(), self.env, log)
+        wait_until(lambda: once in log.read_text() or process.poll() is not None, PLAY_TIMEOUT, f"{once!r} in {log}",
+                   interval=1.0)
+        if process.poll() is None:
+            self.stop_vm(vm_name)
+        return finish_playbook(process, log, PLAY_TIMEOUT)
+
+    def proxmox(self) -> ProxmoxAPI:
+        pve = self.testbed.pve
+        return ProxmoxAPI(pve.host, port=pve.port, user=pve.user, password=pve.password, verify_ssl=pve.ca_path)
+
+    def vms(self) -> list[dict]:
+        """The cluster's VMs as Proxmox lists them (name, vmid, node, status)."""
+        return [vm for vm in self.proxmox().cluster.resources.get(type="vm")
+                if vm.get("name", "").startswith(f"{self.name}-") and not vm.get("template")]
+
+    def stop_vm(self, name: str) -> None:
+        """Proxmox's hard stop of the VM called name, waited for."""
+        api = self.proxmox()
+        vm = next(vm for vm in self.vms() if vm["name"] == name)
+        upid = api.nodes(vm["node"]).qemu(vm["vmid"]).status.stop.post()
+        wait_until(lambda: api.nodes(vm["node"]).tasks(upid).status.get()["status"] == "stopped", 120, f"stop {name}")
+
+    def registered(self):
+        """The registry's record of the cluster and its last 200 events, newest first."""
+        with open_registry(str(self.registry_path), actor="real-cluster-tests") as store:
+            cluster = store.find_cluster(self.name)
+            return cluster, store.list_events(cluster.id, limit=200)
 
     def kubeconfig(self) -> Path:
         """The admin kubeconfig the registry keeps for the cluster, as a 0600 file."""

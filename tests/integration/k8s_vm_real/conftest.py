@@ -1,28 +1,51 @@
-"""The real cluster of these tests: made once per test module by create.yml on booted VMs.
+"""The real cluster of these tests: made once per test package by create.yml on booted VMs.
 
-Module scope, not session: other tests reset fakepve (which destroys every VM), so the cluster
-lives while its module's tests run, one after the other, and is destroyed after them.
+Package scope, not session: other tests reset fakepve (which destroys every VM), so the cluster
+lives while this package's tests run, one after the other, and is destroyed after them.
+
+The cluster is made the hard way, once: the first create.yml loses a control plane's VM (powered
+off while the control planes join) and fails; the second, the same command, finishes the job.
+test_k8s_vm_real_faults.py asserts on both runs; every other test uses the cluster the second made.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from tests.real_cluster import RealCluster, cluster_spec
 
+# The last control plane to join; its VM goes down once the first joining control plane is on its way.
+LOST_CONTROL_PLANE = "real-cp-3"
+CONTROL_PLANES_JOINING = "PLAY [Join the control planes, one at a time]"
 
-@pytest.fixture(scope="module")
-def real_cluster(testbed, tmp_path_factory):
-    """(RealCluster, the first create.yml run) for a 1 control plane + 2 workers kubeadm cluster behind an haproxy VM."""
+
+class CreateRuns(NamedTuple):
+    cluster: RealCluster
+    lost_vm: str            # the control plane whose VM was powered off during the first run
+    interrupted: object     # subprocess.CompletedProcess of the run that lost a VM
+    resumed: object         # ... of the rerun that finished the job
+
+
+@pytest.fixture(scope="package")
+def create_runs(testbed, tmp_path_factory) -> CreateRuns:
+    """3 control planes behind keepalived's virtual IP on an haproxy VM, 2 workers: kubeadm, created in two runs."""
     control = testbed.pve_control
     control.reset()
     control.set("boot_vms", True)
     public_key = Path(f"{testbed.ssh_key}.pub").read_text().strip()
-    cluster = RealCluster(tmp_path_factory.mktemp("real-cluster"), testbed, "real", cluster_spec(public_key))
+    cluster = RealCluster(tmp_path_factory.mktemp("real-cluster"), testbed, "real", cluster_spec(public_key, control_planes=3))
     cluster.check_addresses()
     try:
-        yield cluster, cluster.play("create")
+        interrupted = cluster.play_losing_vm("create", LOST_CONTROL_PLANE, once=CONTROL_PLANES_JOINING)
+        yield CreateRuns(cluster, LOST_CONTROL_PLANE, interrupted, cluster.play("create"))
     finally:
         control.reset()
         control.clear_faults()
+
+
+@pytest.fixture(scope="package")
+def real_cluster(create_runs):
+    """(RealCluster, the create.yml run that finished it)."""
+    return create_runs.cluster, create_runs.resumed

@@ -4,6 +4,7 @@ API server with the admin kubeconfig the registry keeps."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from kubernetes import client
@@ -21,10 +22,13 @@ def _recap_changed(output: str) -> dict[str, int]:
 def test_create_makes_every_node_ready_at_the_spec_version(real_cluster):
     cluster, run = real_cluster
     assert run.returncode == 0, run.stdout[-6000:]
-    nodes = client.CoreV1Api(cluster.api()).list_node().items
+    api = cluster.api()
+    # Through the virtual IP keepalived holds on the load balancer VM, as the registry's kubeconfig says.
+    assert urlsplit(api.configuration.host).hostname == cluster.spec["load_balancer"]["virtual_ip"]
+    nodes = client.CoreV1Api(api).list_node().items
     version = "v" + cluster.spec["kubernetes_version"]
     ready = {n.metadata.name: next(c.status for c in n.status.conditions if c.type == "Ready") for n in nodes}
-    assert ready == {"real-cp-1": "True", "real-general-1": "True", "real-general-2": "True"}
+    assert ready == dict.fromkeys(["real-cp-1", "real-cp-2", "real-cp-3", "real-general-1", "real-general-2"], "True")
     assert {n.status.node_info.kubelet_version for n in nodes} == {version}
 
 
