@@ -48,6 +48,11 @@ SYS_KEEP = "/run/gpve-testbed-cgroup"
 
 
 GLOBAL_SYSCTLS = {"kernel/panic": "10", "kernel/panic_on_oops": "1", "vm/overcommit_memory": "1"}
+# Every machine's root is the host's root user: systemd, containerd and the kubelet in each take inotify
+# instances from one per-user budget (128 by default), which six VMs and a node exhaust (the kubelet then exits
+# with "inotify_init: too many open files" and never registers). As kind asks of its hosts, the budget is raised
+# before a machine boots, never lowered.
+HOST_INOTIFY_LIMITS = {"fs/inotify/max_user_instances": 8192, "fs/inotify/max_user_watches": 524288}
 _SYSCTL_BINDS = " ".join(f"echo {value} > /run/gpve-sysctl/{key.replace('/', '.')};"
                          f" mount --bind /run/gpve-sysctl/{key.replace('/', '.')} /proc/sys/{key};"
                          for key, value in GLOBAL_SYSCTLS.items())
@@ -153,6 +158,7 @@ class Machine:
         running = processes.read_pid(self.pidfile)
         if running is not None:
             return running
+        raise_host_inotify_limits()
         self._mount_root()
         self.write_file("/etc/systemd/system/gpve-machine.service", MACHINE_UNIT)
         wants = self.root / "etc/systemd/system/sysinit.target.wants/gpve-machine.service"
@@ -267,6 +273,14 @@ class Machine:
         values = dict(data)
         values["binds"] = [Bind(**bind) for bind in values.get("binds", [])]
         return cls(**values)
+
+
+def raise_host_inotify_limits() -> None:
+    """HOST_INOTIFY_LIMITS on this host, where it has less."""
+    for key, wanted in HOST_INOTIFY_LIMITS.items():
+        setting = Path("/proc/sys") / key
+        if int(setting.read_text()) < wanted:
+            setting.write_text(f"{wanted}\n")
 
 
 def _mounts_under(path: Path) -> list[str]:
