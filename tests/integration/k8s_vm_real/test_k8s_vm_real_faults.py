@@ -27,7 +27,7 @@ def test_the_rerun_finishes_without_duplicates(create_runs):
     cluster, resumed = create_runs.cluster, create_runs.resumed
     assert resumed.returncode == 0, resumed.stdout[-6000:]
     record, _ = cluster.registered()
-    assert record.phase == "Running"
+    assert record.status.phase == "Running"
     names = Counter(vm["name"] for vm in cluster.vms())
     assert names == Counter({f"real-cp-{i}": 1 for i in (1, 2, 3)} | {f"real-general-{i}": 1 for i in (1, 2)} | {"real-lb": 1})
     assert all(vm["status"] == "running" for vm in cluster.vms())
