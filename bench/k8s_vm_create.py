@@ -97,10 +97,16 @@ class ReadyWatch(threading.Thread):
         api = None
         while not self.done.is_set() and self.seconds is None:
             if api is None and self.kubeconfig.exists():
-                api = client.CoreV1Api(config.new_client_from_config(config_file=str(self.kubeconfig)))
+                api = self._api()
             if api is not None and self._all_ready(api):
                 self.seconds = time.monotonic() - self.start_time
             self.done.wait(1)
+
+    def _api(self):
+        try:
+            return client.CoreV1Api(config.new_client_from_config(config_file=str(self.kubeconfig)))
+        except Exception:  # pylint: disable=broad-except  # the file is being written: read it again
+            return None
 
     def _all_ready(self, api) -> bool:
         try:

@@ -41,14 +41,15 @@ prepare() {
         sudo DEBIAN_FRONTEND=noninteractive apt-get install -qq --yes --no-install-recommends /tmp/floor/debs/*.deb >/dev/null
         sudo install -D -m 0644 /tmp/floor/config.toml /etc/containerd/config.toml
         sudo install -m 0644 /tmp/floor/sysctl.conf /etc/sysctl.d/99-gpve-k8s.conf
-        sudo sysctl --quiet --system
+        sudo sysctl --quiet -p /etc/sysctl.d/99-gpve-k8s.conf
         sudo systemctl restart containerd
         for image in /tmp/floor/images/*.tar; do sudo ctr --namespace k8s.io images import "$image" >/dev/null; done'
 }
 
 join() {
     sed -e "s/__GPVE_JOIN_TOKEN__/$token/" -e "s/__FLOOR_CA_CERT_HASH__/$ca_hash/" "$files/join-$1.yaml" \
-        | on "$1" 'sudo install -D -m 0600 /dev/stdin /etc/kubernetes/gpve/join.yaml && sudo kubeadm join --config /etc/kubernetes/gpve/join.yaml >/dev/null'
+        | on "$1" 'sudo install -d -m 0700 /etc/kubernetes/gpve && sudo tee /etc/kubernetes/gpve/join.yaml >/dev/null &&
+                   sudo chmod 0600 /etc/kubernetes/gpve/join.yaml && sudo kubeadm join --config /etc/kubernetes/gpve/join.yaml >/dev/null'
 }
 
 each wait_ssh
