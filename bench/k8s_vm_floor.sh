@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016,SC2029  # the remote commands are single-quoted on purpose: they expand on the VM
 # The floor of bench/k8s_vm_create.py: the kubeadm steps create.yml runs inside the VMs, as a plain script over
 # SSH, on booted VMs that already exist. No checks, no idempotence, no registry, no retries: each step once, the
 # nodes in parallel where create.yml runs them in parallel. Prints "phase <name> <seconds>" after each phase.

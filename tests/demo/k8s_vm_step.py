@@ -88,4 +88,3 @@ def create_cluster(demo) -> None:
 def _remove(demo, settings: Path) -> None:
     demo.playbook(REMOVE, "-e", f"gpve_cluster_name={CLUSTER}", "-e", f"@{settings}", log_name="remove.log")
     print("Removed the demo cluster's VMs (registry row kept as Deleted)")
-
