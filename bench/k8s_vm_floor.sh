@@ -40,6 +40,7 @@ prepare() {
     put "$1" /tmp/floor/ "$files/config.toml" "$files/sysctl.conf"
     on "$1" 'set -e
         sudo DEBIAN_FRONTEND=noninteractive apt-get install -qq --yes --no-install-recommends /tmp/floor/debs/*.deb >/dev/null
+        sudo systemctl enable --quiet kubelet
         sudo install -D -m 0644 /tmp/floor/config.toml /etc/containerd/config.toml
         sudo install -m 0644 /tmp/floor/sysctl.conf /etc/sysctl.d/99-gpve-k8s.conf
         sudo sysctl --quiet -p /etc/sysctl.d/99-gpve-k8s.conf
