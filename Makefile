@@ -69,9 +69,9 @@ testbed-down:
 	$(PY) -m tests.testbed down
 
 # The collection end to end on the testbed (tests/demo/README.md): reuses a running testbed, else starts one and
-# stops it at the end; KEEP=1 leaves the testbed and the demo cluster running.
+# stops it at the end; KEEP=1 leaves the testbed and the demo cluster running; HA=1: 3 control planes + LB VM + 2 workers.
 demo: setup
-	$(PY) -m tests.demo $(if $(KEEP),--keep)
+	$(PY) -m tests.demo $(if $(KEEP),--keep) $(if $(HA),--ha)
 
 build: venv
 	mkdir -p .build/dist

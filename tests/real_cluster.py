@@ -67,6 +67,23 @@ def testbed_vm_vars(testbed) -> dict:
     }
 
 
+def ssh_env(testbed) -> dict:
+    """Ansible's SSH settings for the testbed's VMs: its key, and host keys that change with every new VM."""
+    return {"ANSIBLE_PRIVATE_KEY_FILE": testbed.ssh_key, "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null "
+                                "-o ServerAliveInterval=10"}
+
+
+def registry_kubeconfig(registry: Path, name: str, path: Path) -> Path:
+    """The admin kubeconfig a registry keeps for cluster name, written to path (0600)."""
+    with open_registry(str(registry), actor="real-cluster-tests") as store:
+        cluster = store.find_cluster(name)
+        text = store.get_credential(cluster.id, "kubeconfig").data
+    path.write_text(text if isinstance(text, str) else text.decode())
+    path.chmod(0o600)
+    return path
+
+
 def vm_address(offset: int) -> str:
     return str(ipaddress.ip_address(network.VmNetwork().range_start) + FIRST_ADDRESS_OFFSET + offset)
 
@@ -111,9 +128,7 @@ class RealCluster:
         self.env = ansible_env({
             "GPVE_REGISTRY": str(self.registry_path), "GPVE_PROXMOX_API_URL": pve.url,
             "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
-            "GPVE_PROXMOX_CA_PATH": pve.ca_path, "ANSIBLE_PRIVATE_KEY_FILE": testbed.ssh_key,
-            "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s "
-            "-o UserKnownHostsFile=/dev/null -o ServerAliveInterval=10",
+            "GPVE_PROXMOX_CA_PATH": pve.ca_path, **ssh_env(testbed),
         })
         self.runs = 0
 
@@ -186,13 +201,17 @@ class RealCluster:
 
     def kubeconfig(self) -> Path:
         """The admin kubeconfig the registry keeps for the cluster, as a 0600 file."""
-        with open_registry(str(self.registry_path), actor="real-cluster-tests") as store:
-            cluster = store.find_cluster(self.name)
-            text = store.get_credential(cluster.id, "kubeconfig").data
-        path = self.dir / "admin.conf"
-        path.write_text(text if isinstance(text, str) else text.decode())
-        path.chmod(0o600)
-        return path
+        return registry_kubeconfig(self.registry_path, self.name, self.dir / "admin.conf")
 
     def api(self) -> client.ApiClient:
         return config.new_client_from_config(config_file=str(self.kubeconfig()))
+
+
+def small_cluster_spec(public_key: str, high_availability: bool = False, workers: int = 1) -> dict:
+    """cluster_spec for a small cluster: 3 control planes behind the haproxy VM and its virtual IP when
+    high_availability, else one control plane and no load balancer VM (type external: the API endpoint is the
+    control plane's own address, the first of the range, which the plan gives the first control plane)."""
+    spec = cluster_spec(public_key, control_planes=3 if high_availability else 1, workers=workers)
+    if not high_availability:
+        spec["load_balancer"] = {"type": "external", "external_address": vm_address(1)}
+    return spec

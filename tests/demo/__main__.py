@@ -1,9 +1,12 @@
-"""``make demo`` / ``python -m tests.demo [--keep]``: the collection end to end on the testbed.
+"""``make demo`` / ``python -m tests.demo [--keep] [--ha]``: the collection end to end on the testbed.
 
-Steps (STEPS below, in order; each takes the Demo): a K8s-on-VM cluster through
-playbooks/k8s_vm/create.yml, the testbed's own cluster imported as an external cluster through
+Steps (STEPS below, in order; each takes the Demo): a real kubeadm cluster on the testbed's
+booted VMs through playbooks/k8s_vm/create.yml (1 control plane + 1 worker; ``--ha``, ``make
+demo HA=1``: 3 control planes, an haproxy VM with a virtual IP, 2 workers) and its nodes from its
+own API server, the testbed's own cluster imported as an external cluster through
 playbooks/external/import.yml (which prints gpve_cluster_info's clusters as a table), the
-registry's view of every cluster, the dynamic inventory.
+registry's view of every cluster, the dynamic inventory. The demo prints each step's time and
+the total.
 
 At the end the demo leaves things as it found them: a testbed it started is stopped (its
 state, the demo registry with it, removed: ``make testbed-down``); on a testbed that was
@@ -18,11 +21,35 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import contextmanager
 
 from . import external_step, k8s_vm_step, views
 from .environment import Demo, open_testbed, stop_testbed
 
 STEPS = (k8s_vm_step.create_cluster, external_step.import_testbed, views.print_registry, views.print_inventory)
+
+
+class StepTimes:
+    """Each step's wall time, printed as it ends and summed up at the end."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.monotonic() - started
+            print(f"[{name}: {self.seconds[name]:.0f}s]", flush=True)
+
+    def total(self) -> float:
+        return time.monotonic() - self.started
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds:.0f}s" for name, seconds in self.seconds.items())
 
 
 def _finish(demo: Demo) -> None:
@@ -34,9 +61,9 @@ def _finish(demo: Demo) -> None:
         close()
     if demo.keep:
         state = demo.testbed.state_dir
-        print(f"\nThe testbed keeps running (--keep), the demo cluster in it (its Nodes turn NotReady: the kubelet "
-              f"stand-in ended with the demo). Look around:\n"
+        print(f"\nThe testbed keeps running (--keep), the demo cluster on its booted VMs. Look around:\n"
               f"  source {state / 'env'}\n  export GPVE_REGISTRY={demo.registry}\n"
+              f"  kubectl --kubeconfig {demo.workdir / 'demo-admin.conf'} get nodes -o wide\n"
               f"  ansible-inventory -i inventories/demo/gpve.yml --graph\n"
               f"Stop it (the demo registry goes with it): make testbed-down"
               + ("" if state.name == ".testbed" else f" (or: python -m tests.testbed --state-dir {state} down)"))
@@ -48,18 +75,23 @@ def _finish(demo: Demo) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the testbed and the demo cluster running")
+    parser.add_argument("--ha", action="store_true", help="3 control planes behind an haproxy VM and 2 workers "
+                                                          "(default: 1 control plane and 1 worker)")
     args = parser.parse_args(argv)
-    started = time.monotonic()
-    testbed, started_testbed = open_testbed()
-    demo = Demo(testbed=testbed, started_testbed=started_testbed, keep=args.keep)
+    times = StepTimes()
+    with times.step("testbed"):
+        testbed, started_testbed = open_testbed()
+    demo = Demo(testbed=testbed, started_testbed=started_testbed, keep=args.keep, high_availability=args.ha)
     print(f"Testbed: {testbed.state_dir} ({'started by the demo' if started_testbed else 'already running'}); "
           f"Kubernetes {testbed.api_url}, Proxmox (fakepve) {testbed.pve.url}")
     try:
         for step in STEPS:
-            step(demo)
+            with times.step(step.__name__):
+                step(demo)
     finally:
-        _finish(demo)
-    print(f"\nDemo done in {time.monotonic() - started:.0f}s.")
+        with times.step("give back" if demo.undoing else "finish"):
+            _finish(demo)
+    print(f"\nDemo done in {times.total():.0f}s ({times.summary()}).")
     return 0
 
 

@@ -2,10 +2,11 @@
 
 The testbed is the one ``GPVE_TESTBED_ENV`` names (``source .testbed/env``), else the one
 recorded in the state directory (``.testbed/``), else a new one started there the way
-``make testbed-up`` starts it (without PostgreSQL: the demo's registry is SQLite).
+``make testbed-up`` starts it (real nodes, VMs that boot, without PostgreSQL: the demo's
+registry is SQLite).
 
 The demo's registry is ``<state>/registry.db`` (``inventories/demo/gpve.yml`` reads it
-through ``GPVE_REGISTRY``); its other files (settings, the record of skipped guest steps)
+through ``GPVE_REGISTRY``); its other files (settings, the demo cluster's admin kubeconfig)
 are in ``<state>/demo/``: ``make testbed-down`` removes both with the testbed. The
 playbooks' output goes to ``<state>/logs/demo-*.log``, which stays.
 """
@@ -22,6 +23,7 @@ from typing import Callable
 
 import yaml
 
+from tests.real_cluster import ssh_env
 from tests.testbed import __main__ as testbed_cli
 from tests.testbed.layout import DEFAULT_STATE_DIR, REPO_ROOT
 from tests.testbed.pki import write_private
@@ -42,6 +44,7 @@ class Demo:
     testbed: Testbed
     started_testbed: bool
     keep: bool = False
+    high_availability: bool = False
     undo: list[Callable[[], None]] = field(default_factory=list)
     closing: list[Callable[[], None]] = field(default_factory=list)
 
@@ -72,12 +75,14 @@ class Demo:
         return path
 
     def env(self) -> dict[str, str]:
-        """The environment for Ansible: this collection, this registry, and nothing from a sourced env file."""
+        """The environment for Ansible: this collection, this registry, SSH into the testbed's VMs, and nothing from a
+        sourced env file."""
         env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "GPVE_"))}
         env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_LOCALHOST_WARNING="false",
                    ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
                    ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
-                   ANSIBLE_HOME=str(self.workdir / "ansible-home"), GPVE_REGISTRY=str(self.registry))
+                   ANSIBLE_HOME=str(self.workdir / "ansible-home"), GPVE_REGISTRY=str(self.registry),
+                   **ssh_env(self.testbed))
         return env
 
     def inventory(self) -> Path:
@@ -120,9 +125,8 @@ def state_dir() -> Path:
 def open_testbed() -> tuple[Testbed, bool]:
     """(testbed, whether the demo started it).
 
-    The demo's K8s-on-VM cluster runs its roles in record mode, so the testbed's API server
-    stands in for the cluster's and the node stand-in plays its VMs' kubelets: the demo needs
-    a stand-in testbed (on real nodes the add-ons' pods would wait for images it cannot pull).
+    The demo's K8s-on-VM cluster is a real one on VMs that boot as machines: the demo needs a
+    testbed with real nodes (a stand-in testbed plays Nodes only and boots no VM).
     """
     env_file = os.environ.get("GPVE_TESTBED_ENV")
     if env_file and Path(env_file).is_file():
@@ -130,16 +134,16 @@ def open_testbed() -> tuple[Testbed, bool]:
     root = state_dir().resolve()
     if (root / "testbed.json").is_file():
         return _reused(Testbed.load(root)), False
-    print(f"Starting a stand-in testbed in {root} (make testbed-up --standin, without PostgreSQL) ...", flush=True)
-    if testbed_cli.main(["--state-dir", str(root), "up", "--no-postgres", "--standin", "--nodes", "3"]) != 0:
+    print(f"Starting a testbed in {root} (as make testbed-up, VMs that boot, without PostgreSQL) ...", flush=True)
+    if testbed_cli.main(["--state-dir", str(root), "up", "--no-postgres", "--boot-vms"]) != 0:
         raise SystemExit("the testbed did not start; see the logs above")
     return Testbed.load(root), True
 
 
 def _reused(testbed: Testbed) -> Testbed:
-    if testbed.node_mode != STANDIN:
-        raise SystemExit(f"the testbed in {testbed.state_dir} runs real nodes; the demo runs on a stand-in testbed "
-                         f"(python -m tests.testbed --state-dir <dir> up --standin), or on none: it then starts one")
+    if testbed.node_mode == STANDIN:
+        raise SystemExit(f"the testbed in {testbed.state_dir} plays its nodes with the stand-in, which boots no VM; the "
+                         f"demo's cluster needs a testbed with real nodes (make testbed-up), or none: it then starts one")
     testbed.ensure_running()
     return testbed
 

@@ -1,36 +1,27 @@
-"""The demo's K8s-on-VM cluster: playbooks/k8s_vm/create.yml against the testbed's fakepve, SQLite registry.
+"""The demo's K8s-on-VM cluster: a real kubeadm cluster made by playbooks/k8s_vm/create.yml on booted VMs.
 
-gpve_k8s_vm really provisions the VMs on fakepve (clones, config, cloud-init, start, guest
-agent addresses) and records them. fakepve's VMs are API objects with no operating system,
-so nothing can SSH into them: create.yml runs with its documented switch
-``gpve_skip_guest_steps=true``, under which the bootstrap roles record each in-VM step
-instead of running it, the testbed's API server stands in for the cluster's own
-(``gpve_guest_kubeconfig``), and the node stand-in (``tests/testbed/node_standin.py``)
-registers each VM as a Node when a recorded kubeadm init/join would have started its
-kubelet. Everything else (registry, phases, events, CNI on the API, node labels, the admin
-kubeconfig stored encrypted) runs for real.
+gpve_k8s_vm provisions the VMs on the testbed's fakepve (clones, config, cloud-init, start, guest
+agent addresses) and records them. With fakepve's ``boot_vms`` on, every VM it starts boots as a
+machine of its own (docs/testbed.md), so create.yml runs its roles inside the VMs over SSH, for
+real: node_prep, the load balancer (haproxy and keepalived, HA only), kubeadm init and join,
+flannel, metrics-server, all from the air-gap bundle the testbed builds. The spec and the site
+vars are the real-cluster tests' (tests/real_cluster.py): 1 control plane + 1 worker and no load
+balancer VM (its API endpoint is the control plane's address), or with ``--ha`` 3 control planes
+behind an haproxy VM holding a virtual IP, and 2 workers. The step ends with ``kubectl get nodes -o
+wide`` from the new cluster's own API server, through the admin kubeconfig the registry keeps.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from pathlib import Path
 
+from tests.real_cluster import registry_kubeconfig, small_cluster_spec, testbed_vm_vars
+from tests.testbed import network
 from tests.testbed.layout import REPO_ROOT
-from tests.testbed.node_standin import NodeStandin
-
-from .api_leftovers import ApiLeftovers
 
 CLUSTER = "demo"
-SPEC = Path(__file__).with_name("demo_cluster.yml")
 CREATE = REPO_ROOT / "playbooks" / "k8s_vm" / "create.yml"
 REMOVE = Path(__file__).with_name("remove_cluster.yml")
-WHY_SKIPPED = (
-    "Bootstrap roles: skipped inside the VMs (gpve_skip_guest_steps=true). fakepve's VMs are API objects with no "
-    "operating system to SSH into, so node_prep, loadbalancer and kubeadm record each in-VM step instead of "
-    "running it; the testbed's API server stands in for the cluster's own, and a kubelet stand-in registers each "
-    "VM as a Node when its recorded kubeadm init/join would have started the kubelet.")
 
 
 class Progress:
@@ -50,43 +41,50 @@ class Progress:
         return line.startswith(("fatal:", "failed:")) or (": ok=" in line and "changed=" in line)
 
 
-def _skipped_steps(record: Path) -> Counter:
-    steps = Counter()
-    if record.exists():
-        for line in record.read_text().splitlines():
-            steps[json.loads(line)["step"]] += 1
-    return steps
+def demo_spec(demo) -> dict:
+    public_key = Path(f"{demo.testbed.ssh_key}.pub").read_text().strip()
+    spec = small_cluster_spec(public_key, high_availability=demo.high_availability,
+                              workers=2 if demo.high_availability else 1)
+    spec["labels"] = {"env": "demo", "team": "platform"}
+    return spec
+
+
+def _describe(spec: dict) -> str:
+    workers = sum(pool["replicas"] for pool in spec["workers"])
+    lb = spec["load_balancer"]
+    balancer = (f"an haproxy VM, virtual IP {lb['virtual_ip']}" if lb.get("virtual_ip")
+                else f"no load balancer VM, API at {lb['external_address']}")
+    return f"{spec['control_plane']['replicas']} control plane(s) + {workers} worker(s), {balancer}"
 
 
 def create_cluster(demo) -> None:
-    """Run create.yml for the demo cluster; arrange its removal when the demo gives a reused testbed back."""
-    record = demo.workdir / "guest-steps.jsonl"
-    record.unlink(missing_ok=True)
+    """Run create.yml for the demo cluster on booted VMs; arrange its removal when the demo gives a reused testbed back."""
+    spec = demo_spec(demo)
+    vip = spec["load_balancer"].get("virtual_ip")
+    for address in [*spec["network"]["vm_network"]["ip_range"].values(), *([vip] if vip else [])]:
+        network.require_testbed_address(address)
     settings = demo.private_vars("create-vars.yml", {
-        "gpve_registry": str(demo.registry), "gpve_proxmox": demo.proxmox(),
-        "gpve_skip_guest_steps": True, "gpve_guest_kubeconfig": demo.testbed.kubeconfig,
-        "gpve_guest_record": str(record), "gpve_work_dir": str(demo.workdir / "work")})
-    leftovers = ApiLeftovers(demo.testbed.kubeconfig)
-    leftovers.note()
-    kubelets = NodeStandin(demo.testbed.kubeconfig).follow_record(record).start()
-    demo.closing.append(lambda: kubelets.stop(delete_nodes=demo.undoing))
-    demo.closing.append(leftovers.close)
-    demo.undo.append(lambda: _remove(demo, settings, leftovers))
+        "gpve_registry": str(demo.registry), "gpve_proxmox": demo.proxmox(), "gpve_cluster_spec": spec,
+        "gpve_work_dir": str(demo.workdir / "work"), **testbed_vm_vars(demo.testbed)})
+    control = demo.testbed.pve_control
+    booted = control.state()["boot_vms"]
+    control.set("boot_vms", True)
+    demo.undo.append(lambda: control.set("boot_vms", booted))
+    demo.undo.append(lambda: _remove(demo, settings))
 
-    print(f"\n== K8s-on-VM: {CREATE.relative_to(REPO_ROOT)} for cluster '{CLUSTER}' "
-          f"(spec {SPEC.relative_to(REPO_ROOT)}), Proxmox {demo.testbed.pve.url} (fakepve), registry {demo.registry}")
-    print(WHY_SKIPPED, flush=True)
-    demo.playbook(CREATE, "-e", f"gpve_cluster_name={CLUSTER}", "-e", f"@{SPEC}", "-e", f"@{settings}",
-                  log_name="create.log", show=Progress())
-    steps = _skipped_steps(record)
-    print(f"Guest steps recorded instead of run ({sum(steps.values())}, in {record}): "
-          + ", ".join(f"{name} x{count}" for name, count in sorted(steps.items())))
-    print(f"Nodes the kubelet stand-in registered: {', '.join(kubelets.names)} (on the testbed's API server, "
-          f"beside its own {len(demo.testbed.node_names)} stand-in nodes)")
+    print(f"\n== K8s-on-VM: {CREATE.relative_to(REPO_ROOT)} for cluster '{CLUSTER}' ({_describe(spec)}, kubeadm "
+          f"{spec['kubernetes_version']}), Proxmox {demo.testbed.pve.url} (fakepve, boot_vms on: each VM boots), "
+          f"registry {demo.registry}")
+    print("Every role runs inside the VMs over SSH, from the testbed's air-gap bundle (a few minutes).", flush=True)
+    demo.playbook(CREATE, "-e", f"gpve_cluster_name={CLUSTER}", "-e", f"@{settings}", log_name="create.log",
+                  show=Progress())
+    kubeconfig = registry_kubeconfig(demo.registry, CLUSTER, demo.workdir / "demo-admin.conf")
+    kubectl = Path(demo.testbed.record["kube"]["bin_dir"]) / "kubectl"
+    print(f"\n== kubectl get nodes -o wide, from the demo cluster's own API server (its admin kubeconfig from the "
+          f"registry: {kubeconfig})")
+    print(demo.run([str(kubectl), f"--kubeconfig={kubeconfig}", "get", "nodes", "-o", "wide"]).rstrip())
 
 
-def _remove(demo, settings: Path, leftovers: ApiLeftovers) -> None:
+def _remove(demo, settings: Path) -> None:
     demo.playbook(REMOVE, "-e", f"gpve_cluster_name={CLUSTER}", "-e", f"@{settings}", log_name="remove.log")
-    removed = leftovers.remove_new()
-    print(f"Removed the demo cluster's VMs (registry row kept as Deleted) and from the API server: "
-          f"{', '.join(removed) or 'nothing else'}")
+    print("Removed the demo cluster's VMs (registry row kept as Deleted)")
