@@ -208,7 +208,7 @@ class RealCluster:
 
 
 def small_cluster_spec(public_key: str, high_availability: bool = False, workers: int = 1) -> dict:
-    """cluster_spec for a small cluster: 3 control planes behind the haproxy VM and its virtual IP when
+    """cluster_spec for a small cluster: 3 control planes behind the load balancer VM (keepalived's virtual IP) when
     high_availability, else one control plane and no load balancer VM (type external: the API endpoint is the
     control plane's own address, the first of the range, which the plan gives the first control plane)."""
     spec = cluster_spec(public_key, control_planes=3 if high_availability else 1, workers=workers)

@@ -80,3 +80,16 @@ def test_metrics_server_reports_every_node(real_cluster):
             return set()
         return {item["metadata"]["name"] for item in answer["items"] if item["usage"].get("memory")}
     wait_until(lambda: reported() == nodes, 180, "metrics-server to report every node", interval=5.0)
+
+
+def test_workers_get_only_the_images_their_pods_use(real_cluster):
+    """The bundle's control plane images (half of it) go to the control planes only."""
+    cluster, run = real_cluster
+    assert run.returncode == 0, run.stdout[-3000:]
+    listing = "ctr --namespace k8s.io images ls --quiet"
+    worker, control_plane = cluster.ssh("real-general-1", listing), cluster.ssh("real-cp-1", listing)
+    assert worker.returncode == 0 and control_plane.returncode == 0, worker.stderr + control_plane.stderr
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+        assert f"/{component}:" in control_plane.stdout
+        assert f"/{component}:" not in worker.stdout, worker.stdout
+    assert "/kube-proxy:" in worker.stdout and "/coredns/coredns:" in worker.stdout, worker.stdout
