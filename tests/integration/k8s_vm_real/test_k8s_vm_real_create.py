@@ -92,4 +92,4 @@ def test_workers_get_only_the_images_their_pods_use(real_cluster):
     for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
         assert f"/{component}:" in control_plane.stdout
         assert f"/{component}:" not in worker.stdout, worker.stdout
-    assert "/kube-proxy:" in worker.stdout and "/coredns/coredns:" in worker.stdout, worker.stdout
+    assert "/kube-proxy:" in worker.stdout and "/coredns:" in worker.stdout, worker.stdout
