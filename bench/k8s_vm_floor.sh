@@ -36,7 +36,15 @@ wait_ssh() {
 prepare() {
     on "$1" 'mkdir -p /tmp/floor/debs /tmp/floor/images'
     put "$1" /tmp/floor/debs/ "$bundle"/node_prep/*.deb "$bundle"/kubeadm/*.deb
-    put "$1" /tmp/floor/images/ "$bundle"/images/*.tar "$bundle"/kubeadm/images/*.tar
+    local images=() image
+    for image in "$bundle"/images/*.tar "$bundle"/kubeadm/images/*.tar; do
+        case "$1:${image##*/}" in     # as the kubeadm role does: a worker skips the control plane's own images
+            "$control_plane":*) images+=("$image") ;;
+            *:kube-apiserver_*|*:kube-controller-manager_*|*:kube-scheduler_*|*:etcd_*) ;;
+            *) images+=("$image") ;;
+        esac
+    done
+    put "$1" /tmp/floor/images/ "${images[@]}"
     put "$1" /tmp/floor/ "$files/config.toml" "$files/sysctl.conf"
     on "$1" 'set -e
         sudo DEBIAN_FRONTEND=noninteractive apt-get install -qq --yes --no-install-recommends /tmp/floor/debs/*.deb >/dev/null
