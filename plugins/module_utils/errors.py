@@ -22,13 +22,15 @@ class ValidationError(GpveError):
         super().__init__(f"{field}: {message}")
 
 
-def after_writes(exc, made, resume):
+def after_writes(exc, made, resume, summary=None):
     """Mark exc as raised after the run wrote something, and return it to re-raise.
 
-    made says what the run made (plain data for the task result), resume how to go on. The module then fails
-    with changed=true, made and resume beside the message (module_runner.error_details): Ansible users see
-    that something changed, and what to do next.
+    made says what the run made (plain data for the task result), resume how to go on, summary (optional) the same
+    as made in one sentence. The module then fails with changed=true, made and resume beside the message, and the
+    summary and resume after it (module_runner.error_details, failure_message): Ansible users see that something
+    changed, what exists, and what to do next.
     """
     exc.made = made
     exc.resume = resume
+    exc.summary = summary
     return exc

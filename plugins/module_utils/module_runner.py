@@ -61,9 +61,17 @@ def require_library(module, available, name, import_error=None):
         module.fail_json(msg=missing_required_lib(name), **details)
 
 
+def failure_message(exc):
+    """str(exc); after writes (errors.after_writes) followed by what exists and how to resume."""
+    if getattr(exc, 'made', None) is None:
+        return str(exc)
+    parts = (str(exc), getattr(exc, 'summary', None), getattr(exc, 'resume', None))
+    return ' '.join(part.rstrip('. ') + '.' for part in parts if part)
+
+
 def fail(module, exc, wrote=False):
     """End the module with exc (a GpveError) in the one failure shape."""
-    module.fail_json(msg=str(exc), **error_details(exc, wrote))
+    module.fail_json(msg=failure_message(exc), **error_details(exc, wrote))
 
 
 def prepared(module, build):

@@ -114,7 +114,8 @@ class K8sVmService:
             nodes = self._converge(record, spec, view, env, planned, request)
         except GpveError as exc:
             _record_failure(record, 'ProvisioningFailed', exc)
-            raise after_writes(exc, self._made(record), RESUME_PRESENT) from None
+            made = self._made(record, planned)
+            raise after_writes(exc, made, RESUME_PRESENT, made_summary(made)) from None
         except Exception as exc:
             _record_failure(record, 'ProvisioningFailed', exc)
             raise
@@ -220,15 +221,31 @@ class K8sVmService:
                              {'vm': vm.name, 'vmid': vm.vmid})
         return deleted, failures
 
-    def _made(self, record):
-        """What a failed run leaves: the cluster (Failed, with the reason) and every VM the registry records for it.
-        A registry that fails here too must not hide the original error."""
+    def _made(self, record, planned=None):
+        """What a failed run leaves: the cluster (Failed, with the reason), every VM the registry records for it,
+        the VMs that exist on Proxmox (exists: name, vmid, proxmox_node) and, creating, the planned VMs that do not
+        (missing). A registry or Proxmox that fails here too must not hide the original error."""
         try:
             cluster = self.store.get_cluster(record.cluster_id)
-            return {'cluster': _cluster_dict(cluster),
+            made = {'cluster': _cluster_dict(cluster),
                     'vms': [_node_dict(node) for node in self.store.list_nodes(cluster.id)]}
         except GpveError:
-            return {'cluster': {'id': record.cluster_id}, 'vms': []}
+            made = {'cluster': {'id': record.cluster_id}, 'vms': []}
+        exists = self._existing(record.cluster_id, made['cluster'].get('name') or (planned.cluster_name if planned else ''))
+        if exists is not None:
+            made['exists'] = exists
+            if planned is not None:
+                names = set(vm['name'] for vm in exists)
+                made['missing'] = [vm.name for vm in planned.vms if vm.name not in names]
+        return made
+
+    def _existing(self, cluster_id, cluster_name):
+        """The cluster's VMs on Proxmox now, by VMID; None when Proxmox cannot tell."""
+        try:
+            vms = discovery.cluster_vms(self.client, vm_ops.list_vms(self.client), cluster_id, cluster_name)
+        except GpveError:
+            return None
+        return [{'name': vm.name, 'vmid': vm.vmid, 'proxmox_node': vm.node} for vm in sorted(vms, key=lambda vm: vm.vmid)]
 
     # ------------------------------------------------------------------- absent
 
@@ -253,13 +270,25 @@ class K8sVmService:
         if failures:
             error = failures[0] if len(failures) == 1 else ProvisioningFailed(failures)
             _record_failure(record, 'DeleteFailed', error)
-            raise after_writes(error, self._made(record), RESUME_ABSENT)
+            made = self._made(record)
+            raise after_writes(error, made, RESUME_ABSENT, made_summary(made))
         for info in self.store.list_credentials(cluster_id=cluster.id):
             self.store.delete_credential(cluster.id, info.type)
         record.final_nodes([])
         record.phase(lifecycle.DELETED, 'Deleted', 'every VM destroyed, credentials deleted')
         cluster = self.store.get_cluster(cluster.id, include_deleted=True)
         return _result(True, _cluster_dict(cluster), [], summary, None)
+
+
+def made_summary(made):
+    """One sentence for the failure message: which VMs exist (name and VMID) and which planned ones do not."""
+    if 'exists' not in made:
+        return 'Proxmox could not be asked which VMs exist; see made.vms for what the registry recorded.'
+    exists = ', '.join('{0} (vmid {1})'.format(vm['name'], vm['vmid']) for vm in made['exists']) or 'none'
+    text = 'VMs that exist: {0}.'.format(exists)
+    if 'missing' in made:
+        text += ' Not made: {0}.'.format(', '.join(made['missing']) or 'none')
+    return text
 
 
 def _record_failure(record, reason, exc):

@@ -349,8 +349,13 @@ def _check_virtual_ip(virtual_ip, vm_net):
                                           'VM subnet: set prefix and gateway (or ip_range)')
     if vip not in subnet:
         fail(field, '{0} is outside the VM subnet {1}; choose an address inside it'.format(vip, subnet))
+    if subnet.prefixlen < 31 and vip in (subnet.network_address, subnet.broadcast_address):
+        fail(field, '{0} is the {1} address of the VM subnet {2}, which no host can hold; choose a host address in '
+                    'it'.format(vip, 'network' if vip == subnet.network_address else 'broadcast', subnet))
     if vm_net.get('gateway') and vip == ipaddress.IPv4Address(vm_net['gateway']):
         fail(field, '{0} is the gateway; choose a free address in {1}'.format(vip, subnet))
+    if str(vip) in [str(server) for server in vm_net.get('dns') or ()]:
+        fail(field, '{0} is a DNS server of network.vm_network.dns; choose a free address in {1}'.format(vip, subnet))
     ip_range = vm_net.get('ip_range')
     if ip_range and vm_net['ip_allocation'] == 'static':
         start, end = ipaddress.IPv4Address(ip_range['start']), ipaddress.IPv4Address(ip_range['end'])

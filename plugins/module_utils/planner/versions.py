@@ -23,6 +23,10 @@ MINORS = {
 # The version a cluster gets when the spec names none (the newest the testbed runs).
 DEFAULT = '1.37.2'
 DISTRIBUTIONS = ('kubeadm', 'k3s', 'k0s', 'rke2', 'talos')
+# containerd's sandbox image on kubeadm nodes (node_prep): the pause kubeadm of DEFAULT recommends (its
+# cmd/kubeadm/app/constants PauseVersion, which `kubeadm config images list` names). A newer pause serves the older
+# minors too; their kubeadm only warns that the sandbox image differs from its own.
+PAUSE_IMAGE = 'registry.k8s.io/pause:3.10.2'
 
 # How each distribution spells its own release: the Kubernetes version plus a suffix.
 # Talos versions its OS separately (v1.7.4), so only the form is checked. ASCII digits only: \d alone takes any

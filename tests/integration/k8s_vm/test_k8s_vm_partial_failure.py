@@ -19,6 +19,13 @@ def test_a_failed_clone_after_others_were_made_reports_changed_with_what_was_mad
     assert statuses['demo-cp-2'] != 'Running' and statuses['demo-cp-1'] == 'Running'
     assert set(statuses) == set(proxmox.tagged(made['cluster']['id'])) | {'demo-cp-2'}
     assert failed['resume'].startswith('fix the cause named above, then run the same task again')
+    on_proxmox = proxmox.tagged(made['cluster']['id'])
+    assert sorted((vm['name'], vm['vmid']) for vm in made['exists']) == sorted(
+        (name, vm['vmid']) for name, vm in on_proxmox.items())
+    assert made['missing'] == ['demo-cp-2'] and 'demo-cp-2' not in on_proxmox
+    for name, vm in on_proxmox.items():
+        assert '{0} (vmid {1})'.format(name, vm['vmid']) in failed['msg']
+    assert 'Not made: demo-cp-2.' in failed['msg'] and failed['resume'].rstrip('.') in failed['msg']
 
     resumed = module.run(spec())
     assert resumed.get('failed') is not True, resumed.get('msg')

@@ -71,6 +71,37 @@ def test_haproxy_and_keepalived_accept_the_rendered_configs(rendered):
     assert ("keepalived", "control_planes") in placements
 
 
+def haproxy_binds(config):
+    """(address, port) of each haproxy frontend's bind line."""
+    found = [line.split()[1] for line in config.splitlines() if line.strip().startswith("bind ")]
+    return [(bind.rsplit(":", 1)[0], int(bind.rsplit(":", 1)[1])) for bind in found]
+
+
+def distribution_listeners(record):
+    """(address, port) each distribution's server listens on, "*" for every address."""
+    config = yaml_docs(record["data"]["config"])[0]
+    if record["step"].startswith("k0s-"):
+        api = config["spec"]["api"]
+        return [(api["address"] if api.get("onlyBindToAddress") else "*", api["port"]), ("*", 8132), ("*", 9443)]
+    ports = (6443, 9345) if record["step"].startswith("rke2-") else (6443,)
+    return [(config.get("bind-address", "*"), port) for port in ports]
+
+
+def test_api_servers_leave_haproxy_the_virtual_ip_on_the_control_planes(rendered):
+    """haproxy binding virtual-IP:port fails while k3s, rke2 or k0s on the same machine holds *:port (and the other
+    way round): with the load balancer on the control planes each binds the node address instead."""
+    records, _out, topology = rendered
+    balancers = dict((r["host"], haproxy_binds(r["data"]["haproxy_config"])) for r in steps(records, "loadbalancer-haproxy")
+                     if r["data"]["placement"] == "control_planes")
+    servers = [r for r in steps(records) if r["step"] in ("k3s-server", "rke2-server", "k0s-controller")]
+    checked = [r for r in servers if r["host"] in balancers]
+    assert checked or topology == "ha"
+    for record in checked:
+        for address, port in distribution_listeners(record):
+            clashes = [bind for bind in balancers[record["host"]] if bind[1] == port and address in ("*", bind[0])]
+            assert clashes == [], (record["host"], record["step"], address, port)
+
+
 def test_containerd_loads_the_rendered_config(rendered):
     records, out, _topology = rendered
     configs = [r for r in steps(records, "node-prep") if r["data"]["containerd_config"]]
@@ -83,7 +114,7 @@ def test_containerd_loads_the_rendered_config(rendered):
         assert dumped.returncode == 0, dumped.stdout
         assert "SystemdCgroup = true" in dumped.stdout
         assert 'config_path = "/etc/containerd/certs.d"' in dumped.stdout
-        assert 'sandbox_image = "registry.k8s.io/pause:3.9"' in dumped.stdout
+        assert 'sandbox_image = "registry.k8s.io/pause:3.10.2"' in dumped.stdout
 
 
 def test_cloud_init_accepts_the_first_boot_user_data(rendered):

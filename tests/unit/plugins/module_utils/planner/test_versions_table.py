@@ -23,6 +23,7 @@ ROLE_VERSIONS = {
     'k3s': {'k3s_version': versions.release_example('k3s', DEFAULT)},
     'k0s': {'k0s_version': versions.release_example('k0s', DEFAULT)},
     'rke2': {'rke2_version': versions.release_example('rke2', DEFAULT)},
+    'node_prep': {'node_prep_containerd_sandbox_image': versions.PAUSE_IMAGE},
 }
 
 
