@@ -1,7 +1,7 @@
-"""The real cluster of these tests: made once per test module by create.yml on booted VMs.
+"""The real cluster of these tests: made once for this package by create.yml on booted VMs.
 
-Module scope, not session: other tests reset fakepve (which destroys every VM), so the cluster
-lives while its module's tests run, one after the other, and is destroyed after them.
+Package scope, not session: other tests reset fakepve (which destroys every VM), so the cluster
+lives while this package's tests run, one after the other, and is destroyed after them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from tests.real_cluster import RealCluster, cluster_spec
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def real_cluster(testbed, tmp_path_factory):
     """(RealCluster, the first create.yml run) for a 1 control plane + 2 workers kubeadm cluster behind an haproxy VM."""
     control = testbed.pve_control
