@@ -20,11 +20,14 @@ from proxmoxer import ProxmoxAPI
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from tests.playbook_run import ansible_env, finish_playbook, run_playbook, start_playbook
-from tests.testbed import images, network
+from tests.testbed import binaries, images, network
 from tests.testbed.processes import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOKS = REPO / "playbooks" / "k8s_vm"
+# The local chart the add-ons install through kubernetes.core.helm (its image from the bundle).
+WEB_CHART = REPO / "tests" / "charts" / "gpve-web"
+WEB_CHART_NAMESPACE = "gpve-web"
 SSH_USER = "ops"    # not the template's default user: the plays must log in as the spec says
 # Where in the testbed's VM range this module's clusters take addresses (test_testbed_vms.py takes +100 on).
 FIRST_ADDRESS_OFFSET = 20
@@ -42,6 +45,7 @@ def testbed_vm_vars(testbed) -> dict:
         "node_prep_containerd_sandbox_image": f"{registry}/pause:{images.PAUSE_TAG}",
         "cni_image_registry": registry,
         "addons_image_registry": registry,
+        "addons_helm_binary": str(binaries.tool("helm") / "helm"),
         # cgroup v1 on the host, no CAP_SYS_RESOURCE in the machines (docs/testbed.md).
         "node_prep_containerd_cgroup_driver": "cgroupfs",
         "node_prep_containerd_restrict_oom_score_adj": True,
@@ -106,7 +110,8 @@ def cluster_spec(public_key: str, control_planes: int = 1, workers: int = 2) -> 
                            "gateway": vm_net.gateway, "dns": [vm_net.dns]},
         },
         "ssh": {"user": SSH_USER, "public_keys": [public_key]},
-        "addons": {"metrics_server": {"enabled": True}},
+        "addons": {"metrics_server": {"enabled": True},
+                   "custom_charts": [{"name": "gpve-web", "chart_ref": str(WEB_CHART), "namespace": WEB_CHART_NAMESPACE}]},
         # haproxy on a VM of its own; with several control planes keepalived holds a virtual IP there too.
         "load_balancer": {"type": "haproxy", "resources": {"cores": 1, "memory": 512}},
     }

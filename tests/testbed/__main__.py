@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                             "which the test suite expects)")
     builder = commands.add_parser("build", help="build or find every binary, the machine image and the image bundle")
     builder.add_argument("--all", action="store_true",
-                         help="every Kubernetes release the testbed knows (for upgrades) and every tool (helm, "
-                              "crictl), not only what the test suite needs")
+                         help="every Kubernetes release the testbed knows (for upgrades), not only the default "
+                              "one the test suite needs")
     commands.add_parser("down", help="stop every testbed process by pid and remove the state (logs kept)")
     commands.add_parser("status", help="pid and readiness of each component")
     args = parser.parse_args(argv)

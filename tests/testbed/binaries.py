@@ -26,12 +26,12 @@ KUBERNETES_VERSIONS = ("v1.36.3", "v1.37.2")
 DEFAULT_KUBERNETES_VERSION = KUBERNETES_VERSIONS[-1]
 # Must match the table in scripts/build-go-tools.sh (its cache directories are named by these).
 TOOL_VERSIONS = {
-    "etcd": "v3.7.0", "etcdctl": "v3.7.0", "etcdutl": "v3.7.0", "helm": "v4.3.2", "crictl": "v1.37.0",
+    "etcd": "v3.7.0", "etcdctl": "v3.7.0", "etcdutl": "v3.7.0", "helm": "v3.22.1", "crictl": "v1.37.0",
     "cni-plugins": "v1.10.0", "coredns": "v1.14.6", "metrics-server": "v0.8.0",
     "flannel": "v0.28.10", "flannel-cni-plugin": "v0.9.1",
 }
 # What `make setup` builds for the test suite (the rest with `python -m tests.testbed build --all`).
-SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "crictl", "cni-plugins", "coredns", "metrics-server", "flannel",
+SUITE_TOOLS = ("etcd", "etcdctl", "etcdutl", "helm", "crictl", "cni-plugins", "coredns", "metrics-server", "flannel",
                "flannel-cni-plugin")
 
 

@@ -1,7 +1,7 @@
 """addons.custom_charts is checked before anything is applied: a malformed entry or a missing
-chart archive (air-gap .tgz) stops the role with a message naming the fix, and no add-on of the
-same spec reaches the API server. Installing a chart needs the helm binary, which this machine
-does not have (docs/real-proxmox.md)."""
+local chart (an air-gap .tgz or a chart directory) stops the role with a message naming the fix,
+and no add-on of the same spec reaches the API server. Installing a local chart with the testbed's
+helm is asserted on a real cluster (tests/integration/k8s_vm_real/test_k8s_vm_real_helm.py)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ WORDS = "addons.custom_charts: each entry needs name (unique) and chart_ref"
     ([{"name": "web", "chart_ref": "a/b"}, {"name": "web", "chart_ref": "c/d"}], ""),   # the same name twice
     ("web", ""),                                                                  # not a list
     ([{"name": "web", "chart_ref": "/nonexistent/charts/web-1.0.0.tgz"}],
-     "Missing chart archives: /nonexistent/charts/web-1.0.0.tgz."),
-], ids=["no-name", "no-chart-ref", "duplicate-name", "not-a-list", "missing-archive"])
+     "Missing local charts: /nonexistent/charts/web-1.0.0.tgz."),
+    ([{"name": "web", "chart_ref": "/nonexistent/charts/web"}], "Missing local charts: /nonexistent/charts/web."),
+], ids=["no-name", "no-chart-ref", "duplicate-name", "not-a-list", "missing-archive", "missing-directory"])
 def test_a_bad_chart_entry_stops_before_anything_is_applied(testbed, kube_client, tmp_path, charts, extra):
     spec = {"metrics_server": {"enabled": True}, "custom_charts": charts}
     result = run_playbook(TEST_PLAYBOOKS / "addons_charts.yml",

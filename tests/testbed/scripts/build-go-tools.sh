@@ -24,7 +24,7 @@ TOOLS=(
   "etcd|go.etcd.io/etcd/server/v3|v3.7.0|.|"
   "etcdctl|go.etcd.io/etcd/etcdctl/v3|v3.7.0|.|"
   "etcdutl|go.etcd.io/etcd/etcdutl/v3|v3.7.0|.|"
-  "helm|helm.sh/helm/v4|v4.3.2|cmd/helm|helm.sh/helm/v4/internal/version.version=v4.3.2"
+  "helm|helm.sh/helm/v3|v3.22.1|cmd/helm|helm.sh/helm/v3/internal/version.version=v3.22.1"
   "crictl|sigs.k8s.io/cri-tools|v1.37.0|cmd/crictl|sigs.k8s.io/cri-tools/pkg/version.Version=1.37.0"
   "cni-plugins|github.com/containernetworking/plugins|v1.10.0|plugins/main/bridge plugins/main/loopback plugins/ipam/host-local plugins/meta/portmap|"
   "coredns|github.com/coredns/coredns|v1.14.6|.|"
