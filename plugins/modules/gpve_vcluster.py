@@ -481,7 +481,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings import environment_secrets
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3, URLLIB3_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import prepared, require_library
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
@@ -577,7 +577,7 @@ def main():
                         + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     for secret in environment_secrets(auth_spec.HOST_CLUSTER_SETTINGS + proxmox_auth_spec.PROXMOX_SETTINGS):
         module.no_log_values.add(secret)
-    require_library(module, HAS_URLLIB3, 'kubernetes')
+    require_library(module, HAS_URLLIB3, 'kubernetes', URLLIB3_IMPORT_ERROR)
     require_library(module, HAS_CRYPTOGRAPHY, 'cryptography', CRYPTOGRAPHY_IMPORT_ERROR)
     request = prepared(module, lambda: build_request(module.params, module.check_mode))
     run_on_registry(module, lambda store: run(request, store))

@@ -84,12 +84,12 @@ def build_request(params, check_mode):
                    host={key: params.get(key) for key in HOST_OPTIONS}, proxmox={key: params.get(key) for key in PROXMOX_OPTIONS})
 
 
-def run_module(params, store, check_mode, api_client=None):
+def run_module(params, store, check_mode, kube_connection=None):
     """One run from module parameters (build_request, then run); the dict the module exits with."""
-    return run(build_request(params, check_mode), store, api_client)
+    return run(build_request(params, check_mode), store, kube_connection)
 
 
-def run(request, store, api_client=None):
+def run(request, store, kube_connection=None):
     """One run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
     spec, options = request.spec, request.options
     registered = store.find_cluster(spec["name"], type=kinds.VCLUSTER)
@@ -97,7 +97,7 @@ def run(request, store, api_client=None):
     if spec["isolation_mode"] == "vm" or (recorded_vm and options.state == "absent"):
         outcome, connection_warnings = _vm_run(request.proxmox, spec, options, store, registered)
     else:
-        outcome, connection_warnings = _host_run(request.host, spec, options, store, api_client)
+        outcome, connection_warnings = _host_run(request.host, spec, options, store, kube_connection)
     result = {"changed": outcome.changed, "cluster": outcome.cluster, "objects": outcome.objects,
               "diff": outcome.diff, "warnings": connection_warnings + outcome.warnings}
     if options.state != "absent":
@@ -107,20 +107,20 @@ def run(request, store, api_client=None):
     return result
 
 
-def _host_run(params, spec, options, store, api_client):
-    from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
+def _host_run(params, spec, options, store, kube_connection):
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
-    connection = host_connection(params) if api_client is None else None
+    connection = host_connection(params) if kube_connection is None else None
     if connection is not None and connection.values.get("host") and connection.sources.get("host") != "task":
         # run_options checked a task's host; one from the environment gets the same URL rule, named by its variable
         checks.url(connection.values["host"], connection.source("host"), schemes=("https", "http"))
-    client = api_client or host_api_client(**connection.values)
+    client = kube_connection or connect(**connection.values)
     try:
         resources = Resources(client)
         host.require_reachable(resources)
         return VClusterRun(spec, options, resources, store).run(), connection.warnings if connection else []
     finally:
-        if api_client is None:
+        if kube_connection is None:
             client.close()
 
 
