@@ -355,8 +355,21 @@ options:
     description:
       - Verify the TLS certificate of the API the run talks to, the host cluster's or, with O(isolation_mode=vm),
         Proxmox VE's. Default V(true).
+      - O(host_validate_certs) and O(proxmox_validate_certs) say it for one connection and win over this option.
       - "Environment: for the host cluster C(GPVE_HOST_CLUSTER_VALIDATE_CERTS), then C(K8S_AUTH_VERIFY_SSL); for
         Proxmox C(GPVE_PROXMOX_VALIDATE_CERTS), then C(PROXMOX_VALIDATE_CERTS)."
+    type: bool
+  host_validate_certs:
+    description:
+      - Verify the host cluster API server's TLS certificate; unused with O(isolation_mode=vm).
+      - "Precedence: this option, then O(validate_certs), then C(GPVE_HOST_CLUSTER_VALIDATE_CERTS), then
+        C(K8S_AUTH_VERIFY_SSL); default V(true)."
+    type: bool
+  proxmox_validate_certs:
+    description:
+      - Verify the Proxmox VE API's TLS certificate; used with O(isolation_mode=vm) only.
+      - "Precedence: this option, then O(validate_certs), then C(GPVE_PROXMOX_VALIDATE_CERTS), then
+        C(PROXMOX_VALIDATE_CERTS); default V(true)."
     type: bool
   kubeconfig_dest:
     description: Write the admin kubeconfig here (mode 0600). Context and cluster are named C(gpve_<name>).
@@ -564,8 +577,10 @@ def argument_spec():
     )
     spec.update(auth_spec.host_cluster_argument_spec())
     spec.update(proxmox_auth_spec.proxmox_auth_argument_spec())
-    # One option for whichever API the run talks to; runner.validate_certs resolves it per connection.
+    # One option for whichever API the run talks to, and one for each connection (runner.connection_options).
     spec['validate_certs'] = dict(type='bool')
+    spec['host_validate_certs'] = dict(type='bool')
+    spec['proxmox_validate_certs'] = dict(type='bool')
     return spec
 
 
