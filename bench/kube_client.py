@@ -112,7 +112,7 @@ def main():
           f"requests={args.requests}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     totals = {}
     for kind in ("ours", "library"):
-        samples = [probe(kind, kubeconfig, args.requests) for _ in range(args.runs)]
+        samples = [probe(kind, kubeconfig, args.requests) for _run in range(args.runs)]
         imported, connected, asked = medians(samples, "import"), medians(samples, "connect"), medians(samples, "request")
         totals[kind] = imported[0] + connected[0] + asked[0] * args.requests
         print(f"{kind:8} import cpu={imported[0]:.3f}s wall={imported[1]:.3f}s  connect cpu={connected[0] * 1000:.1f}ms "
