@@ -15,7 +15,7 @@ import dataclasses
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.health.checks import node_ready
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.api import ClusterApi
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect as kube_connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConfigError, KubeConnectionError
 
 UNREACHABLE = "Unreachable"
@@ -48,7 +48,7 @@ def connect(config, timeout):
     """A ClusterApi whose credentials the server accepted (it listed a namespace)."""
     server = config["clusters"][0]["cluster"].get("server")
     try:
-        client = ClusterApi(connect(kubeconfig=config), timeout=timeout)
+        client = ClusterApi(kube_connect(kubeconfig=config), timeout=timeout)
     except KubeConfigError as exc:
         raise ConnectionFailed(BAD_CONFIG, f"cannot use the credentials for {server}: {exc}") from None
     try:
