@@ -45,7 +45,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.request import
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.rest import Rest, resource_path  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.service import BackupService  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.crypto import generate_key  # noqa: E402
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import api_client  # noqa: E402
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry  # noqa: E402
 from tests.testbed.kube import kube_bin_dir  # noqa: E402
 from tests.testbed.processes import wait_until  # noqa: E402
@@ -141,7 +141,7 @@ def run_benchmark(testbed, size, scratch):
     store = open_registry(str(Path(scratch) / "registry.db"), encryption_key=_key(), environ={})
     cluster = store.create_cluster(f"bench-{run}", "external", spec={"endpoint": testbed.api_url})
     store.put_credential(cluster.id, "kubeconfig", Path(kubeconfig).read_text())
-    rest = Rest(api_client(Path(kubeconfig).read_text(), pool_size=16))
+    rest = Rest(connect(kubeconfig=Path(kubeconfig).read_text(), pool_size=16))
     namespaces = populate(rest, run, size)
     total = size["objects"]
     storage = {"type": "local", "path": str(Path(scratch) / "backups")}
@@ -165,7 +165,7 @@ def run_benchmark(testbed, size, scratch):
     finally:
         for namespace in namespaces:
             rest.call("DELETE", resource_path("", "v1", "namespaces", name=namespace), f"delete {namespace}")
-        rest.api_client.close()
+        rest.connection.close()
         store.close()
     return {"objects": total, "ours_backup_s": ours_backup_s, "ours_restore_s": ours_restore_s,
             "kubectl_get_s": kubectl_get_s, "kubectl_apply_s": kubectl_apply_s,

@@ -38,7 +38,7 @@ for import_root in (REPO / ".build" / "collections", REPO):
     if import_root.is_dir() and str(import_root) not in sys.path:
         sys.path.insert(0, str(import_root))
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client  # noqa: E402
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources  # noqa: E402
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry  # noqa: E402
 from tests.testbed import storage_pool  # noqa: E402
@@ -154,7 +154,7 @@ def describe(timings):
 
 
 def leftovers(testbed, registry):
-    client = host_api_client(host_kubeconfig=testbed.kubeconfig)
+    client = connect(host_kubeconfig=testbed.kubeconfig)
     try:
         resources = Resources(client)
         namespaces = [n["metadata"]["name"] for n in resources.list("Namespace")

@@ -13,13 +13,26 @@ COLLECTIONS = REPO / ".build" / "collections"
 VENV_BIN = Path(sys.executable).parent
 
 
-def ansible_env(extra: dict | None = None) -> dict:
-    """The environment of an ansible-playbook child: this collection, this venv, no user config."""
+def ansible_env(extra: dict | None = None, tmp_path: Path | None = None) -> dict:
+    """The environment of an Ansible child (ansible-playbook, ansible-inventory, ansible, a module run): this
+    collection, this venv, no user config, no GPVE_* or ANSIBLE_* leaking in.
+
+    With tmp_path the child is one of tests/as_a_user's runs on this machine: its own ansible.cfg, temporary and
+    home directories under tmp_path, this Python as the interpreter, and an inventory source that does not parse
+    is an error rather than a warning.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GPVE_", "ANSIBLE_"))}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
                PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}")
-    env.update(extra or {})
+    if tmp_path is not None:
+        config = Path(tmp_path) / "ansible.cfg"
+        if not config.exists():
+            config.write_text("[defaults]\n")
+        env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_LOCAL_TEMP=str(Path(tmp_path) / "tmp"),
+                   ANSIBLE_HOME=str(Path(tmp_path) / "ansible-home"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+                   ANSIBLE_INVENTORY_UNPARSED_FAILED="1", PYTHONPATH=str(COLLECTIONS))
+    env.update({key: str(value) for key, value in (extra or {}).items()})
     return env
 
 

@@ -377,7 +377,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.filters import
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.request import BackupRequest
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.service import BackupService
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage.s3 import BOTO3_IMPORT_ERROR, HAS_BOTO3
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3, URLLIB3_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import require_library
 from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
@@ -444,7 +444,7 @@ def build_request(params, check_mode):
 def main():
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                         required_if=[('state', 'restored', ('backup_id',))])
-    require_library(module, HAS_KUBERNETES, 'kubernetes', KUBERNETES_IMPORT_ERROR)
+    require_library(module, HAS_URLLIB3, 'kubernetes', URLLIB3_IMPORT_ERROR)
     if (module.params['storage'] or {}).get('type') == 's3':
         require_library(module, HAS_BOTO3, 'boto3', BOTO3_IMPORT_ERROR)
     run_on_registry(module, lambda store: BackupService(store).run(build_request(module.params, module.check_mode)))

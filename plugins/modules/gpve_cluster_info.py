@@ -264,7 +264,7 @@ dest:
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.query import Query
 from ansible_collections.gpve.cluster.plugins.module_utils.cluster_info.service import ClusterInfoService, Request
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3, URLLIB3_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import (
     HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, ConnectionOptions, ProxmoxClient,
@@ -321,7 +321,7 @@ def main():
         apply_connection_settings(module, lambda params: auth_spec.resolve_proxmox_auth(params, required=False))
     params = module.params
     if params['health']:
-        require_library(module, HAS_KUBERNETES, 'kubernetes', KUBERNETES_IMPORT_ERROR)
+        require_library(module, HAS_URLLIB3, 'kubernetes', URLLIB3_IMPORT_ERROR)
     if params['drift']:
         require_library(module, HAS_PROXMOXER, 'proxmoxer', PROXMOXER_IMPORT_ERROR)
 

@@ -278,7 +278,7 @@ cluster:
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.external.environment import resolve_cluster_access
 from ansible_collections.gpve.cluster.plugins.module_utils.external.service import ExternalClusterService, Request
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3, URLLIB3_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import apply_connection_settings, require_library
 from ansible_collections.gpve.cluster.plugins.module_utils.registry_runner import run_on_registry
 
@@ -323,7 +323,7 @@ def main():
     # Neither kubeconfig nor connection: the cluster kubernetes.core's K8S_AUTH_* variables name (an AWX credential).
     module = GpveModule(argument_spec=argument_spec(), supports_check_mode=True,
                         mutually_exclusive=[('kubeconfig', 'connection')])
-    require_library(module, HAS_KUBERNETES, 'kubernetes', KUBERNETES_IMPORT_ERROR)
+    require_library(module, HAS_URLLIB3, 'kubernetes', URLLIB3_IMPORT_ERROR)
     apply_connection_settings(module, resolve_cluster_access)
     run_on_registry(module, lambda store: ExternalClusterService(store).run(build_request(module.params, module.check_mode)))
 

@@ -83,6 +83,7 @@ ca_cert_hashes:
 
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3, URLLIB3_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import require_library, run_without_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import bootstrap_token
 
@@ -91,7 +92,7 @@ def main():
     module = GpveModule(argument_spec=dict(
         kubeconfig=dict(type='path', required=True), ttl=dict(type='str', default='1h'),
         description=dict(type='str', default='made by gpve.cluster for kubeadm join')), supports_check_mode=True)
-    require_library(module, bootstrap_token.HAS_KUBERNETES, 'kubernetes')
+    require_library(module, HAS_URLLIB3, 'kubernetes', URLLIB3_IMPORT_ERROR)
     require_library(module, bootstrap_token.HAS_CRYPTOGRAPHY, 'cryptography')
     params = module.params
 

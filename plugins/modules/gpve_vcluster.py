@@ -355,8 +355,21 @@ options:
     description:
       - Verify the TLS certificate of the API the run talks to, the host cluster's or, with O(isolation_mode=vm),
         Proxmox VE's. Default V(true).
+      - O(host_validate_certs) and O(proxmox_validate_certs) say it for one connection and win over this option.
       - "Environment: for the host cluster C(GPVE_HOST_CLUSTER_VALIDATE_CERTS), then C(K8S_AUTH_VERIFY_SSL); for
         Proxmox C(GPVE_PROXMOX_VALIDATE_CERTS), then C(PROXMOX_VALIDATE_CERTS)."
+    type: bool
+  host_validate_certs:
+    description:
+      - Verify the host cluster API server's TLS certificate; unused with O(isolation_mode=vm).
+      - "Precedence: this option, then O(validate_certs), then C(GPVE_HOST_CLUSTER_VALIDATE_CERTS), then
+        C(K8S_AUTH_VERIFY_SSL); default V(true)."
+    type: bool
+  proxmox_validate_certs:
+    description:
+      - Verify the Proxmox VE API's TLS certificate; used with O(isolation_mode=vm) only.
+      - "Precedence: this option, then O(validate_certs), then C(GPVE_PROXMOX_VALIDATE_CERTS), then
+        C(PROXMOX_VALIDATE_CERTS); default V(true)."
     type: bool
   kubeconfig_dest:
     description: Write the admin kubeconfig here (mode 0600). Context and cluster are named C(gpve_<name>).
@@ -481,7 +494,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.gpve.cluster.plugins.module_utils.ansible_module import GpveModule
 from ansible_collections.gpve.cluster.plugins.module_utils.connection_settings import environment_secrets
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import HAS_URLLIB3, URLLIB3_IMPORT_ERROR
 from ansible_collections.gpve.cluster.plugins.module_utils.module_runner import prepared, require_library
 from ansible_collections.gpve.cluster.plugins.module_utils.pki.keys import CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import argument_spec as vm_arguments
@@ -564,8 +577,10 @@ def argument_spec():
     )
     spec.update(auth_spec.host_cluster_argument_spec())
     spec.update(proxmox_auth_spec.proxmox_auth_argument_spec())
-    # One option for whichever API the run talks to; runner.validate_certs resolves it per connection.
+    # One option for whichever API the run talks to, and one for each connection (runner.connection_options).
     spec['validate_certs'] = dict(type='bool')
+    spec['host_validate_certs'] = dict(type='bool')
+    spec['proxmox_validate_certs'] = dict(type='bool')
     return spec
 
 
@@ -577,7 +592,7 @@ def main():
                         + proxmox_auth_spec.PROXMOX_AUTH_MUTUALLY_EXCLUSIVE)
     for secret in environment_secrets(auth_spec.HOST_CLUSTER_SETTINGS + proxmox_auth_spec.PROXMOX_SETTINGS):
         module.no_log_values.add(secret)
-    require_library(module, HAS_URLLIB3, 'kubernetes')
+    require_library(module, HAS_URLLIB3, 'kubernetes', URLLIB3_IMPORT_ERROR)
     require_library(module, HAS_CRYPTOGRAPHY, 'cryptography', CRYPTOGRAPHY_IMPORT_ERROR)
     request = prepared(module, lambda: build_request(module.params, module.check_mode))
     run_on_registry(module, lambda store: run(request, store))

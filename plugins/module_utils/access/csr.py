@@ -13,7 +13,6 @@ the certificate's end and discards a longer one (a certificate without its key i
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 import uuid
@@ -26,7 +25,6 @@ try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
-    from kubernetes.client import CertificatesV1Api, RbacAuthorizationV1Api
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
     pass
 
@@ -34,6 +32,8 @@ SIGNER = "kubernetes.io/kube-apiserver-client"
 USAGES = ["digital signature", "client auth"]
 FIRST_HONOURING_MINOR = 22
 DEFAULT_WAIT = 60.0
+CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+BINDINGS = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 
 
 class CsrError(GpveError):
@@ -61,16 +61,14 @@ def _object(name, pem, seconds):
                      "expirationSeconds": int(seconds)}}
 
 
-def _read(client, api, name):
-    answer = client.call(f"read CertificateSigningRequest {name}", api.read_certificate_signing_request, name,
-                         _preload_content=False)
-    return json.loads(answer.data)
+def _read(client, name):
+    return client.send("GET", f"{CSRS}/{name}", f"read CertificateSigningRequest {name}")
 
 
-def _wait_signed(client, api, name, wait):
+def _wait_signed(client, name, wait):
     deadline, delay = time.monotonic() + wait, 0.1
     while True:
-        current = _read(client, api, name)
+        current = _read(client, name)
         status = current.get("status") or {}
         for condition in status.get("conditions") or []:
             if condition.get("type") in ("Denied", "Failed") and condition.get("status", "True") == "True":
@@ -86,8 +84,7 @@ def _wait_signed(client, api, name, wait):
 
 def ensure_admin_binding(client, group):
     """A ClusterRoleBinding named group that binds the group to cluster-admin, created when missing."""
-    api = RbacAuthorizationV1Api(client.api)
-    status, _body = client.get(f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{group}", what="read ClusterRoleBinding")
+    status, _body = client.get(f"{BINDINGS}/{group}", what="read ClusterRoleBinding")
     if status == 200:
         return False
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
@@ -95,7 +92,7 @@ def ensure_admin_binding(client, group):
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}]}
     try:
-        client.call(f"create ClusterRoleBinding {group}", api.create_cluster_role_binding, binding, _preload_content=False)
+        client.send("POST", BINDINGS, f"create ClusterRoleBinding {group}", binding)
     except KubeError as exc:
         raise CsrError(str(exc)) from None
     return True
@@ -104,26 +101,22 @@ def ensure_admin_binding(client, group):
 def mint(client, user, groups, seconds, approver, wait=DEFAULT_WAIT):
     """(certificate PEM, certs.Issued with the new key) signed by the cluster for user in groups."""
     key = keys.generate_private_key()
-    api = CertificatesV1Api(client.api)
     name = f"gpve-{re.sub(r'[^a-z0-9-]', '-', user.lower())[:40]}-{uuid.uuid4().hex[:8]}"
     try:
-        client.call("create CertificateSigningRequest", api.create_certificate_signing_request,
-                    _object(name, request_pem(key, user, groups), seconds), _preload_content=False)
+        client.send("POST", CSRS, "create CertificateSigningRequest", _object(name, request_pem(key, user, groups), seconds))
     except KubeError as exc:
         raise CsrError(str(exc)) from None
     try:
-        current = _read(client, api, name)
+        current = _read(client, name)
         current.setdefault("status", {})["conditions"] = [
             {"type": "Approved", "status": "True", "reason": "GpveKubeconfig", "message": f"approved by gpve_kubeconfig for {approver}"}]
-        client.call(f"approve CertificateSigningRequest {name}", api.replace_certificate_signing_request_approval, name, current,
-                    _preload_content=False)
-        pem = _wait_signed(client, api, name, wait)
+        client.send("PUT", f"{CSRS}/{name}/approval", f"approve CertificateSigningRequest {name}", current)
+        pem = _wait_signed(client, name, wait)
     except KubeError as exc:
         raise CsrError(str(exc)) from None
     finally:
         try:
-            client.call(f"delete CertificateSigningRequest {name}", api.delete_certificate_signing_request, name,
-                        _preload_content=False)
+            client.send("DELETE", f"{CSRS}/{name}", f"delete CertificateSigningRequest {name}")
         except KubeError:
             pass  # the request carries no secret; the garbage collector removes it after an hour
     return certs.Issued(certs.load_cert(pem, "signed certificate"), key)

@@ -25,7 +25,8 @@ from typing import List, Optional
 from ansible_collections.gpve.cluster.plugins.module_utils import checks, files, kubeconfig as docs
 from ansible_collections.gpve.cluster.plugins.module_utils.access import csr, expiry, local_ca, token
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.api import ClusterApi
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeError
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
@@ -124,7 +125,7 @@ class KubeconfigService:
                                             "kubeconfig (credential 'kubeconfig') for this cluster: nothing can mint a credential")
         if wanted != "auto":
             return wanted
-        with client_for(admin, timeout=request.timeout) as client:
+        with ClusterApi(connect(kubeconfig=admin), timeout=request.timeout) as client:
             try:
                 version = client.version()
             except KubeError as exc:
@@ -144,7 +145,7 @@ class KubeconfigService:
             issued = local_ca.sign(ca, request.user, request.groups, now, expiry.lifetime(hours))
             ca_pem = docs.credentials(admin).ca_pem if admin else ""
             return issued, ca_pem or certs.cert_pem(ca.cert)
-        with client_for(admin, timeout=request.timeout) as client:
+        with ClusterApi(connect(kubeconfig=admin), timeout=request.timeout) as client:
             if request.groups == [CSR_ADMIN_GROUP]:
                 csr.ensure_admin_binding(client, CSR_ADMIN_GROUP)
             issued = csr.mint(client, request.user, request.groups, hours * 3600, approver=self.store.actor)
@@ -157,7 +158,7 @@ class KubeconfigService:
     def _mint_token(self, cluster, admin, request, hours):
         now = _utcnow()
         account = token.account_name(request.user)
-        with client_for(admin, timeout=request.timeout) as client:
+        with ClusterApi(connect(kubeconfig=admin), timeout=request.timeout) as client:
             token.ensure_account(client, account, admin=request.groups is None)
             minted = token.mint(client, account, hours * 3600)
         if expiry.too_long(minted.expires_at, now, hours):

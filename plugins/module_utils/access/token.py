@@ -24,13 +24,10 @@ import re
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeError
 
-try:
-    from kubernetes.client import CoreV1Api, RbacAuthorizationV1Api
-except ImportError:  # pragma: no cover - the module reports missing_required_lib
-    pass
-
 NAMESPACE = "kube-system"
 MANAGED = {"app.kubernetes.io/managed-by": "gpve"}
+ACCOUNTS = f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts"
+BINDINGS = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 ADMIN_ROLE = "cluster-admin"
 
 
@@ -85,11 +82,10 @@ def _ensure(client, what, path, create):
 
 def ensure_account(client, account, admin):
     """The ServiceAccount (and, for an admin, its cluster-admin binding), created when missing."""
-    core, rbac = CoreV1Api(client.api), RbacAuthorizationV1Api(client.api)
     metadata = {"name": account, "namespace": NAMESPACE, "labels": dict(MANAGED)}
-    _ensure(client, f"ServiceAccount {NAMESPACE}/{account}", f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{account}",
-            lambda: client.call(f"create ServiceAccount {NAMESPACE}/{account}", core.create_namespaced_service_account,
-                                NAMESPACE, {"metadata": metadata}, _preload_content=False))
+    _ensure(client, f"ServiceAccount {NAMESPACE}/{account}", f"{ACCOUNTS}/{account}",
+            lambda: client.send("POST", ACCOUNTS, f"create ServiceAccount {NAMESPACE}/{account}",
+                                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}))
     if not admin:
         return
     name = binding_name(account)
@@ -97,21 +93,19 @@ def ensure_account(client, account, admin):
                "metadata": {"name": name, "labels": dict(MANAGED)},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ADMIN_ROLE},
                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}]}
-    _ensure(client, f"ClusterRoleBinding {name}", f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}",
-            lambda: client.call(f"create ClusterRoleBinding {name}", rbac.create_cluster_role_binding, binding,
-                                _preload_content=False))
+    _ensure(client, f"ClusterRoleBinding {name}", f"{BINDINGS}/{name}",
+            lambda: client.send("POST", BINDINGS, f"create ClusterRoleBinding {name}", binding))
 
 
 def mint(client, account, seconds):
     """An IssuedToken for the ServiceAccount, asked to live seconds."""
-    core = CoreV1Api(client.api)
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": int(seconds)}}
     try:
-        answer = client.call(f"request a token for ServiceAccount {NAMESPACE}/{account}",
-                             core.create_namespaced_service_account_token, account, NAMESPACE, body, _preload_content=False)
+        answer = client.send("POST", f"{ACCOUNTS}/{account}/token", f"request a token for ServiceAccount {NAMESPACE}/{account}",
+                             body)
     except KubeError as exc:
         raise TokenError(f"the cluster did not issue a ServiceAccount token (TokenRequest API): {exc}") from None
-    token = (json.loads(answer.data).get("status") or {}).get("token")
+    token = (answer.get("status") or {}).get("token")
     if not token:
         raise TokenError("the TokenRequest answer holds no token")
     exp = claims_of(token).get("exp")

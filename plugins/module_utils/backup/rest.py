@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, gpve.cluster developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Plain JSON calls on any resource path through a kubernetes ApiClient.
+"""Plain JSON calls on any resource path over a kube/connect.py connection.
 
 kube/resources.py knows a fixed table of kinds; a backup meets whatever the server serves
 (custom resources included), so this speaks in paths built from discovery. Lists are
@@ -32,8 +32,8 @@ def resource_path(group, version, resource, namespace=None, name=None):
 class Rest:
     """JSON in, JSON out; API errors become KubeApiError, network errors KubeConnectionError."""
 
-    def __init__(self, api_client, timeout=DEFAULT_TIMEOUT):
-        self.api_client = api_client
+    def __init__(self, connection, timeout=DEFAULT_TIMEOUT):
+        self.connection = connection
         self.timeout = timeout
 
     def get(self, path, what=None, query=None):
@@ -65,4 +65,4 @@ class Rest:
         return self.call("PATCH", path, what, query, body=body, content_type="application/apply-patch+yaml")
 
     def call(self, method, path, what, query=None, body=None, content_type="application/json"):
-        return call_json(self.api_client, method, path, what, query, body, content_type, self.timeout)
+        return call_json(self.connection, method, path, what, query, body, content_type, self.timeout)

@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """gpve_cluster_backup's three states over one registry: present (take), restored, absent (delete, prune).
 
-``api_client_for(cluster)`` builds the kubernetes ApiClient of a registered cluster (by
-default from its stored kubeconfig credential); a private work directory holds the
-archive while it is built or checked and is removed afterwards.
+``connection_for(cluster)`` connects to a registered cluster (by default kube.connect with its
+stored kubeconfig credential); a private work directory holds the archive while it is built
+or checked and is removed afterwards.
 """
 
 from __future__ import annotations
@@ -17,14 +17,18 @@ from ansible_collections.gpve.cluster.plugins.module_utils.backup.rest import Re
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.restore import restore_backup
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.storage import open_storage
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.take import take_backup
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import api_client_for_cluster
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
+
+# Connections kept open for the requests an export or a restore makes in parallel.
+PARALLEL_REQUESTS = 16
 
 
 class BackupService:
-    def __init__(self, store, api_client_for=None, work_root=None):
+    def __init__(self, store, connection_for=None, work_root=None):
         self.store = store
-        self.api_client_for = api_client_for or (lambda cluster: api_client_for_cluster(store, cluster))
+        self.connection_for = connection_for or (lambda cluster: connect(store=store, cluster=cluster,
+                                                                         pool_size=PARALLEL_REQUESTS))
         self.work_root = work_root
         self._clients = []
 
@@ -53,7 +57,7 @@ class BackupService:
             raise NotFound("cluster", name_or_id) from None
 
     def rest_for(self, cluster):
-        client = self.api_client_for(cluster)
+        client = self.connection_for(cluster)
         self._clients.append(client)
         return Rest(client)
 

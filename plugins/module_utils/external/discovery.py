@@ -14,7 +14,8 @@ import dataclasses
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 from ansible_collections.gpve.cluster.plugins.module_utils.health.checks import node_ready
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.api import ClusterApi
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect as kube_connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConfigError, KubeConnectionError
 
 UNREACHABLE = "Unreachable"
@@ -44,10 +45,10 @@ class Discovered:
 
 
 def connect(config, timeout):
-    """A ClusterClient whose credentials the server accepted (it listed a namespace)."""
+    """A ClusterApi whose credentials the server accepted (it listed a namespace)."""
     server = config["clusters"][0]["cluster"].get("server")
     try:
-        client = client_for(config, timeout=timeout)
+        client = ClusterApi(kube_connect(kubeconfig=config), timeout=timeout)
     except KubeConfigError as exc:
         raise ConnectionFailed(BAD_CONFIG, f"cannot use the credentials for {server}: {exc}") from None
     try:

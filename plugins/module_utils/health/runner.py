@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Optional
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig as kubeconfig_docs
 from ansible_collections.gpve.cluster.plugins.module_utils.health import checks, http_probe, status
 from ansible_collections.gpve.cluster.plugins.module_utils.health.targets import targets_for
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.cluster_client import client_for
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.api import ClusterApi
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeError
 
 DEFAULT_WORKERS = 8
@@ -62,7 +63,7 @@ def check_cluster(job, timeout, want_pods=True):
     try:
         config = kubeconfig_docs.load_kubeconfig(job.kubeconfig)
         tls = _tls(config, targets.validate_certs)
-        client = client_for(config, timeout=timeout)
+        client = ClusterApi(connect(kubeconfig=config), timeout=timeout)
     except (KubeError, kubeconfig_docs.KubeconfigError) as exc:
         observed["reachable"] = False
         return Outcome(job.cluster.id, [status.Timer("api-server").done(status.UNHEALTHY, str(exc))], observed)

@@ -12,18 +12,11 @@ mode see the object exactly as the server would store it.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube import retry
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import (
     KubeApiError, KubeConnectionError, retry_after_seconds)
-
-try:
-    from urllib3.exceptions import HTTPError as Urllib3Error
-except ImportError:  # pragma: no cover - client.host_api_client() reports the missing library first
-    Urllib3Error = OSError
 
 FIELD_MANAGER = "gpve"
 DEFAULT_TIMEOUT = 30
@@ -90,10 +83,10 @@ def describe_object(obj):
 
 
 class Resources:
-    """The kinds of KINDS on one API server, through a transport.Transport or a kubernetes ApiClient."""
+    """The kinds of KINDS on one API server, over a kube/connect.py connection."""
 
-    def __init__(self, api_client, field_manager=FIELD_MANAGER, timeout=DEFAULT_TIMEOUT):
-        self.api_client = api_client
+    def __init__(self, connection, field_manager=FIELD_MANAGER, timeout=DEFAULT_TIMEOUT):
+        self.connection = connection
         self.field_manager = field_manager
         self.timeout = timeout
 
@@ -140,55 +133,18 @@ class Resources:
                           content_type="application/json")
 
     def _call(self, method, path, what, query=None, body=None, content_type="application/json"):
-        return call_json(self.api_client, method, path, what, query, body, content_type, self.timeout)
+        return call_json(self.connection, method, path, what, query, body, content_type, self.timeout)
 
 
-def call_json(api_client, method, path, what, query=None, body=None, content_type="application/json", timeout=None,
-              sleep=time.sleep):
-    """One JSON request on path; API errors become KubeApiError, network errors KubeConnectionError.
-
-    api_client is a transport.Transport or a kubernetes ApiClient (anything with call_api). An
-    answer that asks to come back later (429 Too Many Requests from API Priority and Fairness,
-    or a 5xx with Retry-After) is tried again after the wait it names (kube/retry.py).
-    """
-    attempt = 0
-    while True:
-        try:
-            return _call_once(api_client, method, path, what, query, body, content_type, timeout)
-        except KubeApiError as error:
-            wait = retry.wait_before_retry(error.status, error.retry_after, attempt)
-            if wait is None:
-                raise
-            attempt += 1
-            sleep(wait)
-
-
-def _call_once(api_client, method, path, what, query, body, content_type, timeout):
-    if hasattr(api_client, "call_api"):
-        return _call_library(api_client, method, path, what, query, body, content_type, timeout)
+def call_json(connection, method, path, what, query=None, body=None, content_type="application/json", timeout=None):
+    """One JSON request on path over a kube/connect.py connection (which follows kube/retry.py); API errors become
+    KubeApiError, network errors KubeConnectionError."""
     payload = None if body is None else json.dumps(body)
     try:
-        response = api_client.request(method, path, query or [], payload, content_type, timeout)
+        response = connection.request(method, path, query or [], payload, content_type, timeout)
     except KubeConnectionError as exc:
         raise KubeConnectionError(f"{what}: {exc}") from None
     if response.status >= 400:
         raise KubeApiError.from_status(response.status, response.reason, response.data, what,
                                        retry_after_seconds(response.headers))
     return json.loads(response.data) if response.data else {}
-
-
-def _call_library(api_client, method, path, what, query, body, content_type, timeout):
-    """Through a kubernetes ApiClient (the library is imported by whoever built the client)."""
-    from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
-    headers = {"Accept": "application/json", "Content-Type": content_type}
-    try:
-        response = api_client.call_api(
-            path, method, query_params=query or [], header_params=headers, body=body,
-            auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-            _request_timeout=timeout)
-    except ApiException as exc:
-        raise KubeApiError.from_exception(exc, what) from None
-    except (Urllib3Error, OSError) as exc:
-        raise KubeConnectionError(f"{what}: the API server could not be reached: {exc}") from None
-    data = response.data
-    return json.loads(data) if data else {}

@@ -1,14 +1,15 @@
 # Copyright: (c) 2026, gpve.cluster developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A small HTTPS transport to an API server, for the kubeconfigs gpve meets most.
+"""The HTTPS transport of every Kubernetes connection (kube/connect.py builds it).
 
-Importing the kubernetes library costs about half a second of CPU (it loads every API
-model); a module run that makes thirty requests spends more time importing than talking.
-This transport covers a server URL with a CA (inline or file), a client certificate
-(inline or files), a bearer token (inline or file), and the in-cluster service account.
-Anything else in a kubeconfig (exec plugins, auth providers) raises Unsupported, and the
-caller falls back to the kubernetes library. Client keys given inline pass through a
-private temporary file only for as long as OpenSSL takes to read them.
+Importing the kubernetes library costs 0.15 s of CPU more than this transport (it loads every API
+model); a module run that makes thirty requests spends more time importing than talking
+(docs/architecture.md has the measurement). This transport covers a server URL with a CA
+(inline or file), a client certificate (inline or files), a bearer token (inline or file),
+basic auth, an ``exec`` plugin's credential (kube/exec_credential.py) and the in-cluster
+service account. Only an ``auth-provider`` raises Unsupported (kube/connect.py has the
+bounded way for it). Client keys given inline pass through a private temporary file only
+for as long as OpenSSL takes to read them. Every request follows kube/retry.py.
 """
 
 from __future__ import annotations
@@ -17,22 +18,26 @@ import base64
 import os
 import ssl
 import tempfile
+import time
 from urllib.parse import urlencode, urlsplit
 
+from ansible_collections.gpve.cluster.plugins.module_utils.kube import exec_credential, retry
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeConfigError, KubeConnectionError
 
 try:
     import urllib3
     HAS_URLLIB3 = True
-except ImportError:  # pragma: no cover - then the kubernetes library is the only way
+    URLLIB3_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - the module reports missing_required_lib
     HAS_URLLIB3 = False
+    URLLIB3_IMPORT_ERROR = exc
 
 IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 POOL_SIZE = 8
 
 
 class Unsupported(KubeConfigError):
-    """The kubeconfig needs what only the kubernetes library does (exec plugins, auth providers)."""
+    """The kubeconfig needs what only the kubernetes library does (auth providers), or there is no pod to be in."""
 
 
 class Response:
@@ -48,23 +53,31 @@ class Response:
 class Transport:
     """HTTPS requests to one API server with one identity."""
 
-    def __init__(self, server, ssl_context, token=None):
+    def __init__(self, server, ssl_context, token=None, basic=None, pool_size=POOL_SIZE):
         if not HAS_URLLIB3:
-            raise Unsupported("urllib3 is not installed")
+            raise KubeConfigError(f"the Python library urllib3 is required: {URLLIB3_IMPORT_ERROR}")
         parts = urlsplit(server)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise KubeConfigError(f"server: {server!r} is not an http(s) URL")
         self.server = server.rstrip("/")
         self.token = token
-        self.pool = urllib3.PoolManager(num_pools=2, maxsize=POOL_SIZE, ssl_context=ssl_context, retries=False)
+        self.authorization = f"Bearer {token}" if token else (
+            "Basic " + base64.b64encode(":".join(basic).encode()).decode("ascii") if basic else None)
+        self.sleep = time.sleep
+        self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, ssl_context=ssl_context, retries=False)
 
     def request(self, method, path, query=(), body=None, content_type="application/json", timeout=30):
-        """One request; a Response whatever the status. Connection failures raise KubeConnectionError
-        (the caller adds which object it was about)."""
+        """A Response whatever the status, after kube/retry.py's waits. Connection failures raise
+        KubeConnectionError (the caller adds which object it was about). timeout: seconds, or (connect, read)."""
         url = self.server + path + (f"?{urlencode(list(query))}" if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if self.authorization:
+            headers["Authorization"] = self.authorization
+        if isinstance(timeout, tuple):
+            timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        return retry.send(lambda: self._once(method, url, body, headers, timeout), self.sleep)
+
+    def _once(self, method, url, body, headers, timeout):
         try:
             answer = self.pool.request(method, url, body=body, headers=headers, timeout=timeout, preload_content=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -75,27 +88,37 @@ class Transport:
         self.pool.clear()
 
 
-def from_kubeconfig(config, context=None, validate_certs=True, ca_cert=None, base_dir=None):
+def selected(config, context=None):
+    """(context name, cluster entry, user entry) of the context (default: the current one) of a kubeconfig dict."""
+    context_name = context or config.get("current-context")
+    chosen = _named(config, "contexts", context_name).get("context") or {}
+    cluster = _named(config, "clusters", chosen.get("cluster")).get("cluster") or {}
+    return context_name, cluster, _named(config, "users", chosen.get("user")).get("user") or {}
+
+
+def from_kubeconfig(config, context=None, validate_certs=True, ca_cert=None, base_dir=None, pool_size=POOL_SIZE):
     """A Transport for the selected context of a kubeconfig dict; relative file paths are read from base_dir.
 
     ca_cert (PEM text) replaces the kubeconfig's CA.
     """
-    context_name = context or config.get("current-context")
-    selected = _named(config, "contexts", context_name).get("context") or {}
-    cluster = _named(config, "clusters", selected.get("cluster")).get("cluster") or {}
-    user = _named(config, "users", selected.get("user")).get("user") or {}
-    if user.get("exec") or user.get("auth-provider") or user.get("username"):
-        raise Unsupported(f"context {context_name!r} authenticates in a way only the kubernetes library handles")
+    context_name, cluster, user = selected(config, context)
+    if user.get("auth-provider"):
+        raise Unsupported(f"context {context_name!r} authenticates through an auth provider")
     context_tls = _ssl_context(validate_certs and not cluster.get("insecure-skip-tls-verify", False),
                                ca_cert or _inline_or_file(cluster, "certificate-authority", base_dir))
-    cert = _inline_or_file(user, "client-certificate", base_dir)
-    key = _inline_or_file(user, "client-key", base_dir)
+    if user.get("exec"):
+        credential = exec_credential.run(user["exec"], base_dir)
+        cert, key, token = credential.client_cert_pem, credential.client_key_pem, credential.token
+    else:
+        cert = _inline_or_file(user, "client-certificate", base_dir)
+        key = _inline_or_file(user, "client-key", base_dir)
+        token = user.get("token") or (_read(_path(user["tokenFile"], base_dir)).strip() if user.get("tokenFile") else None)
     if cert and key:
         _load_client_pair(context_tls, cert, key)
-    token = user.get("token") or (_read(_path(user["tokenFile"], base_dir)).strip() if user.get("tokenFile") else None)
-    if not (cert and key) and not token:
-        raise Unsupported(f"context {context_name!r} has no client certificate or token")
-    return Transport(cluster.get("server", ""), context_tls, token)
+    basic = (user["username"], user.get("password") or "") if user.get("username") else None
+    if not (cert and key) and not token and not basic:
+        raise KubeConfigError(f"context {context_name!r} has no client certificate, token, username or exec plugin")
+    return Transport(cluster.get("server", ""), context_tls, token, basic, pool_size)
 
 
 def from_token(host, token, validate_certs=True, ca_cert=None):

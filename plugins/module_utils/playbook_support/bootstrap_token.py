@@ -19,6 +19,9 @@ import string
 
 from ansible_collections.gpve.cluster.plugins.module_utils import checks, kubeconfig
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConnectionError
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import call_json
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import TokenError
 
 try:
@@ -28,14 +31,6 @@ try:
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
     HAS_CRYPTOGRAPHY = False
 
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.client.rest import ApiException
-    from urllib3.exceptions import HTTPError
-    HAS_KUBERNETES = True
-except ImportError:  # pragma: no cover - the module reports missing_required_lib
-    HAS_KUBERNETES = False
 
 TOKEN_CHARS = string.ascii_lowercase + string.digits
 TOKEN_FORMAT = re.compile(r'^[a-z0-9]{6}\.[a-z0-9]{16}$')
@@ -138,22 +133,19 @@ def check(kubeconfig_path, ttl, description):
 
 def create(kubeconfig_path, ttl='1h', description='made by gpve.cluster for kubeadm join', check_mode=False):
     """Create a bootstrap token; returns {token, token_id, expires_at, ca_cert_hashes}."""
-    if not HAS_KUBERNETES:
-        raise TokenError('the Python library kubernetes is required')
     seconds, hashes = check(kubeconfig_path, ttl, description)
     token_id, token_secret = new_token()
     expires_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
     if not check_mode:
-        api = k8s_config.new_client_from_config(config_file=kubeconfig_path)
+        connection = connect(host_kubeconfig=kubeconfig_path)
         try:
-            k8s_client.CoreV1Api(api).create_namespaced_secret(
-                NAMESPACE, secret_body(token_id, token_secret, expires_at, description))
-        except ApiException as exc:
+            call_json(connection, 'POST', '/api/v1/namespaces/{0}/secrets'.format(NAMESPACE), 'create the bootstrap token secret',
+                      body=secret_body(token_id, token_secret, expires_at, description))
+        except KubeApiError as exc:
             raise TokenError('creating the bootstrap token secret failed: {0} {1}'.format(exc.status, exc.reason)) from None
-        except HTTPError as exc:
-            raise TokenError('creating the bootstrap token secret failed: the API server cannot be reached ({0})'.format(
-                type(exc).__name__)) from None
+        except KubeConnectionError:
+            raise TokenError('creating the bootstrap token secret failed: the API server cannot be reached') from None
         finally:
-            api.close()
+            connection.close()
     return {'token': '{0}.{1}'.format(token_id, token_secret), 'token_id': token_id,
             'expires_at': expires_at.strftime('%Y-%m-%dT%H:%M:%SZ'), 'ca_cert_hashes': hashes}

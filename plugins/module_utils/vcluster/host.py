@@ -31,7 +31,7 @@ def require_reachable(resources):
     """Ask the host API server for its version once, with a short timeout: an unreachable or hung host fails the
     run at once (KubeConnectionError naming the server), before anything is read, registered or applied."""
     try:
-        call_json(resources.api_client, "GET", "/version", "the host API server", timeout=PROBE_TIMEOUT_S)
+        call_json(resources.connection, "GET", "/version", "the host API server", timeout=PROBE_TIMEOUT_S)
     except KubeConnectionError as exc:
         raise KubeConnectionError(f"{exc} (checked before any change; nothing was written)") from None
 

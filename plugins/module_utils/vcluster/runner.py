@@ -17,10 +17,12 @@ from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service impo
 
 SPEC_OPTIONS = ("name", "namespace", "labels", "annotations", "kubernetes_version", "distro", "isolation_mode",
                 "control_plane", "networking", "storage", "resources", "sync", "plugins", "image_registry", "pki", "vm")
-HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "client_cert", "client_key", "validate_certs",
-                "ca_cert")
-PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret", "validate_certs",
-                   "ca_path", "api_timeout")
+HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "client_cert", "client_key", "ca_cert")
+PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret", "ca_path", "api_timeout")
+# Each connection's own certificate check; validate_certs, which serves whichever connection the run makes, is
+# what the task gives when it gives neither (then each connection's GPVE_* and ecosystem variables, in that order).
+HOST_VALIDATE_CERTS = "host_validate_certs"
+PROXMOX_VALIDATE_CERTS = "proxmox_validate_certs"
 
 
 MAX_WAIT_TIMEOUT_S = 24 * 3600
@@ -55,17 +57,28 @@ def build_spec(params, environ=None):
     return spec
 
 
-def host_connection(params, environ=None):
-    """The host-cluster connection (connection_settings' rule: task option > GPVE_HOST_CLUSTER_* > K8S_AUTH_*)."""
+def connection_options(params, names, own_validate_certs):
+    """The task's options of one connection, as the shared connection settings name them (validate_certs: the
+    connection's own option, else the one both share)."""
+    options = {key: params.get(key) for key in names}
+    own = params.get(own_validate_certs)
+    options["validate_certs"] = own if own is not None else params.get("validate_certs")
+    return options
+
+
+def host_connection(options, environ=None):
+    """The host-cluster connection from connection_options (connection_settings' rule: task option >
+    GPVE_HOST_CLUSTER_* > K8S_AUTH_*)."""
     from ansible_collections.gpve.cluster.plugins.module_utils.kube import auth_spec
-    return auth_spec.resolve_host_cluster({key: params.get(key) for key in HOST_OPTIONS}, environ)
+    return auth_spec.resolve_host_cluster(options, environ)
 
 
-def proxmox_connection(params, environ=None):
-    """The Proxmox connection of a vm isolation run (task option > GPVE_PROXMOX_* > PROXMOX_*), its credentials
-    checked. A missing api_url is named when the run first connects: the spec's own refusals come first."""
+def proxmox_connection(options, environ=None):
+    """The Proxmox connection of a vm isolation run from connection_options (task option > GPVE_PROXMOX_* >
+    PROXMOX_*), its credentials checked. A missing api_url is named when the run first connects: the spec's own
+    refusals come first."""
     from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
-    return auth_spec.resolve_proxmox_auth({key: params.get(key) for key in PROXMOX_OPTIONS}, environ, required=False)
+    return auth_spec.resolve_proxmox_auth(options, environ, required=False)
 
 
 @dataclasses.dataclass
@@ -81,15 +94,16 @@ class Request:
 def build_request(params, check_mode):
     """The module's request from its parameters; the spec and the run options are checked before any connection."""
     return Request(spec=build_spec(params), options=run_options(params, check_mode),
-                   host={key: params.get(key) for key in HOST_OPTIONS}, proxmox={key: params.get(key) for key in PROXMOX_OPTIONS})
+                   host=connection_options(params, HOST_OPTIONS, HOST_VALIDATE_CERTS),
+                   proxmox=connection_options(params, PROXMOX_OPTIONS, PROXMOX_VALIDATE_CERTS))
 
 
-def run_module(params, store, check_mode, api_client=None):
+def run_module(params, store, check_mode, kube_connection=None):
     """One run from module parameters (build_request, then run); the dict the module exits with."""
-    return run(build_request(params, check_mode), store, api_client)
+    return run(build_request(params, check_mode), store, kube_connection)
 
 
-def run(request, store, api_client=None):
+def run(request, store, kube_connection=None):
     """One run; the dict the module exits with (changed, cluster, objects, pki, kubeconfig_path, diff, warnings)."""
     spec, options = request.spec, request.options
     registered = store.find_cluster(spec["name"], type=kinds.VCLUSTER)
@@ -97,7 +111,7 @@ def run(request, store, api_client=None):
     if spec["isolation_mode"] == "vm" or (recorded_vm and options.state == "absent"):
         outcome, connection_warnings = _vm_run(request.proxmox, spec, options, store, registered)
     else:
-        outcome, connection_warnings = _host_run(request.host, spec, options, store, api_client)
+        outcome, connection_warnings = _host_run(request.host, spec, options, store, kube_connection)
     result = {"changed": outcome.changed, "cluster": outcome.cluster, "objects": outcome.objects,
               "diff": outcome.diff, "warnings": connection_warnings + outcome.warnings}
     if options.state != "absent":
@@ -107,20 +121,20 @@ def run(request, store, api_client=None):
     return result
 
 
-def _host_run(params, spec, options, store, api_client):
-    from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
+def _host_run(params, spec, options, store, kube_connection):
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
-    connection = host_connection(params) if api_client is None else None
+    connection = host_connection(params) if kube_connection is None else None
     if connection is not None and connection.values.get("host") and connection.sources.get("host") != "task":
         # run_options checked a task's host; one from the environment gets the same URL rule, named by its variable
         checks.url(connection.values["host"], connection.source("host"), schemes=("https", "http"))
-    client = api_client or host_api_client(**connection.values)
+    client = kube_connection or connect(**connection.values)
     try:
         resources = Resources(client)
         host.require_reachable(resources)
         return VClusterRun(spec, options, resources, store).run(), connection.warnings if connection else []
     finally:
-        if api_client is None:
+        if kube_connection is None:
             client.close()
 
 

@@ -26,12 +26,12 @@ import json
 import os
 from dataclasses import dataclass
 
-from ansible_collections.gpve.cluster.plugins.module_utils import files, kubeconfig
+from ansible_collections.gpve.cluster.plugins.module_utils import files
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle as L
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
-from ansible_collections.gpve.cluster.plugins.module_utils.kube import transport as kube_transport
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube import wait
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.reconcile import CREATED, DELETED, UNCHANGED, UPDATED
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
@@ -323,13 +323,13 @@ class VmVClusterRun:
     @staticmethod
     def _answers(admin_kubeconfig, timeout):
         """(ready, detail) of one GET /readyz with the admin credentials."""
-        transport = kube_transport.from_kubeconfig(kubeconfig.load_kubeconfig(admin_kubeconfig))
+        connection = connect(kubeconfig=admin_kubeconfig)
         try:
-            answer = transport.request("GET", "/readyz", timeout=timeout)
+            answer = connection.request("GET", "/readyz", timeout=timeout)
         except Exception as exc:  # pylint: disable=broad-except
             return False, str(exc)
         finally:
-            transport.close()
+            connection.close()
         return answer.status == 200, f"/readyz answered {answer.status} {answer.reason}"
 
     def _wait_ready_at(self, server, admin_kubeconfig):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.security.hostile_support import files_under, registry_rows
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.backup
 

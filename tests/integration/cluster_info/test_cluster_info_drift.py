@@ -11,7 +11,7 @@ from proxmoxer import ProxmoxAPI
 
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox.client import ConnectionOptions, ProxmoxClient
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.k8s_vm
 

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
-from tests.one_view.testbed_cluster import register_as_k8s_vm
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.testbed_cluster import register_as_k8s_vm
 
 pytestmark = pytest.mark.health
 

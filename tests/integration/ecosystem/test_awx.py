@@ -15,8 +15,8 @@ import yaml
 from jinja2 import meta, sandbox
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
-from tests.one_view.service_account import reader_token
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.service_account import reader_token
 
 pytestmark = pytest.mark.ecosystem
 
@@ -85,7 +85,7 @@ def test_configure_playbook_uses_awx_modules_for_every_object():
         assert module in text, module
     listed = subprocess.run([str(awx.REPO / ".venv/bin/ansible-playbook"), str(playbook), "--list-tasks", "-i",
                              "localhost,"], capture_output=True, text=True, check=False,
-                            env=ansible_cli.ansible_env(awx.REPO / ".build"))
+                            env=ansible_cli.ansible_env(tmp_path=awx.REPO / ".build"))
     assert listed.returncode == 0, listed.stderr
     templates = yaml.safe_load((awx.REPO / "playbooks" / "awx" / "job_templates.yml").read_text())["gpve_awx_job_templates"]
     assert {t["playbook"] for t in templates} == {p.name for p in awx.PROJECT_PLAYBOOKS.glob("*.yml")}

@@ -13,8 +13,8 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
-from tests.one_view.receiver import Receiver
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.receiver import Receiver
 
 pytestmark = pytest.mark.registry
 

@@ -15,8 +15,8 @@ import pytest
 from kubernetes import client
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
-from tests.one_view.service_account import reader_token
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.service_account import reader_token
 
 pytestmark = pytest.mark.external
 

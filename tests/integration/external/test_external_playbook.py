@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.external
 

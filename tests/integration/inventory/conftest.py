@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.one_view.seed import seed_three_types
+from tests.as_a_user.seed import seed_three_types
 
 
 @pytest.fixture

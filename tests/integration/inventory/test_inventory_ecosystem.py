@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.one_view import ansible_cli
-from tests.one_view.seed import k8s_vm_nodes
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.seed import k8s_vm_nodes
 
 pytestmark = pytest.mark.inventory
 

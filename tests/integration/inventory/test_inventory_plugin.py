@@ -9,8 +9,8 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.inventory import model
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
-from tests.one_view.seed import CANARY_SECRET, TEMPLATE_LABEL, k8s_vm_nodes, seed_three_types
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.seed import CANARY_SECRET, TEMPLATE_LABEL, k8s_vm_nodes, seed_three_types
 
 pytestmark = pytest.mark.inventory
 

@@ -21,8 +21,8 @@ from kubernetes import client, config
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
-from tests.one_view.testbed_cluster import admin_kubeconfig
+from tests.as_a_user import ansible_cli
+from tests.as_a_user.testbed_cluster import admin_kubeconfig
 
 pytestmark = pytest.mark.external
 

@@ -8,7 +8,7 @@ import pytest
 from registry_helpers import new_key
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import schema
-from tests.one_view.ansible_cli import run_module
+from tests.as_a_user.ansible_cli import run_module
 
 pytestmark = pytest.mark.registry
 

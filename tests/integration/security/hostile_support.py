@@ -11,7 +11,7 @@ import os
 import stat
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 TABLES = ("clusters", "vcluster_specs", "k8s_vm_specs", "external_cluster_specs", "cluster_status", "cluster_credentials",
           "cluster_nodes", "cluster_events", "cluster_backups", "vm_templates", "cluster_templates", "audit_log")

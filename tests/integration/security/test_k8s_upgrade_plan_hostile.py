@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hostile_support import files_under, name_cases, refused_writing_nothing, registry_cases, registry_rows
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.roles
 

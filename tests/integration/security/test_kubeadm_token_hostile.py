@@ -16,7 +16,7 @@ import yaml
 
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs
 from hostile_support import expanded, files_under, refused_writing_nothing
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.roles
 

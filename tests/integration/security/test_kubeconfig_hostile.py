@@ -19,7 +19,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from hostile_support import files_under, refused, registry_rows
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.external
 

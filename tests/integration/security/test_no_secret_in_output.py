@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ansible_collections.gpve.cluster.plugins.module_utils import crypto
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.external
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
@@ -54,8 +55,10 @@ def module_params(registry_path):
 
 
 @pytest.fixture
-def host_resources(kube_client):
-    return Resources(kube_client)
+def host_resources(testbed):
+    connection = connect(host_kubeconfig=testbed.kubeconfig)
+    yield Resources(connection)
+    connection.close()
 
 
 @pytest.fixture

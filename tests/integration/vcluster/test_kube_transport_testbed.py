@@ -1,4 +1,4 @@
-"""The light transport against the testbed's API server: TLS verified, CA override, verification off."""
+"""kube.connect's transport against the testbed's API server: TLS verified, CA override, verification off."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.gpve.cluster.plugins.module_utils.kube.client import host_api_client
+from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.errors import KubeApiError, KubeConnectionError
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.transport import Transport
@@ -24,7 +24,7 @@ def stranger_ca(tmp_path):
 
 
 def test_the_testbed_kubeconfig_goes_through_the_light_transport(testbed):
-    client = host_api_client(host_kubeconfig=testbed.kubeconfig)
+    client = connect(host_kubeconfig=testbed.kubeconfig)
     try:
         assert isinstance(client, Transport)
         resources = Resources(client)
@@ -38,9 +38,8 @@ def test_the_testbed_kubeconfig_goes_through_the_light_transport(testbed):
 
 
 def test_a_ca_that_did_not_sign_the_server_is_refused_unless_verification_is_off(testbed, stranger_ca):
-    strict = Resources(host_api_client(host_kubeconfig=testbed.kubeconfig, ca_cert=stranger_ca))
+    strict = Resources(connect(host_kubeconfig=testbed.kubeconfig, ca_cert=stranger_ca))
     with pytest.raises(KubeConnectionError, match=r"^Namespace default: .*CERTIFICATE_VERIFY_FAILED"):
         strict.get("Namespace", "default")
-    relaxed = Resources(host_api_client(host_kubeconfig=testbed.kubeconfig, ca_cert=stranger_ca,
-                                        validate_certs=False))
+    relaxed = Resources(connect(host_kubeconfig=testbed.kubeconfig, ca_cert=stranger_ca, validate_certs=False))
     assert relaxed.get("Namespace", "default") is not None

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.integration.security.hostile_support import files_under, make_sandbox, name_cases, registry_cases, registry_rows
-from tests.one_view import ansible_cli
+from tests.as_a_user import ansible_cli
 
 pytestmark = pytest.mark.vcluster
 

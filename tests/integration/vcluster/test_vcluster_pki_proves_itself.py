@@ -156,7 +156,7 @@ def localize(container, mounts, ports):
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory, testbed):
     """The module creates the vCluster; its etcd and kube-apiserver then run here from the StatefulSet's commands."""
-    from kubernetes import config as kube_config
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
     from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
     from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
     from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
@@ -172,7 +172,7 @@ def control_plane(tmp_path_factory, testbed):
               "api_key": None, "validate_certs": True, "ca_cert": None, "registry": str(root / "registry.db")}
     with open_registry(params["registry"]) as store:
         run_module(params, store, False)
-    host_client = kube_config.new_client_from_config(testbed.kubeconfig)
+    host_client = connect(host_kubeconfig=testbed.kubeconfig)
     host = Resources(host_client)
     statefulset = host.get("StatefulSet", NAME, NAMESPACE)
     data = {key: base64.b64decode(value).decode() for key, value in

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.one_view.ansible_cli import run_module
+from tests.as_a_user.ansible_cli import run_module
 
 pytestmark = pytest.mark.registry
 

@@ -67,9 +67,9 @@ class ScriptedServer:
 
 def _get(server, waits):
     client = transport.from_token(server.url, "token")
+    client.sleep = waits.append
     try:
-        return kube_resources.call_json(client, "GET", "/api/v1/namespaces/team-a", "Namespace team-a",
-                                        sleep=waits.append)
+        return kube_resources.call_json(client, "GET", "/api/v1/namespaces/team-a", "Namespace team-a")
     finally:
         client.close()
 
@@ -116,15 +116,17 @@ def test_resources_reads_go_through_the_same_retry():
 
 
 def test_the_read_side_client_follows_the_same_policy():
-    """cluster_client (gpve_cluster_info's and gpve_external_cluster's reads) waits and tries again, as writes do."""
+    """kube.api (gpve_cluster_info's and gpve_external_cluster's reads), connected by kube.connect, waits and tries
+    again, as writes do."""
     from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
-    from ansible_collections.gpve.cluster.plugins.module_utils.kube import cluster_client
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.api import ClusterApi
+    from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 
     with ScriptedServer([(429, {"Retry-After": "1"}), (503, {"Retry-After": "2"}), (500, {})]) as server:
-        client = cluster_client.client_for(kubeconfig.build_kubeconfig(server.url, "throttled", "admin", token="token"))
+        connection = connect(kubeconfig=kubeconfig.build_kubeconfig(server.url, "throttled", "admin", token="token"))
         waits = []
-        client.sleep = waits.append
-        with client:
+        connection.sleep = waits.append
+        with ClusterApi(connection) as client:
             with pytest.raises(KubeApiError) as raised:
                 client.get_json("/api/v1/namespaces/team-a", what="Namespace team-a")
             assert client.get_json("/api/v1/namespaces/team-a")["metadata"]["name"] == "team-a"

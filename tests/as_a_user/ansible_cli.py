@@ -9,28 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / ".build" / "collections"
+from tests.playbook_run import COLLECTIONS, REPO, ansible_env
+
+__all__ = ["REPO", "ansible_env", "inventory_list", "run", "run_module", "unwrap"]
+
 BIN = Path(sys.executable).parent
 MODULES = COLLECTIONS / "ansible_collections" / "gpve" / "cluster" / "plugins" / "modules"
 
 
-def ansible_env(tmp_path, **extra):
-    """Environment of an Ansible CLI run: this collection, no user config, no GPVE_* leaking in."""
-    config = Path(tmp_path) / "ansible.cfg"
-    if not config.exists():
-        config.write_text("[defaults]\n")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GPVE_", "ANSIBLE_"))}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_CONFIG=str(config), ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
-               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_INVENTORY_UNPARSED_FAILED="1", PYTHONPATH=str(COLLECTIONS))
-    env.update({key: str(value) for key, value in extra.items()})
-    return env
-
-
 def run(argv, tmp_path, check=True, timeout=600, **env):
     done = subprocess.run([str(BIN / argv[0])] + list(argv[1:]), capture_output=True, text=True, timeout=timeout,
-                          check=False, env=ansible_env(tmp_path, **env), cwd=str(tmp_path))
+                          check=False, env=ansible_env(env, tmp_path), cwd=str(tmp_path))
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done

@@ -1,1 +1,0 @@
-"""Helpers shared by the tests of issue 6 (inventory, cluster info, external clusters, kubeconfigs, webhooks)."""
