@@ -15,7 +15,7 @@ def test_the_run_that_lost_a_control_plane_names_the_node_and_the_step(create_ru
     output, lost = create_runs.interrupted.stdout, create_runs.lost_vm
     assert create_runs.interrupted.returncode != 0, output[-3000:]
     assert f"stage bootstrap failed on {lost} at 'Check that the node answers'" in output, output[-4000:]
-    _, events = create_runs.cluster.registered()
+    events = create_runs.cluster.registered()[1]
     failed = [e for e in events if e.reason == "StageFailed"]
     assert failed, [(e.reason, e.message) for e in events[:20]]
     assert failed[-1].metadata["host"] == lost
@@ -26,7 +26,7 @@ def test_the_run_that_lost_a_control_plane_names_the_node_and_the_step(create_ru
 def test_the_rerun_finishes_without_duplicates(create_runs):
     cluster, resumed = create_runs.cluster, create_runs.resumed
     assert resumed.returncode == 0, resumed.stdout[-6000:]
-    record, _ = cluster.registered()
+    record = cluster.registered()[0]
     assert record.status.phase == "Running"
     names = Counter(vm["name"] for vm in cluster.vms())
     assert names == Counter({f"real-cp-{i}": 1 for i in (1, 2, 3)} | {f"real-general-{i}": 1 for i in (1, 2)} | {"real-lb": 1})
