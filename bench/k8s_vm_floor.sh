@@ -67,7 +67,17 @@ phase ssh
 each prepare
 phase node_prep
 put "$control_plane" /tmp/floor/ "$files/init.yaml" "$files/cni.yaml"
-on "$control_plane" 'sudo install -D -m 0600 /tmp/floor/init.yaml /etc/kubernetes/gpve/init.yaml && sudo kubeadm init --config /etc/kubernetes/gpve/init.yaml >/dev/null'
+kubeadm_init() {
+    on "$control_plane" 'sudo install -D -m 0600 /tmp/floor/init.yaml /etc/kubernetes/gpve/init.yaml && sudo kubeadm init --config /etc/kubernetes/gpve/init.yaml >/dev/null'
+}
+# Seen once in a full test run: the control plane's API server refused connections for kubeadm's whole API call
+# budget. What the node showed is printed, then the script does what an operator would: reset and init once more.
+if ! kubeadm_init; then
+    on "$control_plane" 'sudo crictl ps -a; for c in etcd kube-apiserver; do echo "== $c"; sudo crictl logs --tail 30 "$(sudo crictl ps -a --name "$c" -q | head -1)" 2>&1; done; free -m' >&2 || true
+    echo "kubeadm init failed; reset and init once more" >&2
+    on "$control_plane" 'sudo kubeadm reset --force >/dev/null 2>&1'
+    kubeadm_init
+fi
 phase init
 join_command=$(on "$control_plane" 'sudo kubeadm token create --ttl 1h --print-join-command')
 token=$(sed -E 's/.*--token ([^ ]+).*/\1/' <<<"$join_command")
