@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 from kubernetes import client, config
-from proxmoxer import ProxmoxAPI
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from tests.playbook_run import ansible_env, finish_playbook, run_playbook, start_playbook
@@ -172,9 +171,8 @@ class RealCluster:
             self.stop_vm(vm_name)
         return finish_playbook(process, log, PLAY_TIMEOUT)
 
-    def proxmox(self) -> ProxmoxAPI:
-        pve = self.testbed.pve
-        return ProxmoxAPI(pve.host, port=pve.port, user=pve.user, password=pve.password, verify_ssl=pve.ca_path)
+    def proxmox(self):
+        return self.testbed.pve.api()
 
     def vms(self) -> list[dict]:
         """The cluster's VMs as Proxmox lists them (name, vmid, node, status)."""

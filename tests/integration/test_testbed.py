@@ -49,7 +49,7 @@ def _running_and_ready(core, name: str, namespace: str) -> bool:
 
 
 def _pve_api(pve) -> ProxmoxAPI:
-    return ProxmoxAPI(pve.host, port=pve.port, user=pve.user, password=pve.password, verify_ssl=pve.ca_path)
+    return pve.api()
 
 
 def _wait_task(api, node: str, upid: str) -> dict:

@@ -32,7 +32,7 @@ USER = "ubuntu"
 
 
 def _api(pve) -> ProxmoxAPI:
-    return ProxmoxAPI(pve.host, port=pve.port, user=pve.user, password=pve.password, verify_ssl=pve.ca_path)
+    return pve.api()
 
 
 def _wait_task(api, upid: str) -> None:

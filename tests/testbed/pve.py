@@ -59,6 +59,12 @@ class PveEndpoint:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def api(self):
+        """A proxmoxer client logged in as the testbed's user (its CA verified)."""
+        # Imported here: only the tests that talk to Proxmox need proxmoxer.
+        from proxmoxer import ProxmoxAPI  # pylint: disable=import-outside-toplevel
+        return ProxmoxAPI(self.host, port=self.port, user=self.user, password=self.password, verify_ssl=self.ca_path)
+
 
 def prepare(layout: Layout, ca: CertificateAuthority, time_scale: float = DEFAULT_TIME_SCALE,
             host: str = DEFAULT_HOST, qemu: QemuServerConfig | None = None,
