@@ -182,9 +182,7 @@ def run_collection(testbed: Testbed, workdir: Path, spec: dict) -> tuple[RealClu
 
 
 def ssh(testbed: Testbed, user: str, address: str, command: str) -> str:
-    argv = ["ssh", "-i", testbed.ssh_key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", f"{user}@{address}", command]
-    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
+    return testbed.ssh(user, address, command, timeout=60).stdout
 
 
 def copy_rendered(cluster: RealCluster, control_plane: str, files: Path) -> None:

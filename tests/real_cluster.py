@@ -196,11 +196,7 @@ class RealCluster:
         """command (a shell line) as root on the cluster's node, through the spec's user and sudo."""
         with open_registry(str(self.registry_path), actor="real-cluster-tests") as store:
             address = next(n.ip_address for n in store.list_nodes(store.find_cluster(self.name).id) if n.name == node)
-        network.require_testbed_address(address)
-        argv = ["ssh", "-i", self.testbed.ssh_key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-                f"{SSH_USER}@{address}", "sudo", "sh", "-c", shlex.quote(command)]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        return self.testbed.ssh(SSH_USER, address, "sudo", "sh", "-c", shlex.quote(command), timeout=300, check=False)
 
     def kubeconfig(self) -> Path:
         """The admin kubeconfig the registry keeps for the cluster, as a 0600 file."""

@@ -45,11 +45,7 @@ def _address(index: int) -> str:
 
 
 def _ssh(testbed, address: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    network.require_testbed_address(address)
-    argv = ["ssh", "-i", testbed.ssh_key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            f"{USER}@{address}", *command]
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=check)
+    return testbed.ssh(USER, address, *command, check=check)
 
 
 def _agent_ipv4(api, vmid: int) -> list[str]:
