@@ -21,7 +21,7 @@ def test_k8s_vm_create_benchmark_tiny(testbed):
     env = dict(os.environ, GPVE_BENCH_SIZE="tiny", GPVE_TESTBED_ENV=str(testbed.layout.env_file))
     done = subprocess.run([sys.executable, str(REPO / "bench" / "k8s_vm_create.py")], capture_output=True, text=True,
                           timeout=2400, env=env, cwd=str(REPO), check=False)
-    assert done.returncode == 0, done.stdout + done.stderr[-6000:]
+    assert done.returncode == 0, done.stdout + done.stderr[-12000:]
     out = done.stdout
     print(out)
     assert "1 control plane + 1 workers" in out
