@@ -73,6 +73,8 @@ class QemuServer:
     def __init__(self, config: QemuServerConfig):
         self.config = config
         self.booted: dict[int, float | None] = {}  # vmid -> the start time its machine booted for
+        # vmid -> its machine as booted: each half-second pass asks every followed machine, without reading its record.
+        self.machines: dict[int, Machine] = {}
         # vmid -> (the start time whose boot failed, why): not retried until the VM is started again.
         self.boot_errors: dict[int, tuple[float | None, str]] = {}
         self._lock = threading.Lock()
@@ -84,7 +86,8 @@ class QemuServer:
         """The machine of vmid; with config, sized and wired as that config says."""
         state_dir = Path(self.config.state_dir) / str(vmid)
         if config is None:
-            return Machine.from_dict(json.loads((state_dir / "machine.json").read_text()))
+            known = self.machines.get(vmid)
+            return known or Machine.from_dict(json.loads((state_dir / "machine.json").read_text()))
         cores = int(config.get("cores", 1)) * int(config.get("sockets", 1))
         return Machine(name=f"vm{vmid}", state_dir=str(state_dir), image=self.config.image,
                        mac=cloud_init_drive.nic_mac(config.get("net0", "")), cpus=cores,
@@ -165,6 +168,7 @@ class QemuServer:
                                           (list(self.config.nameservers), list(self.config.search)))
             machine.write_seed(seed.meta_data, seed.user_data, seed.network_config, seed.vendor_data)
             Path(machine.state_dir, "machine.json").write_text(json.dumps(machine.to_dict()))
+            self.machines[state.vmid] = machine
             machine.boot()
         except Exception as exc:  # noqa: BLE001 - qemu would fail the start; the reason goes to the log
             self.boot_errors[state.vmid] = (state.started_at, str(exc))
@@ -182,6 +186,7 @@ class QemuServer:
     def _remove(self, vmid: int) -> None:
         self.machine(vmid).remove()
         self.booted.pop(vmid, None)
+        self.machines.pop(vmid, None)
         LOG.info("VM %s destroyed: machine and disk removed", vmid)
 
     def remove_gone(self, vmids: set[int]) -> None:
@@ -198,6 +203,7 @@ class QemuServer:
         with self._lock:
             list(self._pool.map(lambda machine: machine.remove(), self.known()))
             self.booted.clear()
+            self.machines.clear()
 
 
 def agent_interfaces(machine: Machine) -> list[dict]:
