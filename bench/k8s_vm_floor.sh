@@ -53,7 +53,8 @@ prepare() {
         sudo install -m 0644 /tmp/floor/sysctl.conf /etc/sysctl.d/99-gpve-k8s.conf
         sudo sysctl --quiet -p /etc/sysctl.d/99-gpve-k8s.conf
         sudo systemctl restart containerd
-        for image in /tmp/floor/images/*.tar; do sudo ctr --namespace k8s.io images import "$image" >/dev/null; done'
+        for image in /tmp/floor/images/*.tar; do sudo ctr --namespace k8s.io images import "$image" >/dev/null; done
+        sync'
 }
 
 join() {
