@@ -16,7 +16,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import valid
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
 
 SPEC_OPTIONS = ("name", "namespace", "labels", "annotations", "kubernetes_version", "distro", "isolation_mode",
-                "control_plane", "networking", "storage", "resources", "sync", "plugins", "image_registry", "pki", "vm")
+                "control_plane", "networking", "storage", "resources", "sync", "plugins", "syncer", "image_registry", "pki",
+                "vm")
 HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "client_cert", "client_key", "ca_cert")
 PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret", "ca_path", "api_timeout")
 # Each connection's own certificate check; validate_certs, which serves whichever connection the run makes, is
@@ -92,10 +93,15 @@ class Request:
 
 
 def build_request(params, check_mode):
-    """The module's request from its parameters; the spec and the run options are checked before any connection."""
-    return Request(spec=build_spec(params), options=run_options(params, check_mode),
-                   host=connection_options(params, HOST_OPTIONS, HOST_VALIDATE_CERTS),
-                   proxmox=connection_options(params, PROXMOX_OPTIONS, PROXMOX_VALIDATE_CERTS))
+    """The module's request from its parameters; the spec and the run options are checked before any connection, and
+    so are the Proxmox settings of a vm isolation run that creates or changes a VM (after the spec's own refusals)."""
+    request = Request(spec=build_spec(params), options=run_options(params, check_mode),
+                      host=connection_options(params, HOST_OPTIONS, HOST_VALIDATE_CERTS),
+                      proxmox=connection_options(params, PROXMOX_OPTIONS, PROXMOX_VALIDATE_CERTS))
+    if request.spec["isolation_mode"] == "vm" and request.options.state != "absent":
+        from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
+        auth_spec.resolve_proxmox_auth(request.proxmox)
+    return request
 
 
 def run_module(params, store, check_mode, kube_connection=None):
