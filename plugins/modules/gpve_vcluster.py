@@ -137,7 +137,7 @@ options:
         suboptions:
           enabled:
             description:
-              - Whether CoreDNS is deployed inside the virtual cluster (default V(true)): by the syncer, or by the
+              - Whether CoreDNS is deployed inside the virtual cluster (default V(true)), by the syncer, or by the
                 run when O(syncer.enabled=false).
             type: bool
       node_selector:
@@ -216,7 +216,7 @@ options:
   plugins:
     description:
       - vcluster plugins, each a sidecar container of the control-plane pod beside the syncer (and named in the
-        syncer's configuration): C(name) (a DNS label), C(image), and optionally C(args) (list) and C(env) (list of
+        syncer's configuration), with C(name) (a DNS label), C(image), and optionally C(args) (list) and C(env) (list of
         container environment entries). Only with the syncer (O(syncer.enabled)).
     type: list
     elements: dict
