@@ -93,15 +93,10 @@ class Request:
 
 
 def build_request(params, check_mode):
-    """The module's request from its parameters; the spec and the run options are checked before any connection, and
-    so are the Proxmox settings of a vm isolation run that creates or changes a VM (after the spec's own refusals)."""
-    request = Request(spec=build_spec(params), options=run_options(params, check_mode),
-                      host=connection_options(params, HOST_OPTIONS, HOST_VALIDATE_CERTS),
-                      proxmox=connection_options(params, PROXMOX_OPTIONS, PROXMOX_VALIDATE_CERTS))
-    if request.spec["isolation_mode"] == "vm" and request.options.state != "absent":
-        from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import auth_spec
-        auth_spec.resolve_proxmox_auth(request.proxmox)
-    return request
+    """The module's request from its parameters; the spec and the run options are checked before any connection."""
+    return Request(spec=build_spec(params), options=run_options(params, check_mode),
+                   host=connection_options(params, HOST_OPTIONS, HOST_VALIDATE_CERTS),
+                   proxmox=connection_options(params, PROXMOX_OPTIONS, PROXMOX_VALIDATE_CERTS))
 
 
 def run_module(params, store, check_mode, kube_connection=None):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import runner
 from ansible_collections.gpve.cluster.plugins.modules import gpve_vcluster
 
@@ -69,16 +68,3 @@ def test_one_connections_own_option_leaves_the_other_connection_alone():
     host = runner.connection_options(params, runner.HOST_OPTIONS, runner.HOST_VALIDATE_CERTS)
     assert (host["validate_certs"], proxmox["validate_certs"]) == (False, None)
 
-
-def test_vm_isolation_without_the_proxmox_settings_is_refused_before_any_connection(monkeypatch, tmp_path):
-    for variable in ("GPVE_PROXMOX_API_URL", "PROXMOX_HOST", "GPVE_PROXMOX_API_PASSWORD", "PROXMOX_PASSWORD",
-                     "GPVE_PROXMOX_API_TOKEN_SECRET", "PROXMOX_TOKEN_SECRET"):
-        monkeypatch.delenv(variable, raising=False)
-    vm = {"snippets_dir": str(tmp_path)}
-    with pytest.raises(ValidationError) as refused:
-        runner.build_request(_params({}, "proxmox_validate_certs", {"isolation_mode": "vm", "vm": vm}), False)
-    assert refused.value.field == "api_url"
-    with pytest.raises(ValidationError) as refused:
-        runner.build_request(_params({}, "proxmox_validate_certs", {"isolation_mode": "vm", "vm": vm,
-                                                                    "api_url": "https://pve.example:8006"}), False)
-    assert refused.value.field == "api_password"
