@@ -103,6 +103,8 @@ def test_the_control_plane_runs_in_a_pod_on_a_real_node(vcluster, testbed):
     statuses = {status["name"]: status for status in pod["status"]["containerStatuses"]}
     assert set(statuses) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
     assert all(status["ready"] and "running" in status["state"] for status in statuses.values()), statuses
+    rerun = vcluster.run()
+    assert not rerun["changed"] and {o["action"] for o in rerun["objects"]} == {"unchanged"}
 
 
 def test_the_kubeconfig_lists_the_virtual_clusters_own_namespaces(vcluster):
