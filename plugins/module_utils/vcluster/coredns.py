@@ -6,12 +6,15 @@ They live in the virtual cluster's ``kube-system`` (applied through the virtual 
 not the host's): ServiceAccount, ClusterRole and ClusterRoleBinding ``system:coredns``, the
 ``coredns`` ConfigMap (Corefile), the ``coredns`` Deployment and the ``kube-dns`` Service at
 the tenth address of the virtual service range, as kubeadm gives it. Their pods run on
-nodes only through the syncer, which copies them to the host.
+nodes only through the syncer, which copies them to the host. With the syncer they go to it
+as upstream's chart gives them: the host ConfigMap ``vc-coredns-<name>`` (key ``coredns.yaml``)
+mounted at ``/manifests/coredns``; without it the run applies them itself.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 
@@ -21,6 +24,9 @@ SERVICE = "kube-dns"
 ROLE = "system:coredns"
 LABELS = {"k8s-app": "kube-dns"}
 DNS_SERVICE_OFFSET = 10
+# Where upstream's syncer reads the manifests: the ConfigMap's key, mounted at MANIFESTS_DIR.
+MANIFESTS_KEY = "coredns.yaml"
+MANIFESTS_DIR = "/manifests/coredns"
 COREFILE = """.:53 {{
     errors
     health {{
@@ -79,6 +85,12 @@ def objects(spec):
          "spec": {"selector": dict(LABELS), "clusterIP": dns_service_ip(spec["networking"]["service_cidr"]),
                   "ports": ports}},
     ]
+
+
+def manifests_text(spec):
+    """The objects as one multi-document YAML text (each document JSON, which is YAML), as upstream's syncer reads
+    them from its ``coredns.yaml``."""
+    return "\n---\n".join(json.dumps(obj, indent=2, sort_keys=True) for obj in objects(spec)) + "\n"
 
 
 def _pod_spec(spec):

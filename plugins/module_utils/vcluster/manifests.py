@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import isolation, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns, isolation, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import claims, render_statefulset
 
@@ -64,6 +64,8 @@ def base_objects(spec, cluster_id=None, manage_namespace=True):
     objects += service_accounts(spec)
     if spec["syncer"]["enabled"]:
         objects += rbac(spec)
+        if spec["control_plane"]["coredns"]["enabled"]:
+            objects.append(coredns_config_map(spec))
     objects += services(spec)
     if spec["networking"]["expose"]["type"] == "Ingress":
         objects.append(ingress(spec))
@@ -131,6 +133,12 @@ def rbac(spec):
              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role}},
         ]
     return objects
+
+
+def coredns_config_map(spec):
+    """CoreDNS's manifests for the syncer to apply inside the virtual cluster (upstream's ``vc-coredns-<name>``)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(spec, names.coredns_config_map(spec["name"])),
+            "data": {coredns.MANIFESTS_KEY: coredns.manifests_text(spec)}}
 
 
 def secret(spec, secret_name, entries):

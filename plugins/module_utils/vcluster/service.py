@@ -379,7 +379,7 @@ def _owned_objects(spec):
     objects = [("StatefulSet", names.statefulset(name), namespace), ("Ingress", names.ingress(name), namespace),
                ("Service", names.client_service(name), namespace), ("Service", names.headless_service(name), namespace),
                ("Secret", names.kubeconfig_secret(name), namespace), ("Secret", names.config_secret(name), namespace),
-               ("Secret", names.certs_secret(name), namespace),
+               ("Secret", names.certs_secret(name), namespace), ("ConfigMap", names.coredns_config_map(name), namespace),
                ("NetworkPolicy", names.network_policy(name), namespace),
                ("LimitRange", names.limit_range(name), namespace),
                ("ResourceQuota", names.resource_quota(name), namespace),

@@ -13,7 +13,7 @@ template. Isolation adds a restricted security context (container) or a RuntimeC
 
 from __future__ import annotations
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 
 CERTS_VOLUME = "certs"
@@ -22,6 +22,7 @@ NON_ROOT_USER = 65532
 # Owner and group may read: with fsGroup a non-root container reads the certificates.
 SECRET_MODE = 0o440
 CONFIG_VOLUME = "config"
+COREDNS_VOLUME = "coredns"
 CONFIG_DIR = "/var/lib/vcluster"
 K3S_TLS_DIR = "/data/server/tls"
 # k3s's own names for the CAs of the bundle (its server and client CA are kubeadm's one cluster CA).
@@ -63,6 +64,8 @@ def render_statefulset(spec, replicas=None, extra_annotations=None):
     if spec["syncer"]["enabled"]:
         pod_spec["volumes"].append(
             {"name": CONFIG_VOLUME, "secret": {"secretName": names.config_secret(name), "defaultMode": SECRET_MODE}})
+        if control_plane["coredns"]["enabled"]:
+            pod_spec["volumes"].append({"name": COREDNS_VOLUME, "configMap": {"name": names.coredns_config_map(name)}})
     if spec["distro"] == "k3s":
         pod_spec["initContainers"] = [k3s_pki_init_container(spec)]
     if control_plane["node_selector"]:
@@ -139,6 +142,8 @@ def syncer_containers(spec):
     container = _container("syncer", specs.images(spec)["syncer"], None, spec["resources"]["syncer"],
                            args=syncer_args(spec))
     container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
+    if spec["control_plane"]["coredns"]["enabled"]:
+        container["volumeMounts"].append({"name": COREDNS_VOLUME, "mountPath": coredns.MANIFESTS_DIR, "readOnly": True})
     return [container] + [plugin_container(spec, plugin) for plugin in spec["plugins"]]
 
 

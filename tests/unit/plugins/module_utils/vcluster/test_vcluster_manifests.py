@@ -279,3 +279,17 @@ def test_the_syncer_configuration_names_resources_and_selectors_as_upstream():
     assert config["sync"]["fromHost"]["nodes"] == {"enabled": True, "selector": {"labels": {"pool": "a"}}}
     assert config["sync"]["fromHost"]["priorityClasses"]["selector"] == {"matchLabels": {"team": "a"}}
     assert config["controlPlane"]["distro"] == {"k8s": {"enabled": True, "version": "v1.37.2"}}
+
+
+def test_with_the_syncer_corednss_manifests_go_to_it_as_upstreams_chart_gives_them(pki):
+    spec, objects = rendered(pki)
+    config_map = objects[("ConfigMap", "vc-coredns-demo")]
+    documents = [json.loads(text) for text in config_map["data"]["coredns.yaml"].split("\n---\n")]
+    assert documents == coredns.objects(spec)
+    assert {"name": "coredns", "mountPath": "/manifests/coredns", "readOnly": True} in \
+        containers(objects)["syncer"]["volumeMounts"]
+    assert {"name": "coredns", "configMap": {"name": "vc-coredns-demo"}} in pod_spec(objects)["volumes"]
+    without = objects_for(pki, control_plane={"coredns": {"enabled": False}})
+    assert ("ConfigMap", "vc-coredns-demo") not in without
+    assert "coredns" not in [volume["name"] for volume in pod_spec(without)["volumes"]]
+    assert ("ConfigMap", "vc-coredns-demo") not in objects_for(pki, syncer={"enabled": False})
