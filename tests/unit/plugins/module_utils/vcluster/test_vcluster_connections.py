@@ -67,4 +67,3 @@ def test_one_connections_own_option_leaves_the_other_connection_alone():
     proxmox = runner.connection_options(params, runner.PROXMOX_OPTIONS, runner.PROXMOX_VALIDATE_CERTS)
     host = runner.connection_options(params, runner.HOST_OPTIONS, runner.HOST_VALIDATE_CERTS)
     assert (host["validate_certs"], proxmox["validate_certs"]) == (False, None)
-
