@@ -136,7 +136,9 @@ options:
         type: dict
         suboptions:
           enabled:
-            description: Whether the syncer deploys CoreDNS.
+            description:
+              - Whether CoreDNS is deployed inside the virtual cluster (default V(true)), by the syncer, or by the
+                run when O(syncer.enabled=false).
             type: bool
       node_selector:
         description: Node selector of the control-plane pods.
@@ -208,15 +210,37 @@ options:
       - What the syncer copies. C(to_host) (V(pods), V(services), V(config_maps), V(secrets), V(endpoints),
         V(persistent_volume_claims), V(ingresses), V(network_policies)) and C(from_host) (V(nodes),
         V(storage_classes), V(ingress_classes), V(priority_classes)), each C(true)/C(false) or a dict with
-        C(enabled) and C(selector) (C(match_labels), C(match_expressions)).
+        C(enabled) and, for C(from_host) only, C(selector) (C(match_labels), C(match_expressions); nodes by
+        C(match_labels) only), as the pinned upstream vCluster release (0.36.1) takes them.
     type: dict
   plugins:
-    description: vcluster plugins, passed to the syncer's configuration as given.
+    description:
+      - vcluster plugins, each a sidecar container of the control-plane pod beside the syncer (and named in the
+        syncer's configuration), with C(name) (a DNS label), C(image), and optionally C(args) (list) and C(env) (list of
+        container environment entries). Only with the syncer (O(syncer.enabled)).
     type: list
     elements: dict
+  syncer:
+    description: The vcluster syncer container.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Run the syncer (default). V(false) deploys the virtual control plane only, for operators who want a
+            virtual API and no pods synced to the host; then the run itself deploys CoreDNS's objects inside the
+            virtual cluster through the virtual API server, which must be reachable from the controller
+            (O(networking.expose) or O(kubeconfig_server)), unless O(control_plane.coredns.enabled=false).
+        type: bool
   image_registry:
     description:
-      - Registry of the control-plane images (default C(registry.k8s.io)).
+      - Registry prefix every image the module deploys comes from, C(host[:port][/path]) without a scheme. The
+        control-plane images (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, CoreDNS) are named as
+        kubeadm names them under a custom image repository (C(<prefix>/kube-apiserver:v1.37.2),
+        C(<prefix>/coredns:v1.14.6)); the syncer, k3s and plugin images keep their repository
+        (C(<prefix>/loft-sh/vcluster:...), C(<prefix>/rancher/k3s:...)), as upstream vcluster's
+        C(defaultImageRegistry) does.
+      - Unset (C(registry.k8s.io)), the control-plane images come from registry.k8s.io and the others from their
+        own registries.
       - Falls back to C(GPVE_VCLUSTER_IMAGE_REGISTRY).
     type: str
   pki:
@@ -421,6 +445,16 @@ EXAMPLES = r"""
           host: ci.k8s.example.com
           class_name: nginx
 
+- name: Only a virtual API (no syncer), every image from a local mirror
+  gpve.cluster.gpve_vcluster:
+    name: api-only
+    syncer:
+      enabled: false
+    image_registry: registry.example.com:5000/k8s
+    networking:
+      expose:
+        type: NodePort
+
 - name: Pause it over the weekend
   gpve.cluster.gpve_vcluster:
     name: ci
@@ -548,6 +582,7 @@ def argument_spec():
         resources=dict(type='dict'),
         sync=dict(type='dict'),
         plugins=dict(type='list', elements='dict'),
+        syncer=dict(type='dict', options=dict(enabled=dict(type='bool'))),
         image_registry=dict(type='str', fallback=_env('GPVE_VCLUSTER_IMAGE_REGISTRY')),
         pki=dict(type='dict', options=dict(
             extra_sans=dict(type='list', elements='str'),

@@ -8,7 +8,7 @@ Nodes, and for workloads whose images cannot be had here); a directory's conftes
 its tests use it with ``use_standin_testbed()``. Nothing starts until a test asks for one
 of these fixtures.
 
-    testbed        .kubeconfig .api_url .ca_path .node_names .storage_class .pve .pve_control
+    testbed        (real_testbed, the same) .kubeconfig .api_url .ca_path .node_names .storage_class .pve .pve_control
                    .stop_component(name) .start_component(name) .component_running(name) .ensure_running()
     kube_client    kubernetes.client.ApiClient as the testbed admin
     kube_namespace a fresh namespace (its default ServiceAccount exists), deleted after the test
@@ -49,8 +49,9 @@ def _running_testbed() -> "Testbed | None":
 
 
 @pytest.fixture(scope="session")
-def testbed(tmp_path_factory):
-    """The running testbed for the whole session."""
+def real_testbed(tmp_path_factory):
+    """The testbed with real nodes, for the whole session: under this name too, so a directory that uses the
+    stand-in testbed can still give one test module the real one (``testbed`` defined there from this)."""
     running = _running_testbed()
     if running is not None:
         yield running
@@ -62,6 +63,12 @@ def testbed(tmp_path_factory):
         yield fresh
     finally:
         fresh.stop()
+
+
+@pytest.fixture(scope="session")
+def testbed(real_testbed):
+    """The running testbed for the whole session."""
+    return real_testbed
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ KINDS = {kind.kind: kind for kind in (
     Kind("LimitRange", "v1", "limitranges", True),
     Kind("Event", "v1", "events", True),
     Kind("StatefulSet", "apps/v1", "statefulsets", True),
+    Kind("Deployment", "apps/v1", "deployments", True),
     Kind("Role", "rbac.authorization.k8s.io/v1", "roles", True),
     Kind("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True),
     Kind("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import json
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import isolation, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns, isolation, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import claims, render_statefulset
 
 HTTPS_PORT = 443
@@ -30,6 +31,12 @@ SYNC_RULES = {
     "ingresses": ("networking.k8s.io", ("ingresses",)),
     "network_policies": ("networking.k8s.io", ("networkpolicies",)),
 }
+# The module's sync resource names -> vCluster 0.36.1's (sync.toHost / sync.fromHost keys of its values schema).
+UPSTREAM_SYNC_NAMES = {"pods": "pods", "services": "services", "config_maps": "configMaps", "secrets": "secrets",
+                       "endpoints": "endpoints", "persistent_volume_claims": "persistentVolumeClaims",
+                       "ingresses": "ingresses", "network_policies": "networkPolicies", "nodes": "nodes",
+                       "storage_classes": "storageClasses", "ingress_classes": "ingressClasses",
+                       "priority_classes": "priorityClasses"}
 FROM_HOST_RULES = {
     "nodes": ("", ("nodes", "nodes/status")),
     "storage_classes": ("storage.k8s.io", ("storageclasses",)),
@@ -55,7 +62,10 @@ def base_objects(spec, cluster_id=None, manage_namespace=True):
     """
     objects = [namespace_object(spec, cluster_id, manage_namespace)]
     objects += service_accounts(spec)
-    objects += rbac(spec)
+    if spec["syncer"]["enabled"]:
+        objects += rbac(spec)
+        if spec["control_plane"]["coredns"]["enabled"]:
+            objects.append(coredns_config_map(spec))
     objects += services(spec)
     if spec["networking"]["expose"]["type"] == "Ingress":
         objects.append(ingress(spec))
@@ -66,11 +76,14 @@ def base_objects(spec, cluster_id=None, manage_namespace=True):
 
 
 def secret_objects(spec, certs_data, kubeconfig_data):
-    """The ``<name>-certs`` (PKI), ``vc-<name>`` (admin kubeconfig) and ``vc-config-<name>`` Secrets."""
+    """The ``<name>-certs`` (PKI), ``vc-<name>`` (admin kubeconfig) and ``vc-config-<name>`` Secrets (the last for
+    the syncer only)."""
     name = spec["name"]
-    return [secret(spec, names.certs_secret(name), certs_data),
-            secret(spec, names.kubeconfig_secret(name), kubeconfig_data),
-            secret(spec, names.config_secret(name), {CONFIG_SECRET_KEY: vcluster_config(spec)})]
+    secrets = [secret(spec, names.certs_secret(name), certs_data),
+               secret(spec, names.kubeconfig_secret(name), kubeconfig_data)]
+    if spec["syncer"]["enabled"]:
+        secrets.append(secret(spec, names.config_secret(name), {CONFIG_SECRET_KEY: vcluster_config(spec)}))
+    return secrets
 
 
 def namespace_object(spec, cluster_id=None, manage_namespace=True):
@@ -87,8 +100,9 @@ def namespace_object(spec, cluster_id=None, manage_namespace=True):
 
 def service_accounts(spec):
     name = spec["name"]
+    accounts = (names.service_account(name), names.workload_service_account(name))
     return [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(spec, account_name)}
-            for account_name in (names.service_account(name), names.workload_service_account(name))]
+            for account_name in accounts[:2 if spec["syncer"]["enabled"] else 1]]
 
 
 def rbac(spec):
@@ -121,6 +135,12 @@ def rbac(spec):
     return objects
 
 
+def coredns_config_map(spec):
+    """CoreDNS's manifests for the syncer to apply inside the virtual cluster (upstream's ``vc-coredns-<name>``)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(spec, names.coredns_config_map(spec["name"])),
+            "data": {coredns.MANIFESTS_KEY: coredns.manifests_text(spec)}}
+
+
 def secret(spec, secret_name, entries):
     """An Opaque Secret holding entries (text values), base64-encoded as the API stores them."""
     data = {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in sorted(entries.items())}
@@ -129,17 +149,24 @@ def secret(spec, secret_name, entries):
 
 
 def vcluster_config(spec):
-    """The vcluster.yaml-style configuration the syncer reads: sync rules with selectors, networking, pods."""
-    to_host = {resource: _rule_config(rule) for resource, rule in spec["sync"]["to_host"].items()}
+    """The syncer's vcluster.yaml (JSON is YAML) in the shape of the pinned upstream release's values schema (vCluster
+    0.36.1): sync rules under upstream's names, host selectors, networking, the distro, CoreDNS, plugins."""
+    to_host = {UPSTREAM_SYNC_NAMES[resource]: {"enabled": rule["enabled"]}
+               for resource, rule in spec["sync"]["to_host"].items()}
     if spec["isolation_mode"] == "microvm":
         to_host["pods"]["runtimeClassName"] = spec["control_plane"]["runtime_class_name"]
+    from_host = {UPSTREAM_SYNC_NAMES[resource]: _from_host_config(resource, rule)
+                 for resource, rule in spec["sync"]["from_host"].items()}
+    control_plane = {"coredns": {"enabled": spec["control_plane"]["coredns"]["enabled"]}}
+    if spec["distro"] == "k8s":
+        # vCluster 0.36.1 knows the k8s distro only; a k3s control plane is the collection's own (docs).
+        control_plane["distro"] = {"k8s": {"enabled": True, "version": f"v{spec['kubernetes_version']}"}}
     config = {
-        "sync": {"toHost": to_host,
-                 "fromHost": {resource: _rule_config(rule) for resource, rule in spec["sync"]["from_host"].items()}},
+        "sync": {"toHost": to_host, "fromHost": from_host},
         "networking": {"serviceCIDR": spec["networking"]["service_cidr"], "podCIDR": spec["networking"]["pod_cidr"],
                        "advanced": {"clusterDomain": spec["networking"]["dns_domain"]}},
-        "controlPlane": {"distro": spec["distro"], "coredns": {"enabled": spec["control_plane"]["coredns"]["enabled"]}},
-        "plugins": spec["plugins"],
+        "controlPlane": control_plane,
+        "plugins": {plugin["name"]: {"image": specs.plugin_image(spec, plugin["image"])} for plugin in spec["plugins"]},
     }
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
@@ -192,12 +219,16 @@ def _port(port_name, port, target):
     return {"name": port_name, "port": port, "targetPort": target, "protocol": "TCP"}
 
 
-def _rule_config(rule):
+def _from_host_config(resource, rule):
+    """A fromHost rule: nodes take a label map (upstream's SyncNodeSelector), the classes a standard label selector."""
     config = {"enabled": rule["enabled"]}
     selector = rule.get("selector") or {}
     labels = selector.get("match_labels") or selector.get("matchLabels")
     expressions = selector.get("match_expressions") or selector.get("matchExpressions")
-    if labels or expressions:
+    if resource == "nodes":
+        if labels:
+            config["selector"] = {"labels": dict(labels)}
+    elif labels or expressions:
         config["selector"] = {key: value for key, value in (("matchLabels", labels), ("matchExpressions", expressions))
                               if value}
     return config

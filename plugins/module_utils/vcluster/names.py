@@ -50,6 +50,11 @@ def config_secret(name):
     return f"vc-config-{name}"
 
 
+def coredns_config_map(name):
+    """CoreDNS's manifests for the syncer (upstream's chart names it so)."""
+    return f"vc-coredns-{name}"
+
+
 def cluster_role(name, namespace):
     """Cluster-scoped, so it carries the namespace too (vcluster's convention)."""
     return f"vc-{name}-v-{namespace}"

@@ -16,7 +16,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import valid
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.service import RunOptions, VClusterRun
 
 SPEC_OPTIONS = ("name", "namespace", "labels", "annotations", "kubernetes_version", "distro", "isolation_mode",
-                "control_plane", "networking", "storage", "resources", "sync", "plugins", "image_registry", "pki", "vm")
+                "control_plane", "networking", "storage", "resources", "sync", "plugins", "syncer", "image_registry", "pki",
+                "vm")
 HOST_OPTIONS = ("host_kubeconfig", "host_context", "host", "api_key", "client_cert", "client_key", "ca_cert")
 PROXMOX_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret", "ca_path", "api_timeout")
 # Each connection's own certificate check; validate_certs, which serves whichever connection the run makes, is

@@ -26,8 +26,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as 
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout, renewal
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import host, manifests, names, registration, run_record
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import validation
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns, host, manifests, names, registration
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import run_record, validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
 
 PRESENT, SUSPENDED, ABSENT = run_record.PRESENT, run_record.SUSPENDED, run_record.ABSENT
@@ -73,6 +73,8 @@ class Plan:
     endpoint: endpoints.Endpoint = None
     admin_kubeconfig: str = ""
     namespace_absent: bool = False
+    # Objects applied inside the virtual cluster (through its own API server), not on the host.
+    virtual: list = field(default_factory=list)
 
 
 class VClusterRun:
@@ -134,9 +136,35 @@ class VClusterRun:
             self.record.write_kubeconfig(plan)
             self.record.warnings.append("not waiting (wait=false): the vCluster stays Starting until a run finds it ready")
             return plan
+        if self._deploys_coredns():
+            plan.virtual = self._apply_inside(plan, coredns.objects(self.spec))
         self.record.write_kubeconfig(plan)
         self.record.enter("done", endpoint=plan.endpoint.server, version=self.spec["kubernetes_version"])
         return plan
+
+    def _deploys_coredns(self):
+        """Without a syncer nothing else deploys CoreDNS inside the virtual cluster: the run does (the syncer does
+        it itself when it runs, as upstream's does)."""
+        return self.spec["control_plane"]["coredns"]["enabled"] and not self.spec["syncer"]["enabled"]
+
+    def _apply_inside(self, plan, objects):
+        """Apply objects through the virtual API server (plan's endpoint and admin kubeconfig), once it answers."""
+        from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
+        from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
+        connection = connect(kubeconfig=plan.admin_kubeconfig)
+        try:
+            virtual = Resources(connection)
+            try:
+                wait.wait_for(lambda: (virtual.get("Namespace", "kube-system") is not None, "no kube-system yet"),
+                              self.options.wait_timeout, f"the virtual API server at {plan.endpoint.server}")
+            except KubeWaitTimeout as timeout:
+                raise KubeWaitTimeout(f"{timeout}; the run deploys CoreDNS through the virtual API server when "
+                                      "syncer.enabled is false: make it reachable from the controller "
+                                      "(networking.expose, kubeconfig_server) or set control_plane.coredns.enabled "
+                                      "false") from None
+            return reconcile.apply_objects(virtual, objects)
+        finally:
+            connection.close()
 
     # suspended ------------------------------------------------------------------------------
 
@@ -338,7 +366,8 @@ class VClusterRun:
                    "phase": cluster.status.phase if cluster else None, "namespace": self.spec["namespace"],
                    "endpoint": endpoint}
         warnings = list(self.record.warnings) + (plan.endpoint.warnings if plan.endpoint else [])
-        outcome = Outcome(changed=changed, cluster=summary, objects=[c.summary() for c in plan.changes],
+        objects = [c.summary() for c in plan.changes] + [dict(c.summary(), cluster="virtual") for c in plan.virtual]
+        outcome = Outcome(changed=changed, cluster=summary, objects=objects,
                           pki=pki_summary(plan.pki), warnings=warnings, diff=reconcile.diff_of(plan.changes))
         outcome.kubeconfig_path = self.record.kubeconfig_path()
         return outcome
@@ -350,7 +379,7 @@ def _owned_objects(spec):
     objects = [("StatefulSet", names.statefulset(name), namespace), ("Ingress", names.ingress(name), namespace),
                ("Service", names.client_service(name), namespace), ("Service", names.headless_service(name), namespace),
                ("Secret", names.kubeconfig_secret(name), namespace), ("Secret", names.config_secret(name), namespace),
-               ("Secret", names.certs_secret(name), namespace),
+               ("Secret", names.certs_secret(name), namespace), ("ConfigMap", names.coredns_config_map(name), namespace),
                ("NetworkPolicy", names.network_policy(name), namespace),
                ("LimitRange", names.limit_range(name), namespace),
                ("ResourceQuota", names.resource_quota(name), namespace),

@@ -20,8 +20,13 @@ NAMESPACE_PREFIX_ENV = "GPVE_HOST_CLUSTER_NAMESPACE_PREFIX"
 DEFAULT_NAMESPACE_PREFIX = "vc-"
 DEFAULT_KUBERNETES_VERSION = versions.DEFAULT
 DEFAULT_IMAGE_REGISTRY = "registry.k8s.io"
-DEFAULT_K3S_IMAGE = "rancher/k3s"
-DEFAULT_SYNCER_IMAGE = "ghcr.io/loft-sh/vcluster:0.15.7"
+# Images that do not live on registry.k8s.io: (home registry, repository, tag). With image_registry set, every image
+# comes from there under the same repository (upstream vcluster's controlPlane.advanced.defaultImageRegistry rule).
+K3S_IMAGE = ("docker.io", "rancher/k3s")
+SYNCER_IMAGE = ("ghcr.io", "loft-sh/vcluster", "0.15.7")
+# CoreDNS as kubeadm names it: coredns/coredns on registry.k8s.io, plain coredns under a custom repository.
+COREDNS_REPOSITORY = ("coredns/coredns", "coredns")
+COREDNS_VERSION = "v1.14.6"         # what kubeadm 1.37 runs
 DEFAULT_ETCD_VERSION = "3.7.0-0"    # what kubeadm 1.37 runs
 DEFAULT_KATA_RUNTIME_CLASS = "kata"
 # Not kubeadm's 10.96.0.0/12: the virtual range must not overlap the host's, which often is exactly that.
@@ -102,6 +107,7 @@ def normalize(options, environ=None):
         "resources": _resources(options.get("resources") or {}),
         "sync": _sync(options.get("sync") or {}),
         "plugins": list(options.get("plugins") or []),
+        "syncer": {"enabled": _given((options.get("syncer") or {}).get("enabled"), True)},
         "image_registry": (options.get("image_registry") or DEFAULT_IMAGE_REGISTRY).rstrip("/"),
         "pki": {"extra_sans": list(pki.get("extra_sans") or []), "algorithm": pki.get("algorithm") or "ecdsa-p256",
                 "renew_before_days": _given(pki.get("renew_before_days"), 30)},
@@ -117,17 +123,39 @@ def normalize(options, environ=None):
 
 
 def images(spec):
-    """Container image per container name for the spec's distro."""
+    """Container image per container name for the spec's distro (the syncer's only when it runs, CoreDNS's for the
+    Deployment inside the virtual cluster). Every one comes from image_registry when it is set."""
     registry, version = spec["image_registry"], spec["kubernetes_version"]
+    custom = registry != DEFAULT_IMAGE_REGISTRY
+    found = {"coredns": f"{registry}/{COREDNS_REPOSITORY[custom]}:{COREDNS_VERSION}"}
+    if spec["syncer"]["enabled"]:
+        found["syncer"] = _elsewhere(registry if custom else None, *SYNCER_IMAGE)
     if spec["distro"] == "k3s":
-        return {"k3s": f"{DEFAULT_K3S_IMAGE}:v{version}-k3s1", "syncer": DEFAULT_SYNCER_IMAGE}
-    return {
+        found["k3s"] = _elsewhere(registry if custom else None, *K3S_IMAGE, f"v{version}-k3s1")
+        return found
+    found.update({
         "etcd": f"{registry}/etcd:{spec['control_plane']['etcd']['version']}",
         "kube-apiserver": f"{registry}/kube-apiserver:v{version}",
         "kube-controller-manager": f"{registry}/kube-controller-manager:v{version}",
         "kube-scheduler": f"{registry}/kube-scheduler:v{version}",
-        "syncer": DEFAULT_SYNCER_IMAGE,
-    }
+    })
+    return found
+
+
+def plugin_image(spec, image):
+    """A plugin's image under image_registry when it is set (its own registry host replaced), else as given."""
+    if spec["image_registry"] == DEFAULT_IMAGE_REGISTRY:
+        return image
+    first, separator, rest = image.partition("/")
+    has_host = separator and ("." in first or ":" in first or first == "localhost")
+    return f"{spec['image_registry']}/{rest if has_host else image}"
+
+
+def _elsewhere(registry, home, repository, tag):
+    # docker.io images are written without their registry, as upstream's charts and manifests write them.
+    if registry is None:
+        return f"{repository}:{tag}" if home == "docker.io" else f"{home}/{repository}:{tag}"
+    return f"{registry}/{repository}:{tag}"
 
 
 def uses_embedded_etcd(spec):

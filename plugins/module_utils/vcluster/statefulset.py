@@ -13,7 +13,7 @@ template. Isolation adds a restricted security context (container) or a RuntimeC
 
 from __future__ import annotations
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 
 CERTS_VOLUME = "certs"
@@ -22,6 +22,7 @@ NON_ROOT_USER = 65532
 # Owner and group may read: with fsGroup a non-root container reads the certificates.
 SECRET_MODE = 0o440
 CONFIG_VOLUME = "config"
+COREDNS_VOLUME = "coredns"
 CONFIG_DIR = "/var/lib/vcluster"
 K3S_TLS_DIR = "/data/server/tls"
 # k3s's own names for the CAs of the bundle (its server and client CA are kubeadm's one cluster CA).
@@ -57,10 +58,14 @@ def render_statefulset(spec, replicas=None, extra_annotations=None):
         "containers": containers,
         "volumes": [
             {"name": CERTS_VOLUME, "secret": {"secretName": names.certs_secret(name), "defaultMode": SECRET_MODE}},
-            {"name": CONFIG_VOLUME, "secret": {"secretName": names.config_secret(name), "defaultMode": SECRET_MODE}},
         ],
         "affinity": _anti_affinity(name),
     }
+    if spec["syncer"]["enabled"]:
+        pod_spec["volumes"].append(
+            {"name": CONFIG_VOLUME, "secret": {"secretName": names.config_secret(name), "defaultMode": SECRET_MODE}})
+        if control_plane["coredns"]["enabled"]:
+            pod_spec["volumes"].append({"name": COREDNS_VOLUME, "configMap": {"name": names.coredns_config_map(name)}})
     if spec["distro"] == "k3s":
         pod_spec["initContainers"] = [k3s_pki_init_container(spec)]
     if control_plane["node_selector"]:
@@ -102,16 +107,18 @@ def k8s_containers(spec):
     containers.append(_container(
         "kube-apiserver", image["kube-apiserver"], commands.apiserver_command(params), resources["api_server"],
         ports=[("https", params.apiserver_port)],
-        probes={"livenessProbe": _https_probe("/livez", params.apiserver_port, 10, 10),
-                "readinessProbe": _https_probe("/readyz", params.apiserver_port, 5, 5)}))
+        probes={"startupProbe": _startup_probe("/livez", params.apiserver_port),
+                "livenessProbe": _https_probe("/livez", params.apiserver_port, 0, 10),
+                "readinessProbe": _https_probe("/readyz", params.apiserver_port, 0, 5)}))
     containers.append(_container(
         "kube-controller-manager", image["kube-controller-manager"], commands.controller_manager_command(params),
-        resources["controller_manager"], probes={"livenessProbe": _https_probe("/healthz", 10257, 15, 10)}))
+        resources["controller_manager"], probes={"startupProbe": _startup_probe("/healthz", 10257),
+                                                 "livenessProbe": _https_probe("/healthz", 10257, 0, 10)}))
     containers.append(_container(
         "kube-scheduler", image["kube-scheduler"], commands.scheduler_command(params), resources["scheduler"],
-        probes={"livenessProbe": _https_probe("/healthz", 10259, 15, 10)}))
-    containers.append(syncer_container(spec))
-    return containers
+        probes={"startupProbe": _startup_probe("/healthz", 10259),
+                "livenessProbe": _https_probe("/healthz", 10259, 0, 10)}))
+    return containers + syncer_containers(spec)
 
 
 def k3s_containers(spec):
@@ -125,12 +132,27 @@ def k3s_containers(spec):
     k3s = _container("k3s", specs.images(spec)["k3s"], ["/bin/k3s"], spec["resources"]["api_server"], args=args,
                      ports=[("https", commands.APISERVER_PORT)], data=True,
                      probes={"readinessProbe": _https_probe("/readyz", commands.APISERVER_PORT, 5, 5)})
-    return [k3s, syncer_container(spec)]
+    return [k3s] + syncer_containers(spec)
 
 
-def syncer_container(spec):
+def syncer_containers(spec):
+    """The syncer and the plugins beside it; none with syncer.enabled false (a virtual API only)."""
+    if not spec["syncer"]["enabled"]:
+        return []
     container = _container("syncer", specs.images(spec)["syncer"], None, spec["resources"]["syncer"],
                            args=syncer_args(spec))
+    container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
+    if spec["control_plane"]["coredns"]["enabled"]:
+        container["volumeMounts"].append({"name": COREDNS_VOLUME, "mountPath": coredns.MANIFESTS_DIR, "readOnly": True})
+    return [container] + [plugin_container(spec, plugin) for plugin in spec["plugins"]]
+
+
+def plugin_container(spec, plugin):
+    """A vcluster plugin as a sidecar of the syncer: its image (through image_registry), args and env."""
+    container = _container(plugin["name"], specs.plugin_image(spec, plugin["image"]), None, None,
+                           args=plugin.get("args"))
+    if plugin.get("env"):
+        container["env"] = [dict(entry) for entry in plugin["env"]]
     container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
     return container
 
@@ -178,6 +200,14 @@ def _container(name, image, command, resources, args=None, ports=(), probes=None
 def _https_probe(path, port, initial_delay, period):
     return {"httpGet": {"path": path, "port": port, "scheme": "HTTPS"}, "initialDelaySeconds": initial_delay,
             "periodSeconds": period}
+
+
+def _startup_probe(path, port):
+    """kubeadm's startup probe for its static pods: up to 4 minutes to come up before liveness counts."""
+    probe = _https_probe(path, port, 10, 10)
+    probe["failureThreshold"] = 24
+    probe["timeoutSeconds"] = 15
+    return probe
 
 
 def _anti_affinity(name):

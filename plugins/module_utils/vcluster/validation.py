@@ -27,6 +27,17 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 QUALIFIED_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+# A registry prefix as the distribution reference grammar spells it: a host (with a dot or a port, or localhost, so it
+# is not read as a Docker Hub path), an optional port, then lower-case path components.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+REGISTRY_HOST = re.compile(rf"^{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]{{1,5}})?$")
+REGISTRY_PATH = re.compile(rf"^{_PATH_COMPONENT}$")
+IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# The syncer settings the pinned upstream release (SYNCER_RELEASE) has that the module takes.
+SYNCER_RELEASE = "0.36.1"
+SYNCER_SETTINGS = ("enabled",)
+PLUGIN_SETTINGS = ("name", "image", "args", "env")
 SUFFIX_FACTORS = {"": 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
                   "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
 
@@ -39,6 +50,10 @@ def validate_free_form(options):
         unknown = set(sections or {}) - {"requests", "limits"}
         if unknown:
             raise ValidationError(f"resources.{component}", f"{', '.join(sorted(unknown))}: use requests and limits")
+    unknown = sorted(set(options.get("syncer") or {}) - set(SYNCER_SETTINGS))
+    if unknown:
+        raise ValidationError(f"syncer.{unknown[0]}", f"vCluster {SYNCER_RELEASE}'s syncer has no such setting here; "
+                              f"the module takes {', '.join(SYNCER_SETTINGS)}")
     sync = options.get("sync") or {}
     directions = sorted(set(sync) - {"to_host", "from_host"})
     if directions:
@@ -61,8 +76,56 @@ def validate_spec(spec):
     _resources(spec["resources"])
     _sync(spec["sync"])
     _pki(spec)
-    if not spec["image_registry"] or "://" in spec["image_registry"]:
-        raise ValidationError("image_registry", "give a registry host and path without a scheme, e.g. registry.k8s.io")
+    image_registry(spec["image_registry"])
+    _syncer(spec)
+
+
+def image_registry(prefix):
+    """A registry prefix every image name can start with: host[:port][/path], no scheme, no tag."""
+    host, _slash, path = str(prefix).partition("/")
+    problem = None
+    if "://" in str(prefix):
+        problem = "has a scheme (give it without a scheme)"
+    elif not REGISTRY_HOST.match(host) or not ("." in host or ":" in host or host == "localhost"):
+        problem = f"does not start with a registry host ({host!r}; it needs a dot or a port, or is localhost)"
+    elif path and not all(REGISTRY_PATH.match(part) for part in path.split("/")):
+        problem = "has a path component that is not lower-case letters, digits and . _ -"
+    if problem:
+        raise ValidationError("image_registry", f"{prefix!r} {problem}: give a registry host and optional path, "
+                              "e.g. registry.k8s.io or registry.example.com:5000/mirror")
+
+
+def _syncer(spec):
+    if not isinstance(spec["syncer"]["enabled"], bool):
+        raise ValidationError("syncer.enabled", "true or false")
+    seen = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "k3s", "syncer"}
+    for index, plugin in enumerate(spec["plugins"]):
+        field = f"plugins[{index}]"
+        if not isinstance(plugin, dict):
+            raise ValidationError(field, "a plugin is a dict with name and image (and args, env)")
+        unknown = sorted(set(plugin) - set(PLUGIN_SETTINGS))
+        if unknown:
+            raise ValidationError(f"{field}.{unknown[0]}", f"unknown plugin setting; use {', '.join(PLUGIN_SETTINGS)}")
+        name = str(plugin.get("name") or "")
+        if not DNS_LABEL.match(name) or name in seen:
+            raise ValidationError(f"{field}.name", f"{name!r}: a DNS label, not the name of another container of the pod")
+        seen.add(name)
+        _image_reference(plugin.get("image"), f"{field}.image")
+        if not spec["syncer"]["enabled"]:
+            raise ValidationError(field, "plugins run beside the syncer: with syncer.enabled false drop them")
+
+
+def _image_reference(image, field):
+    name, _at, digest = str(image or "").partition("@")
+    repository, tag = name, None
+    if ":" in name.rsplit("/", 1)[-1]:
+        repository, tag = name.rsplit(":", 1)
+    parts = repository.split("/")
+    if "." in parts[0] or ":" in parts[0] or parts[0] == "localhost":
+        parts = parts[1:] if len(parts) > 1 else []
+    if not image or not parts or not all(REGISTRY_PATH.match(part) for part in parts) or \
+            (tag is not None and not IMAGE_TAG.match(tag)) or (digest and ":" not in digest):
+        raise ValidationError(field, f"{image!r} is not an image reference like ghcr.io/owner/plugin:1.0")
 
 
 def validate_change(spec, deployed):
@@ -236,10 +299,17 @@ def _sync(sync):
             selector = rule["selector"]
             if selector is None:
                 continue
-            unknown = set(selector) - {"match_labels", "matchLabels", "match_expressions", "matchExpressions"}
-            if not isinstance(selector, dict) or unknown:
-                raise ValidationError(f"sync.{direction}.{resource}.selector", "a label selector has match_labels "
-                                      "and match_expressions only")
+            field = f"sync.{direction}.{resource}.selector"
+            unknown = set(selector) - {"match_labels", "matchLabels", "match_expressions", "matchExpressions"} \
+                if isinstance(selector, dict) else {"?"}
+            if unknown:
+                raise ValidationError(field, "a label selector has match_labels and match_expressions only")
+            if direction == "to_host":
+                raise ValidationError(field, f"vCluster {SYNCER_RELEASE} syncs to the host without label selectors; "
+                                      "drop the selector (sync.from_host rules take one)")
+            if resource == "nodes" and (selector.get("match_expressions") or selector.get("matchExpressions")):
+                raise ValidationError(field, f"vCluster {SYNCER_RELEASE} selects host nodes by labels only; use "
+                                      "match_labels")
 
 
 def _pki(spec):

@@ -1,8 +1,9 @@
 """Fixtures for the vCluster tests on the testbed's real API server.
 
-These tests run on the stand-in testbed (tests/testbed/testbed.py): the vCluster control
-plane's images (the syncer, k3s) cannot be had here, so on real nodes its pod never starts;
-the stand-in reports it Running. The real control plane is the vCluster issue's work.
+These tests run on the stand-in testbed (tests/testbed/testbed.py): the syncer's and k3s's
+images cannot be had here, so on real nodes a pod with them never starts; the stand-in
+reports it Running. test_vcluster_real_control_plane.py runs the control plane without the
+syncer on the real nodes (it defines ``testbed`` as the real one for its module).
 
     registry_path     a fresh SQLite registry for the test (its key file is generated beside it)
     host_resources    kube.resources.Resources on the testbed as its admin
@@ -10,6 +11,7 @@ the stand-in reports it Running. The real control plane is the vCluster issue's 
     ansible_vcluster  ansible_vcluster(args, check=False, diff=False) -> result: the real module through ansible
     open_store        open_store() -> the registry Store of registry_path (close it, or use with)
     module_params     module_params(name, **options) -> the full parameter dict the module would pass
+    run_ansible       run_ansible(args, tmp_path, host_kubeconfig, registry) -> result (a function, any scope)
 
 Every vCluster a test creates through these is deleted (state=absent) after the test.
 """
@@ -81,29 +83,34 @@ def run_vcluster(testbed, registry_path):
             run_module(dict(params, state="absent", wait=True), store, False)
 
 
-@pytest.fixture
-def ansible_vcluster(testbed, registry_path, tmp_path):
-    """Run gpve.cluster.gpve_vcluster through ansible (ad-hoc, local connection); the task result as a dict."""
-    names = set()
+def run_ansible(args, tmp_path, host_kubeconfig, registry, check=False, diff=False):
+    """gpve.cluster.gpve_vcluster through ansible (ad-hoc, local connection); the task result as a dict."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build/collections"),
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
                ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1",
-               GPVE_HOST_CLUSTER_KUBECONFIG=testbed.kubeconfig, GPVE_REGISTRY=registry_path)
+               GPVE_HOST_CLUSTER_KUBECONFIG=host_kubeconfig, GPVE_REGISTRY=registry)
     interpreter = str(REPO / ".venv/bin/python")
+    command = [str(REPO / ".venv/bin/ansible"), "localhost", "-c", "local", "-i", "localhost,",
+               "-e", f"ansible_python_interpreter={interpreter}", "-m", "gpve.cluster.gpve_vcluster",
+               "-a", json.dumps(args)]
+    command += ["--check"] if check else []
+    command += ["--diff"] if diff else []
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    try:
+        output = json.loads(finished.stdout)
+    except ValueError:
+        raise AssertionError(f"ansible did not answer in JSON:\n{finished.stdout}\n{finished.stderr}") from None
+    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+@pytest.fixture
+def ansible_vcluster(testbed, registry_path, tmp_path):
+    """Run gpve.cluster.gpve_vcluster through ansible (run_ansible); every vCluster it named is deleted after."""
+    names = set()
 
     def run(args, check=False, diff=False):
         names.add(args["name"])
-        command = [str(REPO / ".venv/bin/ansible"), "localhost", "-c", "local", "-i", "localhost,",
-                   "-e", f"ansible_python_interpreter={interpreter}", "-m", "gpve.cluster.gpve_vcluster",
-                   "-a", json.dumps(args)]
-        command += ["--check"] if check else []
-        command += ["--diff"] if diff else []
-        finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        try:
-            output = json.loads(finished.stdout)
-        except ValueError:
-            raise AssertionError(f"ansible did not answer in JSON:\n{finished.stdout}\n{finished.stderr}") from None
-        return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        return run_ansible(args, tmp_path, testbed.kubeconfig, registry_path, check, diff)
 
     yield run
     for name in names:

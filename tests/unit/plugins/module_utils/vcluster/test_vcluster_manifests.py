@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import layout
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, manifests, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, manifests, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
 
@@ -171,3 +173,123 @@ def test_suspension_is_zero_replicas_with_the_record_as_annotations():
     statefulset = render_statefulset(spec, replicas=0, extra_annotations=record)
     assert statefulset["spec"]["replicas"] == 0
     assert statefulset["metadata"]["annotations"] == dict(record, owner="team-a")
+
+
+MIRROR = "registry.example.com:5000/mirror"
+PLUGIN = {"name": "hooks", "image": "ghcr.io/acme/vcluster-hooks:1.2.0", "args": ["--verbose"],
+          "env": [{"name": "MODE", "value": "strict"}]}
+
+
+def test_without_the_syncer_the_pod_runs_the_control_plane_only(pki):
+    found = containers(objects_for(pki, syncer={"enabled": False}))
+    assert list(found) == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+    assert list(containers(objects_for(pki, distro="k3s", syncer={"enabled": False}))) == ["k3s"]
+
+
+@pytest.mark.parametrize("distro", ["k8s", "k3s"])
+def test_every_image_comes_through_image_registry(pki, distro):
+    spec, objects = rendered(pki, distro=distro, image_registry=MIRROR, plugins=[PLUGIN])
+    pod = pod_spec(objects)
+    images = [c["image"] for c in pod["containers"] + pod.get("initContainers", [])]
+    images += [c["image"] for obj in coredns.objects(spec) if obj["kind"] == "Deployment"
+               for c in obj["spec"]["template"]["spec"]["containers"]]
+    assert all(image.startswith(MIRROR + "/") for image in images), images
+    assert f"{MIRROR}/loft-sh/vcluster:0.15.7" in images and f"{MIRROR}/acme/vcluster-hooks:1.2.0" in images
+    assert f"{MIRROR}/coredns:v1.14.6" in images
+    assert (f"{MIRROR}/rancher/k3s:v1.37.2-k3s1" in images) == (distro == "k3s")
+    assert (f"{MIRROR}/kube-apiserver:v1.37.2" in images) == (distro == "k8s")
+    config = json.loads(base64.b64decode(objects[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+    assert config["plugins"] == {"hooks": {"image": f"{MIRROR}/acme/vcluster-hooks:1.2.0"}}
+
+
+def test_without_image_registry_each_image_comes_from_its_home(pki):
+    spec = specs.normalize({"name": "demo", "plugins": [PLUGIN]}, {})
+    assert specs.images(spec)["coredns"] == "registry.k8s.io/coredns/coredns:v1.14.6"
+    assert specs.images(spec)["syncer"] == "ghcr.io/loft-sh/vcluster:0.15.7"
+    assert containers(objects_for(pki, plugins=[PLUGIN]))["hooks"]["image"] == PLUGIN["image"]
+
+
+def test_plugins_are_sidecars_with_their_args_env_and_the_configuration(pki):
+    plugin = containers(objects_for(pki, plugins=[PLUGIN]))["hooks"]
+    assert plugin["args"] == ["--verbose"] and plugin["env"] == [{"name": "MODE", "value": "strict"}]
+    assert {"name": "config", "mountPath": "/var/lib/vcluster", "readOnly": True} in plugin["volumeMounts"]
+
+
+def test_coredns_objects_are_kubeadms_in_the_virtual_kube_system():
+    spec = specs.normalize({"name": "demo", "networking": {"service_cidr": "10.112.0.0/12", "dns_domain": "corp.local"}},
+                           {})
+    found = {(obj["kind"], obj["metadata"]["name"]): obj for obj in coredns.objects(spec)}
+    assert set(found) == {("ServiceAccount", "coredns"), ("ClusterRole", "system:coredns"),
+                          ("ClusterRoleBinding", "system:coredns"), ("ConfigMap", "coredns"), ("Deployment", "coredns"),
+                          ("Service", "kube-dns")}
+    assert found[("Service", "kube-dns")]["spec"]["clusterIP"] == "10.112.0.10"
+    assert "kubernetes corp.local in-addr.arpa ip6.arpa" in found[("ConfigMap", "coredns")]["data"]["Corefile"]
+    assert all(obj["metadata"].get("namespace") in (None, "kube-system") for obj in found.values())
+
+
+def test_control_plane_containers_get_kubeadms_startup_probe(pki):
+    found = containers(objects_for(pki))
+    for name, port in (("kube-apiserver", 6443), ("kube-controller-manager", 10257), ("kube-scheduler", 10259)):
+        probe = found[name]["startupProbe"]
+        assert probe["httpGet"]["port"] == port and probe["failureThreshold"] * probe["periodSeconds"] == 240
+
+
+def test_without_the_syncer_nothing_of_the_syncers_is_made(pki):
+    objects = objects_for(pki, syncer={"enabled": False})
+    kinds = {kind for kind, _name in objects}
+    assert not kinds & {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+    assert ("Secret", "vc-config-demo") not in objects and ("ServiceAccount", "vc-workload-demo") not in objects
+    assert [volume["name"] for volume in pod_spec(objects)["volumes"]] == ["certs"]
+    assert pod_spec(objects)["serviceAccountName"] == "vc-demo"
+
+
+# The pinned upstream release's values schema, read where the project keeps upstream data (never copied in).
+UPSTREAM_SCHEMA = Path(__file__).resolve().parents[5].parent / "shared/upstream/vcluster-v0.36.1/values.schema.json"
+CONFIG_SHAPES = [
+    {},
+    {"distro": "k3s"},
+    {"isolation_mode": "container"},
+    {"isolation_mode": "microvm", "control_plane": {"runtime_class_name": "kata-qemu"}},
+    {"control_plane": {"replicas": 3, "coredns": {"enabled": False}}},
+    {"networking": {"service_cidr": "10.128.0.0/16", "pod_cidr": "10.200.0.0/16", "dns_domain": "corp.local"}},
+    {"sync": {"to_host": {"ingresses": False, "network_policies": True, "secrets": {"enabled": False}},
+              "from_host": {"nodes": {"selector": {"match_labels": {"pool": "a"}}},
+                            "storage_classes": {"enabled": False},
+                            "ingress_classes": {"enabled": True, "selector": {"match_expressions": [
+                                {"key": "tier", "operator": "In", "values": ["edge"]}]}},
+                            "priority_classes": {"enabled": True, "selector": {"matchLabels": {"team": "a"}}}}}},
+    {"plugins": [PLUGIN], "image_registry": MIRROR},
+]
+
+
+@pytest.mark.parametrize("options", CONFIG_SHAPES, ids=[",".join(sorted(shape)) or "defaults" for shape in CONFIG_SHAPES])
+def test_the_syncer_configuration_validates_against_the_pinned_upstream_schema(pki, options):
+    schema = json.loads(UPSTREAM_SCHEMA.read_text(encoding="utf-8"))
+    objects = objects_for(pki, **options)
+    config = json.loads(base64.b64decode(objects[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+    jsonschema.validate(config, schema)
+    assert config["sync"]["toHost"]["pods"]["enabled"] is True
+
+
+def test_the_syncer_configuration_names_resources_and_selectors_as_upstream():
+    spec = specs.normalize(dict(CONFIG_SHAPES[6], name="demo"), {})
+    config = json.loads(manifests.vcluster_config(spec))
+    assert config["sync"]["toHost"]["secrets"] == {"enabled": False}
+    assert config["sync"]["toHost"]["networkPolicies"] == {"enabled": True}
+    assert config["sync"]["fromHost"]["nodes"] == {"enabled": True, "selector": {"labels": {"pool": "a"}}}
+    assert config["sync"]["fromHost"]["priorityClasses"]["selector"] == {"matchLabels": {"team": "a"}}
+    assert config["controlPlane"]["distro"] == {"k8s": {"enabled": True, "version": "v1.37.2"}}
+
+
+def test_with_the_syncer_corednss_manifests_go_to_it_as_upstreams_chart_gives_them(pki):
+    spec, objects = rendered(pki)
+    config_map = objects[("ConfigMap", "vc-coredns-demo")]
+    documents = [json.loads(text) for text in config_map["data"]["coredns.yaml"].split("\n---\n")]
+    assert documents == coredns.objects(spec)
+    assert {"name": "coredns", "mountPath": "/manifests/coredns", "readOnly": True} in \
+        containers(objects)["syncer"]["volumeMounts"]
+    assert {"name": "coredns", "configMap": {"name": "vc-coredns-demo"}} in pod_spec(objects)["volumes"]
+    without = objects_for(pki, control_plane={"coredns": {"enabled": False}})
+    assert ("ConfigMap", "vc-coredns-demo") not in without
+    assert "coredns" not in [volume["name"] for volume in pod_spec(without)["volumes"]]
+    assert ("ConfigMap", "vc-coredns-demo") not in objects_for(pki, syncer={"enabled": False})
