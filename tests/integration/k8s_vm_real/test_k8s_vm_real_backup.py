@@ -26,7 +26,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
-from tests.playbook_run import run_playbook
+from tests.playbook_run import ansible_env, run_playbook
 from tests.real_cluster import PLAY_TIMEOUT, REPO, SSH_USER
 from tests.testbed import binaries
 from tests.testbed.processes import wait_until
@@ -70,6 +70,16 @@ def _etcdutl_status(path: Path) -> dict:
     out = subprocess.run([str(binaries.tool("etcdutl") / "etcdutl"), "snapshot", "status", str(path), "-w", "json"],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_cluster_without_control_planes_in_the_inventory_stops_the_backup(tmp_path):
+    """The group the playbooks targeted before (control_plane) was never made, and they did nothing without a word."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[control_plane]\nsomewhere ansible_host=192.0.2.1\n")
+    run = run_playbook(BACKUP_PLAYBOOKS / "backup.yml", {"gpve_cluster_name": "lab-1"},
+                       ansible_env({"ANSIBLE_INVENTORY": str(inventory)}), tmp_path / "backup.log")
+    assert run.returncode != 0
+    assert "the inventory has no host in group lab_1_control_plane" in run.stdout, run.stdout[-3000:]
 
 
 @pytest.fixture(scope="module")
