@@ -6,6 +6,8 @@ lives while this package's tests run, one after the other, and is destroyed afte
 The cluster is made the hard way, once: the first create.yml loses a control plane's VM (powered
 off while the control planes join) and fails; the second, the same command, finishes the job.
 test_k8s_vm_real_faults.py asserts on both runs; every other test uses the cluster the second made.
+The modules of LAST_MODULES end the cluster (its etcd restored to an earlier state, then the cluster
+deleted): they run after every other test of the package.
 """
 
 from __future__ import annotations
@@ -16,9 +18,21 @@ from typing import NamedTuple
 import pytest
 from tests.real_cluster import RealCluster, cluster_spec
 
+# Modules that end the shared cluster, run last in the package (in this order).
+LAST_MODULES = ("test_k8s_vm_real_backup.py",)
 # The last control plane to join; its VM goes down once the first joining control plane is on its way.
 LOST_CONTROL_PLANE = "real-cp-3"
 CONTROL_PLANES_JOINING = "PLAY [Join the control planes, one at a time]"
+
+
+def pytest_collection_modifyitems(items):
+    """This package's tests keep their place in the session; among them, those of LAST_MODULES go last."""
+    here = Path(__file__).parent
+    positions = [index for index, item in enumerate(items) if item.path.parent == here]
+    ours = [items[index] for index in positions]
+    last = [item for name in LAST_MODULES for item in ours if item.path.name == name]
+    for index, item in zip(positions, [item for item in ours if item.path.name not in LAST_MODULES] + last):
+        items[index] = item
 
 
 class CreateRuns(NamedTuple):
