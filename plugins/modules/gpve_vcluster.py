@@ -77,10 +77,17 @@ options:
     choices: [k8s, k3s]
   isolation_mode:
     description:
-      - V(namespace) the objects above; V(container) adds Pod Security C(restricted) labels, a restricted security
-        context, a ResourceQuota, a LimitRange and a NetworkPolicy isolating the namespace; V(microvm) runs the
-        control plane and the synced pods with a RuntimeClass (Kata by default) and refuses when the host lacks it;
-        V(vm) runs the control plane as a single-node k3s server on a Proxmox VE VM (see O(vm)), built by the
+      - V(namespace), V(container) and V(microvm) fence the vCluster's namespace with a ResourceQuota
+        (C(<name>-quota)), a LimitRange (C(<name>-limits)) and a default NetworkPolicy (C(<name>-isolation)); the
+        quota is applied, and counted by the host, before anything it covers.
+      - V(namespace) leaves the pods to the nodes' default runtime. V(container) adds Pod Security C(restricted)
+        labels on the namespace and a restricted security context on the pods (non-root, C(RuntimeDefault) seccomp
+        profile, no privilege escalation, no capabilities, read-only root file system), and runs the control plane
+        and the synced pods with O(control_plane.runtime_class_name) when one is named (refused when the host lacks
+        it). The control plane's volume must honour the pod's C(fsGroup) (hostPath volumes do not). V(microvm) runs
+        the control plane and the synced pods with a RuntimeClass (Kata by default) and refuses when the host lacks
+        it.
+      - V(vm) runs the control plane as a single-node k3s server on a Proxmox VE VM (see O(vm)), built by the
         machinery of M(gpve.cluster.gpve_k8s_vm); no host cluster is involved, the Proxmox connection options apply.
       - With V(vm), the VM's first boot installs and starts k3s by itself from cloud-init user-data the module
         writes (no SSH), with the module's CAs in k3s's custom-CA files, so the admin kubeconfig is minted by the
@@ -148,7 +155,10 @@ options:
         type: list
         elements: dict
       runtime_class_name:
-        description: RuntimeClass for V(microvm) isolation (default C(kata)).
+        description:
+          - RuntimeClass of the control plane and the synced pods for V(microvm) isolation (default C(kata)) and
+            V(container) isolation (none by default); refused with V(namespace) and V(vm) isolation, and when the
+            host cluster has no RuntimeClass of that name.
         type: str
   networking:
     description: Networking of the virtual cluster.

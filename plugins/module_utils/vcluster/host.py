@@ -45,12 +45,13 @@ def namespace_state(resources, namespace):
     return True, labels.get(names.CREATED_BY_LABEL) == names.MANAGED_BY
 
 
-def require_runtime_class(resources, runtime_class):
-    """ValidationError unless the host has that RuntimeClass (microvm isolation needs it)."""
+def require_runtime_class(resources, runtime_class, mode="microvm"):
+    """ValidationError unless the host has that RuntimeClass (microvm isolation, and container with one named)."""
     if resources.get("RuntimeClass", runtime_class) is None:
+        remedy = ("install Kata Containers (or name an existing RuntimeClass)" if mode == "microvm" else
+                  "create it for a runtime handler the nodes' container runtime has (or name an existing one)")
         raise ValidationError("control_plane.runtime_class_name", f"the host cluster has no RuntimeClass "
-                              f"{runtime_class!r}: install Kata Containers (or name an existing RuntimeClass) "
-                              "before using isolation_mode=microvm")
+                              f"{runtime_class!r}: {remedy} before using isolation_mode={mode}")
 
 
 DEFAULT_SERVICE_CIDR = "kubernetes"

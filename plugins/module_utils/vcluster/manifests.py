@@ -2,10 +2,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every host-cluster object of a vCluster, rendered from its spec, in the order they are applied.
 
-Namespace, service accounts, the syncer's least-privilege Role (and a read-only
-ClusterRole for what syncs from the host), the PKI, kubeconfig and config Secrets, the
-headless and client Services, the exposure (Service type or Ingress), the isolation
-objects, and the StatefulSet last, once everything it mounts exists.
+Namespace, the isolation objects (quota, limits, default NetworkPolicy), service accounts,
+the syncer's least-privilege Role (and a read-only ClusterRole for what syncs from the
+host), the PKI, kubeconfig and config Secrets, the headless and client Services, the
+exposure (Service type or Ingress), and the StatefulSet last, once everything it mounts
+exists.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ def render(spec, certs_data, kubeconfig_data, cluster_id=None, replicas=None, ma
 
 
 def base_objects(spec, cluster_id=None, manage_namespace=True):
-    """What exists before the PKI: namespace, accounts, RBAC, Services, exposure, isolation objects, data claims.
+    """What exists before the PKI: namespace, isolation objects, accounts, RBAC, Services, exposure, data claims.
 
     manage_namespace False leaves a namespace gpve did not create alone (only the isolation
     labels are applied to it).
     """
-    objects = [namespace_object(spec, cluster_id, manage_namespace)]
+    # The isolation objects right after the namespace: the quota counts what is created after it.
+    objects = [namespace_object(spec, cluster_id, manage_namespace)] + isolation.render_isolation(spec)
     objects += service_accounts(spec)
     if spec["syncer"]["enabled"]:
         objects += rbac(spec)
@@ -69,8 +71,6 @@ def base_objects(spec, cluster_id=None, manage_namespace=True):
     objects += services(spec)
     if spec["networking"]["expose"]["type"] == "Ingress":
         objects.append(ingress(spec))
-    if spec["isolation_mode"] == "container":
-        objects += isolation.render_isolation(spec)
     objects += claims(spec)
     return [obj for obj in objects if obj is not None]
 
@@ -153,8 +153,8 @@ def vcluster_config(spec):
     0.36.1): sync rules under upstream's names, host selectors, networking, the distro, CoreDNS, plugins."""
     to_host = {UPSTREAM_SYNC_NAMES[resource]: {"enabled": rule["enabled"]}
                for resource, rule in spec["sync"]["to_host"].items()}
-    if spec["isolation_mode"] == "microvm":
-        to_host["pods"]["runtimeClassName"] = spec["control_plane"]["runtime_class_name"]
+    if isolation.runtime_class(spec):
+        to_host["pods"]["runtimeClassName"] = isolation.runtime_class(spec)
     from_host = {UPSTREAM_SYNC_NAMES[resource]: _from_host_config(resource, rule)
                  for resource, rule in spec["sync"]["from_host"].items()}
     control_plane = {"coredns": {"enabled": spec["control_plane"]["coredns"]["enabled"]}}

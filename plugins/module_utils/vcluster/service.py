@@ -26,7 +26,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as 
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout, renewal
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns, host, manifests, names, registration
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns, host, isolation, manifests, names, registration
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import run_record, validation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
 
@@ -35,6 +35,10 @@ L = lifecycle
 # The base objects (RBAC, service accounts, Services, claims, isolation objects) and the Secrets are applied this
 # many at a time once the namespace exists: none of them depends on another.
 APPLY_WORKERS = 6
+# Applied before the other base objects, the quota then counted (_wait_quota_counted).
+FIRST_KINDS = ("Namespace", "ResourceQuota", "LimitRange")
+# Seconds the host's quota controller gets to count a new ResourceQuota (milliseconds when it is not overloaded).
+QUOTA_WAIT = 60
 
 
 @dataclass
@@ -266,7 +270,15 @@ class VClusterRun:
         base = manifests.base_objects(spec, cluster_id, manage_namespace=ours or not exists)
         earlier = previous.changes if previous else None
         absent = None if exists else spec["namespace"]
-        plan.changes = reconcile.apply_objects(resources, base, check_mode, earlier, absent, workers=APPLY_WORKERS)
+        # The quota first, counted before anything it covers is created: the host's admission refuses a Service, a
+        # Secret or a claim while a new quota's usage is not known yet ("status unknown for quota").
+        first = [obj["kind"] in FIRST_KINDS for obj in base]
+        plan.changes = reconcile.apply_objects(resources, [obj for obj, early in zip(base, first) if early], check_mode,
+                                               earlier, absent, workers=APPLY_WORKERS)
+        if not check_mode:
+            self._wait_quota_counted(_live_of(plan.changes, "ResourceQuota", names.resource_quota(spec["name"])))
+        plan.changes += reconcile.apply_objects(resources, [obj for obj, early in zip(base, first) if not early],
+                                                check_mode, earlier, absent, workers=APPLY_WORKERS)
         if not check_mode:
             self._check_host_range()
         client_service = _live_of(plan.changes, "Service", names.client_service(spec["name"]))
@@ -283,6 +295,21 @@ class VClusterRun:
             plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode,
                                                     earlier, absent)
         return plan
+
+    def _wait_quota_counted(self, quota):
+        """Until the host's quota controller has counted the namespace against the quota (status.hard set)."""
+        if quota is None:
+            return
+        metadata = quota["metadata"]
+
+        def counted(live):
+            hard = ((live or {}).get("status") or {}).get("hard") or {}
+            return set(hard) >= set(((live or {}).get("spec") or {}).get("hard") or {})
+
+        if not counted(quota):
+            wait.wait_for(lambda: (counted(self.resources.get("ResourceQuota", metadata["name"], metadata["namespace"])),
+                                   "status.hard not set yet"),
+                          min(QUOTA_WAIT, self.options.wait_timeout), f"the host to count ResourceQuota {metadata['name']}")
 
     def _statefulset(self, replicas=None, annotations=None):
         return render_statefulset(self.spec, replicas, annotations)
@@ -311,9 +338,8 @@ class VClusterRun:
     # host checks, waiting, kubeconfig -----------------------------------------------------
 
     def _check_host(self):
-        mode = self.spec["isolation_mode"]
-        if mode == "microvm":
-            host.require_runtime_class(self.resources, self.spec["control_plane"]["runtime_class_name"])
+        if isolation.runtime_class(self.spec):
+            host.require_runtime_class(self.resources, isolation.runtime_class(self.spec), self.spec["isolation_mode"])
         self._check_host_range()
 
     def _check_host_range(self):

@@ -7,13 +7,13 @@ and the syncer, each a container with the command from commands.py, probes, reso
 ``k3s``: one k3s server container; an init container first places the bundle's CAs
 where k3s looks for them, so the admin kubeconfig gpve hands out works against k3s too.
 Both mount the ``<name>-certs`` Secret read-only and keep their data on a volume claim
-template. Isolation adds a restricted security context (container) or a RuntimeClass
-(microvm).
+template. Isolation adds a restricted security context with the RuntimeDefault seccomp
+profile (container) and a RuntimeClass (microvm; container when one is named).
 """
 
 from __future__ import annotations
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, isolation, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 
 CERTS_VOLUME = "certs"
@@ -72,8 +72,8 @@ def render_statefulset(spec, replicas=None, extra_annotations=None):
         pod_spec["nodeSelector"] = dict(control_plane["node_selector"])
     if control_plane["tolerations"]:
         pod_spec["tolerations"] = list(control_plane["tolerations"])
-    if spec["isolation_mode"] == "microvm":
-        pod_spec["runtimeClassName"] = control_plane["runtime_class_name"]
+    if isolation.runtime_class(spec):
+        pod_spec["runtimeClassName"] = isolation.runtime_class(spec)
     if spec["isolation_mode"] == "container":
         _restrict(pod_spec)
     return {

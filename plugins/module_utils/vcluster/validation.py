@@ -221,6 +221,9 @@ def _control_plane(spec):
             raise ValidationError("control_plane.etcd.external", f"{endpoint!r} is not an https:// etcd endpoint")
     if spec["distro"] == "k3s" and control_plane["etcd"]["external"]:
         raise ValidationError("control_plane.etcd.external", "only the k8s distro takes external etcd endpoints")
+    if control_plane["runtime_class_name"] and spec["isolation_mode"] == "namespace":
+        raise ValidationError("control_plane.runtime_class_name", "a RuntimeClass is for isolation_mode container or "
+                              "microvm; namespace isolation runs the pods with the nodes' default runtime")
     for component in ("api_server", "controller_manager", "scheduler"):
         for arg in control_plane[component]["extra_args"]:
             if not str(arg).startswith("--") or "=" not in str(arg):

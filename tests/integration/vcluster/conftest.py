@@ -12,6 +12,9 @@ syncer on the real nodes (it defines ``testbed`` as the real one for its module)
     open_store        open_store() -> the registry Store of registry_path (close it, or use with)
     module_params     module_params(name, **options) -> the full parameter dict the module would pass
     run_ansible       run_ansible(args, tmp_path, host_kubeconfig, registry) -> result (a function, any scope)
+    assert_fences     assert_fences(host, namespace, name, node_ports): the isolation objects of every host mode
+    process_status    process_status(container_id) -> /proc/<pid>/status fields of a container's process on a real node
+    own_seccomp_filters  own_seccomp_filters(status) -> seccomp filters a process has beyond its parent's (its shim's)
 
 Every vCluster a test creates through these is deleted (state=absent) after the test.
 """
@@ -28,6 +31,7 @@ import pytest
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.resources import Resources
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import isolation
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
 from tests.testbed.fixtures import use_standin_testbed
 
@@ -115,3 +119,46 @@ def ansible_vcluster(testbed, registry_path, tmp_path):
     yield run
     for name in names:
         run({"name": name, "state": "absent"})
+
+
+def assert_fences(host, namespace, name, node_ports):
+    """The ResourceQuota (counted by the host), LimitRange and default NetworkPolicy of every host isolation mode."""
+    quota = host.get("ResourceQuota", f"{name}-quota", namespace)
+    expected = dict(isolation.QUOTA, **{"services.nodeports": node_ports})
+    assert quota["spec"]["hard"] == expected
+    assert set(quota["status"]["hard"]) == set(expected)
+    assert quota["status"]["used"]["count/pods"] == "1" and quota["status"]["used"]["count/persistentvolumeclaims"] == "1"
+    limits = host.get("LimitRange", f"{name}-limits", namespace)["spec"]["limits"]
+    assert limits == [{"type": "Container", "default": isolation.CONTAINER_DEFAULTS,
+                       "defaultRequest": isolation.CONTAINER_DEFAULT_REQUESTS}]
+    policy = host.get("NetworkPolicy", f"{name}-isolation", namespace)["spec"]
+    assert policy["podSelector"] == {} and policy["policyTypes"] == ["Ingress", "Egress"]
+    assert {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(isolation.PRIVATE_RANGES)}}]} in policy["egress"]
+
+
+def process_status(container_id):
+    """/proc/<pid>/status fields of the container's process, found by the container id in its cgroup path (the real
+    nodes are systemd-nspawn machines on this host: their processes are in its /proc)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if container_id not in (proc / "cgroup").read_text(encoding="utf-8"):
+                continue
+            fields = _status_fields(proc.name)
+        except OSError:
+            continue
+        if not fields.get("Name", "").startswith(("runc", "containerd-shim")):
+            return fields
+    raise AssertionError(f"no process of container {container_id} in /proc")
+
+
+def own_seccomp_filters(status):
+    """How many seccomp filters the process has beyond its parent's: its containerd shim, a process of the node's
+    machine outside any container, under the filters systemd-nspawn gives every process of the machine."""
+    return int(status["Seccomp_filters"]) - int(_status_fields(status["PPid"])["Seccomp_filters"])
+
+
+def _status_fields(pid):
+    lines = (Path("/proc") / str(pid) / "status").read_text(encoding="utf-8").splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)

@@ -22,7 +22,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
-from tests.integration.vcluster.conftest import MODULE_DEFAULTS, run_ansible
+from tests.integration.vcluster.conftest import MODULE_DEFAULTS, assert_fences, own_seccomp_filters, process_status, run_ansible
 from tests.testbed import images
 
 pytestmark = pytest.mark.vcluster
@@ -105,6 +105,19 @@ def test_the_control_plane_runs_in_a_pod_on_a_real_node(vcluster, testbed):
     assert all(status["ready"] and "running" in status["state"] for status in statuses.values()), statuses
     rerun = vcluster.run()
     assert not rerun["changed"] and {o["action"] for o in rerun["objects"]} == {"unchanged"}
+
+
+def test_namespace_isolation_fences_the_namespace_and_leaves_the_pods_to_the_default_runtime(vcluster):
+    """The quota (counted by the host: the pod and its claim), limits and default NetworkPolicy of namespace isolation;
+    no Pod Security labels, RuntimeClass or security context, which are container isolation's."""
+    assert_fences(vcluster.host, vcluster.namespace, NAME, node_ports="1")
+    labels = vcluster.host.get("Namespace", vcluster.namespace)["metadata"].get("labels") or {}
+    assert not [label for label in labels if label.startswith("pod-security.kubernetes.io/")]
+    pod = vcluster.control_plane_pod()
+    assert "runtimeClassName" not in pod["spec"] and "seccompProfile" not in (pod["spec"].get("securityContext") or {})
+    # No seccomp filter of their own (container isolation's processes have one: test_vcluster_container_isolation.py).
+    for status in pod["status"]["containerStatuses"]:
+        assert own_seccomp_filters(process_status(status["containerID"].split("://", 1)[1])) == 0, status["name"]
 
 
 def test_the_kubeconfig_lists_the_virtual_clusters_own_namespaces(vcluster):

@@ -136,14 +136,41 @@ def test_container_isolation_restricts_pods_and_fences_the_namespace(pki):
     assert {"from": [{"podSelector": {}}]} in policy["ingress"]
 
 
-def test_namespace_isolation_adds_nothing_and_microvm_sets_the_runtime_class(pki):
+FENCES = {"ResourceQuota": "demo-quota", "LimitRange": "demo-limits", "NetworkPolicy": "demo-isolation"}
+
+
+@pytest.mark.parametrize("mode", ["namespace", "container", "microvm"])
+def test_every_host_isolation_mode_fences_the_namespace(pki, mode):
+    objects = objects_for(pki, isolation_mode=mode)
+    assert {(kind, name) for kind, name in FENCES.items()} <= set(objects)
+    assert objects[("ResourceQuota", "demo-quota")]["spec"]["hard"]["services.nodeports"] == "0"
+    balanced = objects_for(pki, isolation_mode=mode, networking={"expose": {"type": "LoadBalancer"}})
+    assert balanced[("ResourceQuota", "demo-quota")]["spec"]["hard"]["services.nodeports"] == "1"
+    # Right after the namespace: the quota counts everything created after it.
+    kinds = [obj["kind"] for obj in manifests.base_objects(specs.normalize({"name": "demo", "isolation_mode": mode}, {}))]
+    assert kinds[:4] == ["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy"]
+
+
+def test_namespace_isolation_leaves_the_pods_to_the_default_runtime_and_microvm_sets_the_runtime_class(pki):
     plain = objects_for(pki)
-    assert not {key[0] for key in plain} & {"ResourceQuota", "LimitRange", "NetworkPolicy"}
+    assert "pod-security.kubernetes.io/enforce" not in plain[("Namespace", "vc-demo")]["metadata"]["labels"]
     assert "securityContext" not in pod_spec(plain) and "runtimeClassName" not in pod_spec(plain)
     microvm = objects_for(pki, isolation_mode="microvm")
     assert pod_spec(microvm)["runtimeClassName"] == "kata"
     config = json.loads(base64.b64decode(microvm[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
     assert config["sync"]["toHost"]["pods"]["runtimeClassName"] == "kata"
+
+
+def test_container_isolation_runs_the_pods_with_a_named_runtime_class_and_none_otherwise(pki):
+    named = objects_for(pki, isolation_mode="container", control_plane={"runtime_class_name": "gvisor"})
+    assert pod_spec(named)["runtimeClassName"] == "gvisor"
+    assert pod_spec(named)["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    config = json.loads(base64.b64decode(named[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+    assert config["sync"]["toHost"]["pods"]["runtimeClassName"] == "gvisor"
+    unnamed = objects_for(pki, isolation_mode="container")
+    assert "runtimeClassName" not in pod_spec(unnamed)
+    config = json.loads(base64.b64decode(unnamed[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+    assert "runtimeClassName" not in config["sync"]["toHost"]["pods"]
 
 
 def test_syncer_role_covers_only_what_syncs_to_the_host(pki):
@@ -259,6 +286,7 @@ CONFIG_SHAPES = [
                                 {"key": "tier", "operator": "In", "values": ["edge"]}]}},
                             "priority_classes": {"enabled": True, "selector": {"matchLabels": {"team": "a"}}}}}},
     {"plugins": [PLUGIN], "image_registry": MIRROR},
+    {"isolation_mode": "container", "control_plane": {"runtime_class_name": "gvisor"}},
 ]
 
 

@@ -56,6 +56,8 @@ INVALID = [
     ({"control_plane": {"etcd": {"external": ["http://etcd:2379"]}}}, "control_plane.etcd.external", "https://"),
     ({"distro": "k3s", "control_plane": {"etcd": {"external": ["https://etcd:2379"]}}},
      "control_plane.etcd.external", "only the k8s distro"),
+    ({"control_plane": {"runtime_class_name": "gvisor"}}, "control_plane.runtime_class_name",
+     "for isolation_mode container or microvm"),
     ({"control_plane": {"api_server": {"extra_args": ["-v=2"]}}}, "control_plane.api_server.extra_args",
      "--flag=value"),
     ({"networking": {"service_cidr": "10.96.0.1/12"}}, "networking.service_cidr", "host bits zero"),
