@@ -1,6 +1,7 @@
 """scale.yml and upgrade.yml refuse bad input before any write, naming the extra var and the fix. The cluster is a
 Running K8s-on-VM row of a real SQLite registry; the refusals come before Proxmox or the cluster's API server would be
-asked, so neither is needed (a refusal that asked one would fail on the missing connection, not with its message)."""
+asked, so neither is needed (a refusal that asked one would fail on the missing connection, not with its message).
+The last test lets upgrade.yml reach its first node, an address nothing answers on: the stage fails there, named."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def cluster(tmp_path):
         nodes.append({"name": f"{NAME}-storage-1", "role": "worker", "pool_name": "storage", "status": "Running",
                       "ip_address": "10.20.0.31"})
         store.upsert_nodes(row.id, nodes)
+        store.update_status(row.id, endpoint="https://10.20.0.5:6443", version="1.35.4")
         for phase in (lifecycle.PROVISIONING, lifecycle.BOOTSTRAPPING, lifecycle.INSTALLING, lifecycle.RUNNING):
             lifecycle.transition(store, row.id, phase, "Test")
         return path, row.id
@@ -91,3 +93,25 @@ def test_upgrade_refuses_bad_targets_before_any_write(tmp_path, cluster, target,
     result = play(tmp_path, registry, "upgrade", gpve_target_version=target)
     assert result.returncode != 0 and words in " ".join(result.stdout.split()), result.stdout[-3000:]
     untouched(registry, cluster_id, before)
+
+
+def test_an_upgrade_stops_at_a_node_that_does_not_answer_naming_it(tmp_path, cluster):
+    """The first control plane's address answers nothing (TEST-NET-1, never routed): its turn fails at 'Check that the
+    node answers', inside the stage, so the cluster goes Failed naming the node, the stage and the task."""
+    registry, cluster_id = cluster
+    with registry_for(registry) as store:
+        store.upsert_nodes(cluster_id, [{"name": f"{NAME}-cp-1", "role": "control-plane", "status": "Running",
+                                         "ip_address": "192.0.2.11"}])
+        store.put_credential(cluster_id, kinds.KUBECONFIG, "apiVersion: v1\nkind: Config\nclusters: []\n")
+    result = play(tmp_path, registry, "upgrade", gpve_target_version="1.36.2", gpve_stage_connect_timeout=3)
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert "UNREACHABLE" not in result.stdout.split("TASK [Record the failure]")[0].split("Check that the node answers")[-1]
+    assert f"stage upgrade failed on {NAME}-cp-1 at 'Check that the node answers'" in output, result.stdout[-3000:]
+    with registry_for(registry) as store:
+        found = store.get_cluster(cluster_id)
+        assert found.status.phase == "Failed"
+        assert found.status.message.startswith(f"stage upgrade failed on {NAME}-cp-1: ")
+        failed = [e for e in store.list_events(cluster_id) if e.reason == "StageFailed" and e.type == "Warning"]
+    assert [(e.metadata["stage"], e.metadata["host"], e.metadata["task"]) for e in failed] == [
+        ("upgrade", f"{NAME}-cp-1", "Check that the node answers")]
