@@ -1,7 +1,7 @@
 """The PodDisruptionBudget check of a shrink (k8s_vm/disruption.py) against the testbed's API server: real budgets,
 whose status the disruption controller computes, over real pods on the testbed's nodes; the cluster reached through
 the admin kubeconfig a registry holds. The last test also builds VMs on fakepve (hold the VM lock): a cluster whose
-pool's VMs are named as the testbed's nodes (testbed-node-N), so the real nodes stand for the ones a shrink removes."""
+pool's VM is named as the testbed's first node (testbed-node-1), so the real node stands for the one a shrink removes."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from ansible_collections.gpve.cluster.plugins.module_utils.errors import Validat
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import disruption as reader
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.api import ClusterApi
 from ansible_collections.gpve.cluster.plugins.module_utils.kube.connect import connect
-from ansible_collections.gpve.cluster.plugins.module_utils.planner import disruption
-from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import disruption, spec as specs
+from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from tests.testbed import images
 from tests.testbed.processes import wait_until
 
@@ -58,7 +58,7 @@ def api(testbed):
 
 
 def test_a_shrink_whose_drain_a_budget_blocks_is_refused_naming_the_budget(testbed, kube_client, kube_namespace, api):
-    pinned_to, other = testbed.node_names[0], testbed.node_names[1]
+    pinned_to, other = testbed.node_names[0], "testbed-node-99"
     client.AppsV1Api(kube_client).create_namespaced_deployment(kube_namespace, deployment("web", 2, pinned_to))
     policy = client.PolicyV1Api(kube_client)
     policy.create_namespaced_pod_disruption_budget(kube_namespace, budget("web", 2))
@@ -82,15 +82,9 @@ def test_a_shrink_whose_drain_a_budget_blocks_is_refused_naming_the_budget(testb
     assert len(findings) == 1 and findings[0]["nodes"] == [pinned_to]
     assert "needs 1 healthy pods, but the nodes left can run at most 0 of them" in findings[0]["reason"]
 
-    # Unpinned, the Deployment's pods are replaced on the other nodes: the drain can finish.
-    client.AppsV1Api(kube_client).patch_namespaced_deployment(
-        "web", kube_namespace, {"spec": {"template": {"spec": {"nodeSelector": None}}}})
-
-    def unpinned():
-        pods = client.CoreV1Api(kube_client).list_namespaced_pod(kube_namespace, label_selector="app=web").items
-        return pods and all(not (p.spec.node_selector or {}) for p in pods if p.metadata.deletion_timestamp is None)
-    wait_until(unpinned, 120, "the web pods rolled out without the pin", interval=0.5)
-    wait_budget(policy, kube_namespace, "web", healthy=2, allowed=1)
+    # None must stay: the budget lets both go, and the drain can finish.
+    policy.patch_namespaced_pod_disruption_budget("web", kube_namespace, {"spec": {"minAvailable": 0}})
+    wait_budget(policy, kube_namespace, "web", healthy=2, allowed=2)
     assert ours(disruption.blocked_drains(*reader.read(api), removed=[pinned_to]), kube_namespace) == []
 
 
@@ -101,7 +95,8 @@ def test_the_cluster_is_reached_through_the_kubeconfig_the_registry_holds(testbe
     policy.create_namespaced_pod_disruption_budget(kube_namespace, budget("db", 1))
     wait_budget(policy, kube_namespace, "db", healthy=1, allowed=0)
     with registry_for(str(tmp_path / "registry.db")) as store:
-        cluster = store.create_cluster("pdb", "k8s-vm")
+        cluster = store.create_cluster("pdb", kinds.K8S_VM,
+                                       spec=stored_specs.to_stored(kinds.K8S_VM, specs.normalise(spec("pdb"))))
         with pytest.raises(ValidationError, match="the registry holds no admin kubeconfig for pdb"):
             reader.check(store, cluster, [pinned_to], {})
         reader.check(store, cluster, [], {})          # nothing removed: nothing to read
@@ -115,34 +110,33 @@ def test_the_cluster_is_reached_through_the_kubeconfig_the_registry_holds(testbe
 
 def test_the_module_refuses_the_shrink_before_any_write_and_names_the_field(testbed, kube_client, kube_namespace, module,
                                                                             proxmox, store):
-    nodes = sorted(testbed.node_names)
-    assert len(nodes) >= 2 and nodes[:2] == ["testbed-node-1", "testbed-node-2"]
+    assert "testbed-node-1" in testbed.node_names
     raw = spec("testbed", control_plane={"replicas": 1, "resources": {"memory": 1024, "disk_size": 20}},
-               workers=[{"name": "node", "replicas": 2, "resources": {"memory": 1024, "disk_size": 20}}],
+               workers=[{"name": "node", "replicas": 1, "resources": {"memory": 1024, "disk_size": 20}}],
                load_balancer={"type": "haproxy", "resources": {"memory": 1024}})
     made = module.run(raw)
     assert not made.get("failed"), made
     cluster = store.find_cluster("testbed")
     with open(testbed.kubeconfig, encoding="utf-8") as handle:
         store.put_credential(cluster.id, kinds.KUBECONFIG, handle.read())
-    client.AppsV1Api(kube_client).create_namespaced_deployment(kube_namespace, deployment("api", 1, "testbed-node-2"))
+    client.AppsV1Api(kube_client).create_namespaced_deployment(kube_namespace, deployment("api", 1, "testbed-node-1"))
     policy = client.PolicyV1Api(kube_client)
     policy.create_namespaced_pod_disruption_budget(kube_namespace, budget("api", 1))
     wait_budget(policy, kube_namespace, "api", healthy=1, allowed=0)
 
-    smaller = dict(raw, workers=[dict(raw["workers"][0], replicas=1)])
+    smaller = dict(raw, workers=[dict(raw["workers"][0], replicas=0)])
     writes, events = proxmox.writes(), len(store.list_events(cluster.id))
     for check_mode in (True, False):
         result = module.run(smaller, check_mode=check_mode, check_disruption_budgets=True)
         assert result.get("failed") and result["field"] == "workers[0].replicas", result
-        assert result["msg"].startswith(f"workers[0].replicas: draining testbed-node-2 could not finish: "
+        assert result["msg"].startswith(f"workers[0].replicas: draining testbed-node-1 could not finish: "
                                         f"PodDisruptionBudget {kube_namespace}/api (minAvailable 1)"), result["msg"]
         assert not result["changed"]
     assert proxmox.writes() == writes and len(store.list_events(cluster.id)) == events
-    assert "testbed-node-2" in proxmox.tagged(cluster.id)
+    assert "testbed-node-1" in proxmox.tagged(cluster.id)
 
     policy.delete_namespaced_pod_disruption_budget("api", kube_namespace)
     result = module.run(smaller, check_disruption_budgets=True)
     assert not result.get("failed"), result
-    assert [vm["name"] for vm in result["plan"]["delete"]] == ["testbed-node-2"]
-    assert "testbed-node-2" not in proxmox.tagged(cluster.id)
+    assert [vm["name"] for vm in result["plan"]["delete"]] == ["testbed-node-1"]
+    assert "testbed-node-1" not in proxmox.tagged(cluster.id)
