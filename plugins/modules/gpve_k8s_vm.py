@@ -30,6 +30,8 @@ extends_documentation_fragment:
   - gpve.cluster.registry
   - gpve.cluster.proxmox_auth
   - gpve.cluster.proxmox_auth.target
+requirements:
+  - kubernetes (with O(check_disruption_budgets=true))
 attributes:
   check_mode:
     support: full
@@ -380,6 +382,16 @@ options:
         retry, as the gpve.cluster.k8s_vm playbooks do. A rerun that finds nothing new writes nothing.
     type: bool
     default: true
+  check_disruption_budgets:
+    description:
+      - V(true), when the plan removes VMs of a registered cluster, reads the cluster's PodDisruptionBudgets, the pods
+        of their namespaces and its nodes through the admin kubeconfig the registry holds, and refuses, before anything
+        is written, a removal whose drain a budget would block for good (the budget allows no disruption now; the nodes
+        left could not run as many of its pods as it must keep healthy; a pod with more than one budget). The message
+        names the budget, the pods and the field (C(workers[N].replicas), C(control_plane.replicas)). The
+        gpve.cluster.k8s_vm scale playbook sets it.
+    type: bool
+    default: false
   max_parallel_per_node:
     description: VMs built at the same time on one Proxmox node.
     type: int
@@ -614,6 +626,7 @@ def argument_spec():
         task_timeout=dict(type='int', default=600),
         agent_timeout=dict(type='int', default=300),
         wait=dict(type='bool', default=True),
+        check_disruption_budgets=dict(type='bool', default=False),
         max_parallel_per_node=dict(type='int', default=2),
         max_parallel_per_storage=dict(type='int', default=4),
         registry=dict(type='str'),
@@ -630,7 +643,8 @@ def build_request(params, check_mode):
                         vmid_start=params['vmid_start']),
         default_bridge=os.environ.get('GPVE_PROXMOX_NETWORK_BRIDGE'), task_timeout=params['task_timeout'],
         agent_timeout=params['agent_timeout'], per_node=params['max_parallel_per_node'],
-        per_storage=params['max_parallel_per_storage'], check_mode=check_mode, wait=params['wait'])
+        per_storage=params['max_parallel_per_storage'], check_mode=check_mode, wait=params['wait'],
+        check_disruption_budgets=params['check_disruption_budgets'])
 
 
 def main():

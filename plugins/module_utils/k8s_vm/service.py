@@ -20,7 +20,9 @@ from typing import Optional
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError, ValidationError, after_writes
-from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import discovery, provision, recorder, registry_view, vmid_claims
+from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm import (
+    discovery, disruption, provision, recorder, registry_view, vmid_claims,
+)
 from ansible_collections.gpve.cluster.plugins.module_utils.k8s_vm.limits import Limits
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import plan as plans, spec as specs, validate
 from ansible_collections.gpve.cluster.plugins.module_utils.proxmox import tasks, vm_ops
@@ -56,6 +58,8 @@ class Request:
     per_storage: int = 4
     check_mode: bool = False
     wait: bool = True
+    # Read the cluster's PodDisruptionBudgets and refuse a shrink whose drain one would block (k8s_vm/disruption.py).
+    check_disruption_budgets: bool = False
 
 
 class K8sVmService:
@@ -84,12 +88,17 @@ class K8sVmService:
         spec = specs.normalise(request.spec, request.default_bridge)
         validate.validate_spec(spec)
         view = registry_view.read(self.store, spec['name'])
+        old_spec = None
         if view.cluster is not None:
             _refuse_while_deleting(view.cluster)
-            validate.validate_change(specs.normalise(stored_specs.spec_of(view.cluster)), spec)
+            old_spec = specs.normalise(stored_specs.spec_of(view.cluster))
+            validate.validate_change(old_spec, spec)
         env = discovery.discover(self.client, spec, view.cluster_id)
         validate.validate_environment(spec, env, view.taken_ips)
         planned = self._build_plan(spec, view, env, request, view.cluster_id or UNREGISTERED_ID)
+        if request.check_disruption_budgets and old_spec is not None:
+            field_of = dict((member.name, member.field + '.replicas') for member in plans.members(old_spec))
+            disruption.check(self.store, view.cluster, [vm.name for vm in planned.delete], field_of)
         return spec, view, env, planned
 
     @staticmethod

@@ -227,6 +227,31 @@ def pin_workload(api, namespace):
     return running_pod().metadata.uid
 
 
+def check_scale_refused_by_budget(run, api, pve_control, namespace):
+    """A budget that keeps the pinned pod: its only node may not go. Refused before any write, naming the budget."""
+    policy = client.PolicyV1Api(api)
+    policy.create_namespaced_pod_disruption_budget(namespace, {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "pinned"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "pinned"}}}})
+
+    def settled():
+        status = policy.read_namespaced_pod_disruption_budget("pinned", namespace).status
+        return status is not None and status.observed_generation and status.current_healthy == 1
+    wait_until(settled, 120, "the budget's status")
+    cluster = run.registry.cluster(NAME)
+    events, vms = len(run.registry.events(cluster.id)), sorted(vm["name"] for vm in pve_control.state()["vms"])
+    refused = run.play("scale", NAME, gpve_worker_replicas={"general": 3, "storage": 0})
+    output = " ".join(refused.stdout.split())
+    assert refused.returncode != 0, refused.stdout[-4000:]
+    assert (f"workers[1].replicas: draining life-storage-1 could not finish: PodDisruptionBudget {namespace}/pinned "
+            f"(minAvailable 1)") in output, refused.stdout[-4000:]
+    assert run.registry.cluster(NAME).status.phase == "Running"
+    assert len(run.registry.events(cluster.id)) == events
+    assert sorted(vm["name"] for vm in pve_control.state()["vms"]) == vms
+    assert not node(api, "life-storage-1").spec.unschedulable          # not even cordoned
+    policy.delete_namespaced_pod_disruption_budget("pinned", namespace)
+
+
 def check_scaled(run, api, pve_control, namespace, pinned_uid):
     cluster = run.registry.cluster(NAME)
     assert cluster.status.phase == "Running"
@@ -291,6 +316,7 @@ def test_kubeadm_cluster_lifecycle(k8s_vm_run, kube_client, testbed, pve_control
     check_upgraded(run, kube_client, events_before)
 
     pinned = pin_workload(kube_client, kube_namespace)
+    check_scale_refused_by_budget(run, kube_client, pve_control, kube_namespace)
     ok(run.play("scale", NAME, gpve_worker_replicas={"general": 3, "storage": 0}))
     check_scaled(run, kube_client, pve_control, kube_namespace, pinned)
 

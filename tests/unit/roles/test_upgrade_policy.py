@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
-from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs
+from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs, versions
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import upgrade_policy
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support.errors import UpgradeRefused
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
@@ -99,3 +99,29 @@ def test_plan_refuses_before_anything_for_a_cluster_not_running(store):
 def test_same_version_needs_nothing(store):
     register(store, version="1.36.4")
     assert upgrade_policy.plan(store, "up", "1.36.4")["needed"] is False
+
+
+@pytest.mark.parametrize("target, words", [
+    ("1.37.2", "target_version: Kubernetes upgrades go one minor version at a time: from 1.35.9 upgrade to 1.36.x first"),
+    ("1.35.8", "target_version: downgrades are not supported (1.35.8 is below the running 1.35.9)"),
+    ("1.34.9", "target_version: kubeadm 1.34.9 is not supported; supported: 1.35.0 to 1.37.x"),
+    ("1.38.0", "target_version: kubeadm 1.38.0 is not supported"),
+])
+def test_plan_refuses_a_skipped_minor_a_downgrade_and_an_unsupported_target(store, target, words):
+    cluster = register(store)
+    events = len(store.list_events(cluster.id))
+    with pytest.raises(UpgradeRefused) as raised:
+        upgrade_policy.plan(store, "up", target)
+    assert str(raised.value).startswith(words), str(raised.value)
+    assert store.get_cluster(cluster.id).status.phase == lifecycle.RUNNING
+    assert len(store.list_events(cluster.id)) == events          # read only: not even an event
+
+
+def test_every_supported_minor_upgrades_to_the_next_and_not_past_the_newest():
+    minors = versions.supported_minors()
+    for older, newer in zip(minors, minors[1:]):
+        upgrade_policy.check_supported("k3s", newer + ".0")
+        upgrade_policy.check_skew(older + ".3", newer + ".0")
+    major, minor = versions.NEWEST.split(".")
+    with pytest.raises(UpgradeRefused, match="is not supported"):
+        upgrade_policy.check_supported("k3s", "{0}.{1}.0".format(major, int(minor) + 1))
