@@ -192,6 +192,55 @@ def test_a_virtual_ip_on_the_bridge_reaches_the_vm_that_holds_it(testbed, booted
             _ssh(testbed, _address(index), f"sudo ip addr del {vip}/16 dev eth0", check=False)
 
 
+KEEPALIVED_CONF = """vrrp_instance gpve_test {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/16 dev eth0
+    }}
+}}
+"""
+
+
+def _install_keepalived(testbed, index: int, priority: int, vip: str) -> None:
+    """keepalived from the air-gap bundle's loadbalancer packages (offline, as the loadbalancer role installs it)."""
+    debs = sorted(Path(testbed.airgap_dir, "loadbalancer").glob("*.deb"))
+    archive = subprocess.run(["tar", "-c", "-C", str(debs[0].parent), *[deb.name for deb in debs]],
+                             stdout=subprocess.PIPE, check=True).stdout
+    unpack = "sudo mkdir -p /var/tmp/lb && sudo tar -x -C /var/tmp/lb"
+    subprocess.run(testbed.ssh_argv(USER, _address(index), unpack), input=archive, check=True, timeout=120)
+    install = ("sudo DEBIAN_FRONTEND=noninteractive apt-get install -qq --yes --no-install-recommends /var/tmp/lb/*.deb"
+               " >/dev/null && sudo mkdir -p /etc/keepalived && sudo tee /etc/keepalived/keepalived.conf >/dev/null"
+               " && sudo systemctl restart keepalived")
+    done = subprocess.run(testbed.ssh_argv(USER, _address(index), install), capture_output=True, timeout=300,
+                          input=KEEPALIVED_CONF.format(priority=priority, vip=vip).encode(), check=False)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def _vip_holder(testbed, vip: str) -> str:
+    return _ssh(testbed, vip, "hostname", check=False).stdout.strip()
+
+
+def test_keepalived_moves_the_virtual_ip_to_the_backup_when_the_holder_vm_stops(testbed, booted_vms):
+    api, vmids = booted_vms
+    vip = str(ipaddress.ip_address(network.VmNetwork().range_end) - 2)
+    holder, backup = 2, 3
+    _install_keepalived(testbed, holder, 150, vip)
+    _install_keepalived(testbed, backup, 100, vip)
+    wait_until(lambda: _vip_holder(testbed, vip) == f"vm-{holder}", 60, f"vm-{holder} to hold {vip} (VRRP master)",
+               interval=1.0)
+
+    _wait_task(api, api.nodes(NODE).qemu(vmids[holder]).status.stop.post())
+
+    # No address is moved by hand: the backup's keepalived misses three adverts, takes the address and announces it
+    # with gratuitous ARP, which updates the bridge host's neighbour entry.
+    wait_until(lambda: _vip_holder(testbed, vip) == f"vm-{backup}", 60, f"vm-{backup} to take {vip} over",
+               interval=1.0)
+
+
 def test_stopping_a_vm_stops_its_machine_and_destroying_it_removes_its_disk(testbed, booted_vms):
     api, vmids = booted_vms
     vmid, address = vmids[-1], _address(len(vmids) - 1)

@@ -95,11 +95,15 @@ class Testbed:
     def ssh(self, user: str, address: str, *command: str, timeout: float = 120,
             check: bool = True) -> subprocess.CompletedProcess:
         """command on a testbed VM (only an address on the VM bridge) as user, with the testbed's key."""
+        return subprocess.run(self.ssh_argv(user, address, *command), capture_output=True, text=True,
+                              timeout=timeout, check=check)
+
+    def ssh_argv(self, user: str, address: str, *command: str) -> list[str]:
+        """The ssh command line for command on a testbed VM (only an address on the VM bridge)."""
         network.require_testbed_address(address)
-        argv = ["ssh", "-i", self.ssh_key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+        return ["ssh", "-i", self.ssh_key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
                 "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
                 f"{user}@{address}", *command]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=check)
 
     @property
     def pve(self) -> PveEndpoint:
