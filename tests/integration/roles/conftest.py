@@ -21,6 +21,7 @@ from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, read_record, yaml_docs
 
+from tests import guest_recorder
 from tests.playbook_run import ansible_env, run_playbook
 from tests.testbed.fixtures import use_standin_testbed
 from tests.testbed.node_standin import NodeStandin
@@ -101,10 +102,35 @@ class K8sVmRun:
         return read_record(self.record)
 
 
-@pytest.fixture
-def k8s_vm_run(tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests):
+class RecordedRun(K8sVmRun):
+    """The playbooks with the tasks inside the VMs given to the guest recorder (tests/guest_recorder): they run,
+    as far as Ansible can tell, but nothing runs; the record holds every module call and the kubelets started."""
+
+    def __init__(self, tmp_path: Path, testbed, pve):
+        super().__init__(tmp_path, testbed, pve)
+        self.record = tmp_path / "recorder.jsonl"
+        self.env.update(guest_recorder.recorder_env(self.record, testbed.kubeconfig))
+        self.nodes = NodeStandin(testbed.kubeconfig).follow_record(self.record)
+
+    def base_vars(self, name: str) -> dict:
+        return dict({"gpve_cluster_name": name, "gpve_work_dir": str(self.dir / "work"), "gpve_node_wait_timeout": 120},
+                    **guest_recorder.kubeconfig_servers(self.testbed.api_url))
+
+    def records(self) -> list[dict]:
+        return guest_recorder.read(self.record)
+
+
+def k8s_vm_fixture(run_class):
+    """A fixture giving a fresh run_class, fakepve reset and the shared API server cleaned up after it."""
+    @pytest.fixture
+    def fixture(tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests):
+        yield from _k8s_vm(run_class, tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests)
+    return fixture
+
+
+def _k8s_vm(run_class, tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests):
     pve_control.reset()
-    run = K8sVmRun(tmp_path, testbed, pve)
+    run = run_class(tmp_path, testbed, pve)
     run.nodes.start()
     try:
         yield run
@@ -115,3 +141,7 @@ def k8s_vm_run(tmp_path, testbed, pve, pve_control, kube_client, rendered_manife
         remove_bootstrap_tokens(kube_client)
         pve_control.reset()
         shutil.rmtree(tmp_path / "work", ignore_errors=True)
+
+
+k8s_vm_run = k8s_vm_fixture(K8sVmRun)
+k8s_vm_recorded = k8s_vm_fixture(RecordedRun)
