@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,8 +33,14 @@ def read(record: Path) -> list[dict]:
     return [json.loads(line) for line in Path(record).read_text().splitlines() if line.strip()]
 
 
+def file_path(path):
+    """A path as the node sees it: node_prep writes //etc/... (normpath of "/" ~ "/etc/..."), the same file."""
+    return re.sub("^/+", "/", path) if isinstance(path, str) else path
+
+
 def calls(records: list[dict], module: str, **args) -> list[dict]:
-    """The module calls of records, in order, whose arguments hold every key=value of args (argv0: argv[0])."""
+    """The module calls of records, in order, whose arguments hold every key=value of args (argv0: argv[0];
+    dest and path compared as file paths)."""
     found = []
     for record in records:
         given = record.get("args")
@@ -42,7 +49,7 @@ def calls(records: list[dict], module: str, **args) -> list[dict]:
         wanted = dict(args)
         if "argv0" in wanted and (given.get("argv") or [None])[0] != wanted.pop("argv0"):
             continue
-        if all(given.get(key) == value for key, value in wanted.items()):
+        if all((file_path(given.get(key)) if key in ("dest", "path") else given.get(key)) == value for key, value in wanted.items()):
             found.append(record)
     return found
 
