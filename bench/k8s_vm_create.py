@@ -165,7 +165,7 @@ def slowest_tasks(log: str, until: float, count: int = 8) -> list[str]:
 def init_retry_shown(log: str) -> str:
     """What the control plane showed when its first kubeadm init failed (the kubeadm role then inits once more),
     as create.yml printed it; empty when the first init succeeded."""
-    shown = log.find("TASK [gpve.cluster.guest_step : Show what the control plane showed")
+    shown = log.find("TASK [gpve.cluster.kubeadm : Show what the control plane showed")
     return log[shown:log.find("TASK [", shown + 1)] if shown >= 0 else ""
 
 

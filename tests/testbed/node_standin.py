@@ -8,10 +8,10 @@ kinds of Nodes, with the same behaviour:
     ``node-standin`` component (its own process, started by the testbed):
     podCIDR 10.244.<i>.0/24, InternalIP 127.0.1.<i>, label ``gpve.io/node-standin=true``;
   * the VMs of a K8s-on-VM cluster under test (``follow_record``, used in-process by
-    tests/integration/roles and tests/demo/k8s_vm_step.py). With ``gpve_skip_guest_steps`` the
-    roles record each in-VM step instead of running it; a record whose data carries
-    ``kubelet: {node, version}`` (kubeadm init/join/upgrade, k3s/rke2/k0s install, Talos
-    apply-config) stands for a kubelet that (re)starts on that VM at that version. The
+    tests/integration/roles). There the tasks meant for the VMs go to the guest recorder
+    (tests/guest_recorder), which runs nothing; a line of its record whose data carries
+    ``kubelet: {node, version}`` (kubeadm init/join, a kubelet restart, k3s/rke2/k0s service
+    start, Talos apply-config) stands for a kubelet that (re)starts on that VM at that version. The
     stand-in then registers a Node named after the planned VM (podCIDR 10.245.<i>.0/24,
     InternalIP the given address or 127.0.2.<i>), and a later record with another version
     changes its kubeletVersion (an upgraded kubelet; ``hold(name)`` makes that kubelet fail

@@ -4,6 +4,6 @@
 
 cluster_view (a cluster by name, its spec in gpve_k8s_vm's option form, its nodes), stage
 (phases and stage events), credential (secrets kept encrypted in the registry),
-guest_record (guest steps recorded instead of run), upgrade_policy (version skew and order),
-bootstrap_token (kubeadm join material made through the Kubernetes API).
+upgrade_policy (version skew and order), bootstrap_token (kubeadm join material made through
+the Kubernetes API).
 """

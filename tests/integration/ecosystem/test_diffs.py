@@ -136,23 +136,6 @@ def test_cluster_phase_diff_shows_the_move_and_the_event(registry_path, tmp_path
     assert not read["changed"] and read["diff"] == {"before": {"phase": "Connecting"}, "after": {"phase": "Connecting"}}
 
 
-def test_guest_step_diff_counts_the_lines_and_shows_the_record(tmp_path):
-    path = tmp_path / "record" / "steps.jsonl"
-    args = dict(path=str(path), step="kubeadm-join", host="demo-w-1", cluster="demo", data={"token": "(set)"})
-    predicted = ansible_cli.run_module("gpve_guest_step", args, tmp_path, check_mode=True, diff=True)
-    assert not path.exists() and predicted["changed"]
-    assert predicted["diff"] == {"before": {"path": str(path), "lines": 0},
-                                 "after": {"path": str(path), "lines": 1, "appended": predicted["record"]}}
-    first = ansible_cli.run_module("gpve_guest_step", args, tmp_path, diff=True)
-    second = ansible_cli.run_module("gpve_guest_step", dict(args, host="demo-w-2"), tmp_path, diff=True)
-    assert (first["line"], second["line"]) == (1, 2)
-    assert second["diff"] == {"before": {"path": str(path), "lines": 1},
-                              "after": {"path": str(path), "lines": 2, "appended": second["record"]}}
-    assert second["diff"]["after"]["appended"]["host"] == "demo-w-2"
-    quiet = ansible_cli.run_module("gpve_guest_step", args, tmp_path)
-    assert quiet["changed"] and "diff" not in quiet and len(path.read_text().splitlines()) == 3
-
-
 def test_kubeadm_token_diff_shows_the_secret_made_without_the_token(testbed, tmp_path):
     from kubernetes import client, config  # pylint: disable=import-outside-toplevel
 

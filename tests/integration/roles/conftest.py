@@ -1,14 +1,13 @@
 """Fixtures of the roles and playbooks tests (marker ``roles``).
 
-``k8s_vm_run`` gives a fresh working directory with its own SQLite registry and guest step
-record, the testbed's fakepve reset, the node stand-in (tests/testbed/node_standin.py) following
-the record for the VMs' Nodes, and a
-teardown that removes from the shared API server everything the playbooks applied there.
+``k8s_vm_recorded`` gives a fresh working directory with its own SQLite registry, the tasks meant
+for the VMs given to the guest recorder (tests/guest_recorder), the testbed's fakepve reset, the
+node stand-in (tests/testbed/node_standin.py) following the recorder's record for the VMs' Nodes,
+and a teardown that removes from the shared API server everything the playbooks applied there.
 
-These tests run on the stand-in testbed (tests/testbed/testbed.py): the roles run in record mode,
-the testbed's API server stands in for the cluster's, and the add-ons' pods would wait forever on
-real nodes for images that cannot be had here. The roles running in booted VMs is the K8s-on-VM
-issue's work.
+These tests run on the stand-in testbed (tests/testbed/testbed.py): the testbed's API server stands
+in for the cluster's, and the add-ons' pods would wait forever on real nodes for images that cannot
+be had here. The roles on booted VMs (kubeadm): tests/integration/k8s_vm_real.
 """
 
 from __future__ import annotations
@@ -19,8 +18,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
-from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, read_record, yaml_docs
+from roles_support import PLAYBOOKS, TEST_PLAYBOOKS, Registry, yaml_docs
 
+from tests import guest_recorder
 from tests.playbook_run import ansible_env, run_playbook
 from tests.testbed.fixtures import use_standin_testbed
 from tests.testbed.node_standin import NodeStandin
@@ -72,24 +72,26 @@ def remove_bootstrap_tokens(api_client) -> None:
 
 
 class K8sVmRun:
-    """One cluster's worth of playbook runs against the testbed."""
+    """One cluster's worth of playbook runs against the testbed, the tasks inside the VMs given to the guest recorder
+    (tests/guest_recorder): they run, as far as Ansible can tell, but nothing runs; the record holds every module
+    call and the kubelets started, which the node stand-in serves as Nodes."""
 
     def __init__(self, tmp_path: Path, testbed, pve):
         self.dir = tmp_path
         self.testbed = testbed
         self.registry_path = tmp_path / "registry.db"
-        self.record = tmp_path / "guest-steps.jsonl"
+        self.record = tmp_path / "recorder.jsonl"
         self.registry = Registry(self.registry_path)
-        self.env = ansible_env({"GPVE_REGISTRY": str(self.registry_path), "GPVE_PROXMOX_API_URL": pve.url,
-                                "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
-                                "GPVE_PROXMOX_CA_PATH": pve.ca_path})
+        self.env = ansible_env(dict({"GPVE_REGISTRY": str(self.registry_path), "GPVE_PROXMOX_API_URL": pve.url,
+                                     "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
+                                     "GPVE_PROXMOX_CA_PATH": pve.ca_path},
+                                    **guest_recorder.recorder_env(self.record, testbed.kubeconfig)))
         self.count = 0
         self.nodes = NodeStandin(testbed.kubeconfig).follow_record(self.record)
 
     def base_vars(self, name: str) -> dict:
-        return {"gpve_cluster_name": name, "gpve_skip_guest_steps": True, "gpve_guest_record": str(self.record),
-                "gpve_guest_kubeconfig": self.testbed.kubeconfig, "gpve_work_dir": str(self.dir / "work"),
-                "gpve_node_wait_timeout": 120}
+        return dict({"gpve_cluster_name": name, "gpve_work_dir": str(self.dir / "work"), "gpve_node_wait_timeout": 120},
+                    **guest_recorder.kubeconfig_servers(self.testbed.api_url))
 
     def play(self, playbook: str, name: str, **extra_vars):
         """Run playbooks/k8s_vm/<playbook>.yml; returns the CompletedProcess (output in <n>-<playbook>.log)."""
@@ -98,11 +100,12 @@ class K8sVmRun:
         return run_playbook(PLAYBOOKS / f"{playbook}.yml", dict(self.base_vars(name), **extra_vars), self.env, log)
 
     def records(self) -> list[dict]:
-        return read_record(self.record)
+        return guest_recorder.read(self.record)
 
 
 @pytest.fixture
-def k8s_vm_run(tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests):
+def k8s_vm_recorded(tmp_path, testbed, pve, pve_control, kube_client, rendered_manifests):
+    """A fresh K8sVmRun, fakepve reset, and the shared API server cleaned up after it."""
     pve_control.reset()
     run = K8sVmRun(tmp_path, testbed, pve)
     run.nodes.start()
@@ -115,3 +118,4 @@ def k8s_vm_run(tmp_path, testbed, pve, pve_control, kube_client, rendered_manife
         remove_bootstrap_tokens(kube_client)
         pve_control.reset()
         shutil.rmtree(tmp_path / "work", ignore_errors=True)
+

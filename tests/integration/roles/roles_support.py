@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
@@ -13,20 +12,6 @@ REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks" / "k8s_vm"
 TEST_PLAYBOOKS = Path(__file__).parent / "playbooks"
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3RiZWQta2V5LWZvci1ncHZlLWs4cy12bQ roles@testbed"
-
-
-def read_record(path: Path) -> list[dict]:
-    if not Path(path).exists():
-        return []
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
-def steps(records: list[dict], step: str | None = None, prefix: str | None = None) -> list[dict]:
-    return [r for r in records if (step is None or r["step"] == step) and (prefix is None or r["step"].startswith(prefix))]
-
-
-def hosts_of(records: list[dict], step: str) -> list[str]:
-    return [r["host"] for r in records if r["step"] == step]
 
 
 def yaml_docs(text: str) -> list[dict]:

@@ -4,14 +4,17 @@ node receives the distribution's own files plus the shared image archives (image
 add-ons, custom charts). Talos installs nothing over SSH; its air-gap is registry mirrors
 (checked in test_rendered_configs). Also: k3s refuses an even server count with embedded etcd.
 
-The guest steps are recorded (gpve_skip_guest_steps): copying to a node and importing images
-need a real VM (docs/real-proxmox.md)."""
+The node is the guest recorder's (tests/guest_recorder): what it received is read from the record;
+copying to a real node and importing the images run in tests/integration/k8s_vm_real (kubeadm)."""
 
 from __future__ import annotations
 
 import pytest
-from roles_support import TEST_PLAYBOOKS, read_record
+from pathlib import Path
 
+from roles_support import TEST_PLAYBOOKS
+
+from tests import guest_recorder
 from tests.playbook_run import ansible_env, run_playbook
 
 pytestmark = pytest.mark.roles
@@ -25,7 +28,6 @@ ARTIFACTS = {
     "k0s": ["k0s/k0s", "k0s/k0s-airgap-bundle-amd64"],
 }
 SHARED = ["images/calico.tar", "images/ingress-nginx.tar"]
-STEP = {"kubeadm": "kubeadm-install", "k3s": "k3s-server", "rke2": "rke2-server", "k0s": "k0s-controller"}
 
 
 def artifact_dir(root, files):
@@ -38,11 +40,12 @@ def artifact_dir(root, files):
 
 def install(tmp_path, distribution, airgap, **extra):
     record = tmp_path / "record.jsonl"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     result = run_playbook(TEST_PLAYBOOKS / "airgap_install.yml",
-                          dict({"gpve_skip_guest_steps": True, "gpve_guest_record": str(record),
-                                "airgap_distribution": distribution, "airgap_dir": str(airgap)}, **extra),
-                          ansible_env(), tmp_path / "install.log")
-    return result, read_record(record) if record.exists() else []
+                          dict({"airgap_distribution": distribution, "airgap_dir": str(airgap)}, **extra),
+                          ansible_env(guest_recorder.recorder_env(record, str(kubeconfig))), tmp_path / "install.log")
+    return result, guest_recorder.read(record)
 
 
 @pytest.mark.parametrize("distribution", sorted(ARTIFACTS))
@@ -50,9 +53,11 @@ def test_the_node_gets_the_distributions_artifacts_and_the_shared_images(tmp_pat
     airgap = artifact_dir(tmp_path / "airgap", ARTIFACTS[distribution] + SHARED + ["unrelated/readme.txt"])
     result, records = install(tmp_path, distribution, airgap)
     assert result.returncode == 0, result.stdout[-3000:]
-    [step] = [r for r in records if r["step"] == STEP[distribution]]
-    assert step["data"]["airgap"] is True
-    assert sorted(step["data"]["airgap_artifacts"]) == sorted(ARTIFACTS[distribution] + SHARED)
+    received = [r for r in guest_recorder.calls(records, "copy") if r["args"].get("content") == "artifact"]
+    assert sorted(r["args"]["_original_basename"] for r in received) \
+        == sorted(Path(name).name for name in ARTIFACTS[distribution] + SHARED)
+    # Nothing is downloaded: no installer, binary or package comes from the internet.
+    assert guest_recorder.calls(records, "get_url") == [] and not guest_recorder.calls(records, "deb822_repository")
 
 
 @pytest.mark.parametrize("distribution", sorted(ARTIFACTS))
@@ -63,7 +68,7 @@ def test_a_missing_artifact_stops_before_the_node_is_touched(tmp_path, distribut
     missing = ARTIFACTS[distribution][0] if distribution != "kubeadm" else "kubeadm/*.deb"
     assert result.returncode != 0
     assert f"gpve_airgap_dir {airgap} lacks {missing} for {distribution}" in result.stdout, result.stdout[-3000:]
-    assert records == []                                    # no guest step started
+    assert records == []                                    # nothing reached the node
 
 
 def test_k3s_refuses_an_even_server_count_with_embedded_etcd(tmp_path):
@@ -81,4 +86,4 @@ def test_kubeadm_refuses_a_version_outside_the_supported_minors(tmp_path, versio
     said = result.stdout.replace("\n", " ")
     assert result.returncode != 0 and f"for Kubernetes {version}" in said, result.stdout[-3000:]
     assert "kubeadm_kubernetes_version is MAJOR.MINOR.PATCH in a supported minor (1.35, 1.36, 1.37" in said
-    assert records == []                                    # refused before any guest step
+    assert records == []                                    # refused before anything reached the node

@@ -1,15 +1,18 @@
 """The K8s-on-VM playbooks end to end on the testbed, kubeadm: create, refused upgrades, upgrade,
 scale, delete. VMs on fakepve through gpve_k8s_vm; every Kubernetes-side step for real against
-the testbed's API server; the guest steps recorded (gpve_skip_guest_steps) and checked here."""
+the testbed's API server; the tasks inside the VMs given to the guest recorder (tests/guest_recorder) and checked
+here from its record. kubeadm itself on booted VMs: tests/integration/k8s_vm_real."""
 
 from __future__ import annotations
 
 import base64
 
 import pytest
+import yaml
 from kubernetes import client
-from roles_support import SSH_KEY, hosts_of, stage_events, steps, transitions, yaml_docs
+from roles_support import SSH_KEY, stage_events, transitions, yaml_docs
 
+from tests.guest_recorder import calls, hosts, shown_secret, written
 from tests.testbed.processes import wait_until
 
 pytestmark = pytest.mark.roles
@@ -62,54 +65,71 @@ def check_created(run, api, testbed):
     assert started == ["node_prep", "loadbalancer", "bootstrap", "nodes", "cni", "addons"]
     done = [stage for stage, reason in stage_events(events) if reason == "StageDone"]
     assert done == ["provision", "node_prep", "loadbalancer", "bootstrap", "nodes", "cni", "addons", "kubeconfig"]
-    # The admin kubeconfig is in the registry, encrypted: the one the skipped init stands for.
+    # The admin kubeconfig is in the registry, encrypted: the one the recorder's first control plane gave back.
     assert "kubeconfig" in run.registry.credential_types(cluster.id)
+    stored = yaml.safe_load(run.registry.credential(cluster.id, "kubeconfig").text)
     with open(testbed.kubeconfig, encoding="utf-8") as handle:
-        assert run.registry.credential(cluster.id, "kubeconfig").text == handle.read()
+        given = yaml.safe_load(handle)
+    assert stored["clusters"][0]["cluster"]["certificate-authority-data"] == given["clusters"][0]["cluster"]["certificate-authority-data"]
+    assert stored["users"] == given["users"]
     return cluster
+
+
+def kubeadm_commands(records, *words):
+    """The kubeadm commands of records that start with words (kubeadm init, kubeadm join, ...)."""
+    return [r for r in calls(records, "command", argv0="kubeadm") if r["args"]["argv"][1:1 + len(words)] == list(words)]
 
 
 def check_create_record(run, kube_client):
     records = run.records()
     ips = dict((n.name, n.ip_address) for n in run.registry.nodes(run.registry.cluster(NAME).id))
-    assert sorted(hosts_of(records, "node-prep")) == sorted(CONTROL_PLANES + WORKERS + ["life-lb"])
-    prep = dict((r["host"], r["data"]) for r in steps(records, "node-prep"))
-    assert prep["life-lb"]["containerd_config"] is None and prep["life-lb"]["kernel_modules"] == []
-    assert "SystemdCgroup = true" in prep["life-cp-1"]["containerd_config"]
-    assert {"port": "6443", "proto": "tcp"} in prep["life-cp-1"]["ports"]
-    assert {"port": "30000:32767", "proto": "tcp"} in prep["life-general-1"]["ports"]
-    lb = steps(records, "loadbalancer-haproxy")
-    assert [r["host"] for r in lb] == ["life-lb"]
-    assert lb[0]["data"]["type"] == "keepalived" and lb[0]["data"]["vip"] == "10.20.0.5"
+    prepared = calls(records, "setup", gather_subset=["min", "hardware"])
+    assert sorted(hosts(prepared)) == sorted(CONTROL_PLANES + WORKERS + ["life-lb"])
+    containerd = dict((w["host"], w["content"]) for w in written(records, "/etc/containerd/config.toml"))
+    assert "life-lb" not in containerd and not [r for r in calls(records, "modprobe") if r["host"] == "life-lb"]
+    assert "SystemdCgroup = true" in containerd["life-cp-1"]
+    assert "life-cp-1" in hosts(calls(records, "ufw", port="6443", proto="tcp"))      # node_prep_firewall=ufw
+    assert "life-general-1" in hosts(calls(records, "ufw", port="30000:32767", proto="tcp"))
+    assert sorted(hosts(calls(records, "ufw", state="enabled"))) == sorted(CONTROL_PLANES + WORKERS + ["life-lb"])
+    haproxy = written(records, "/etc/haproxy/haproxy.cfg")
+    assert hosts(haproxy) == ["life-lb"]
     for name in CONTROL_PLANES:
-        assert f"server {name} {ips[name]}:6443" in lb[0]["data"]["haproxy_config"]
-    assert "10.20.0.5/32 dev eth0" in lb[0]["data"]["keepalived_config"]
-    assert sorted(hosts_of(records, "kubeadm-install")) == sorted(CONTROL_PLANES + WORKERS)
-    assert hosts_of(records, "kubeadm-init") == ["life-cp-1"]
-    assert hosts_of(records, "kubeadm-upload-certs") == ["life-cp-1"]
-    assert hosts_of(records, "kubeadm-join-control-plane") == ["life-cp-2", "life-cp-3"]   # serial: 1, in order
-    assert sorted(hosts_of(records, "kubeadm-join-worker")) == sorted(WORKERS)
-    init = dict((d["kind"], d) for d in yaml_docs(steps(records, "kubeadm-init")[0]["data"]["config"]))
-    assert init["ClusterConfiguration"]["apiVersion"] == "kubeadm.k8s.io/v1beta4"
-    assert init["ClusterConfiguration"]["controlPlaneEndpoint"] == "10.20.0.5:6443"
-    assert init["ClusterConfiguration"]["kubernetesVersion"] == "v1.35.4"
-    assert init["ClusterConfiguration"]["networking"]["podSubnet"] == "10.244.0.0/16"
-    assert init["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == ips["life-cp-1"]
-    assert init["KubeletConfiguration"]["cgroupDriver"] == "systemd"
-    storage_join = next(r for r in records if r["step"] == "kubeadm-join-worker" and r["host"] == "life-storage-1")
-    join = yaml_docs(storage_join["data"]["config"])[0]
+        assert f"server {name} {ips[name]}:6443" in haproxy[0]["content"]
+    [keepalived] = written(records, "/etc/keepalived/keepalived.conf")
+    assert keepalived["host"] == "life-lb" and "10.20.0.5/32 dev eth0" in keepalived["content"]
+    installed = [r for r in calls(records, "apt") if "kubeadm=1.35.4-*" in r["args"]["name"]]
+    assert sorted(hosts(installed)) == sorted(CONTROL_PLANES + WORKERS)
+    init = [r for r in kubeadm_commands(records, "init") if "phase" not in r["args"]["argv"]]
+    assert hosts(init) == ["life-cp-1"]
+    joins = kubeadm_commands(records, "join")
+    assert hosts(joins)[:2] == ["life-cp-2", "life-cp-3"]                   # serial: 1, in order
+    assert sorted(hosts(joins)[2:]) == sorted(WORKERS)
+    upload = [r for r in kubeadm_commands(records, "init", "phase", "upload-certs")]
+    assert hosts(upload) == ["life-cp-1"] and upload[0]["no_log"]
+    assert records.index(init[0]) < records.index(upload[0]) < records.index(joins[0])
+    [init_config] = written(records, "/etc/kubernetes/gpve/init.yaml")
+    init_docs = dict((d["kind"], d) for d in yaml_docs(init_config["content"]))
+    assert init_docs["ClusterConfiguration"]["apiVersion"] == "kubeadm.k8s.io/v1beta4"
+    assert init_docs["ClusterConfiguration"]["controlPlaneEndpoint"] == "10.20.0.5:6443"
+    assert init_docs["ClusterConfiguration"]["kubernetesVersion"] == "v1.35.4"
+    assert init_docs["ClusterConfiguration"]["networking"]["podSubnet"] == "10.244.0.0/16"
+    assert init_docs["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == ips["life-cp-1"]
+    assert init_docs["KubeletConfiguration"]["cgroupDriver"] == "systemd"
+    join_configs = calls(records, "copy", dest="/etc/kubernetes/gpve/join.yaml")
+    assert all(r["no_log"] for r in join_configs)                        # they hold the token
+    storage_join = next(r for r in join_configs if r["host"] == "life-storage-1")
+    join = yaml_docs(storage_join["args"]["content"])[0]
     assert join["nodeRegistration"]["taints"] == [{"key": "dedicated", "value": "storage", "effect": "NoSchedule"}]
     assert {"name": "node-labels", "value": "disk=ssd"} in join["nodeRegistration"]["kubeletExtraArgs"]
-    assert join["discovery"]["bootstrapToken"]["token"] == "__GPVE_JOIN_TOKEN__"
-    assert all(r["data"]["token_set"] for r in steps(records, prefix="kubeadm-join"))
-    # The token was made through the API, and is in neither the record nor the playbook output.
+    # The token was made through the API; the nodes get it in no_log tasks only, and the output never shows it.
     core = client.CoreV1Api(kube_client)
     tokens = [core.read_namespaced_secret(s.metadata.name, "kube-system") for s in core.list_namespaced_secret(
         "kube-system", label_selector="app.kubernetes.io/managed-by=gpve.cluster").items]
     ours = [t for t in tokens if base64.b64decode(t.data["description"]).decode() == f"gpve.cluster create of {NAME}"]
     assert len(ours) == 1 and ours[0].type == "bootstrap.kubernetes.io/token"
-    secret_part = base64.b64decode(ours[0].data["token-secret"]).decode()
-    assert secret_part not in run.record.read_text()
+    token_id, secret_part = (base64.b64decode(ours[0].data[key]).decode() for key in ("token-id", "token-secret"))
+    assert join["discovery"]["bootstrapToken"]["token"] == f"{token_id}.{secret_part}"
+    assert shown_secret(records, secret_part) == []
     assert all(secret_part not in log.read_text() for log in run.dir.glob("*.log"))
 
 
@@ -166,8 +186,8 @@ def check_failed_upgrade(run, api, events_before):
     assert started == ["life-cp-1"] and not [e for e in events if e.reason == "NodeUpgraded"]
     assert not node(api, "life-cp-1").spec.unschedulable                 # uncordoned in the rescue
     assert node(api, "life-cp-1").status.node_info.kubelet_version == "v1.35.4"
-    assert hosts_of(run.records(), "kubeadm-upgrade-apply") == ["life-cp-1"]
-    assert not hosts_of(run.records(), "kubeadm-upgrade-node")           # nothing after the failed node
+    assert hosts(kubeadm_commands(run.records(), "upgrade", "apply")) == ["life-cp-1"]
+    assert not kubeadm_commands(run.records(), "upgrade", "node")          # nothing after the failed node
     return len(run.registry.events(cluster.id))
 
 
@@ -193,14 +213,15 @@ def check_upgraded(run, api, events_before):
     assert last_of_batch_one < first_of_batch_two
     assert transitions(events)[-1] == ("Recovering", "Running")
     records = run.records()
-    assert hosts_of(records, "kubeadm-upgrade-apply") == ["life-cp-1", "life-cp-1"]   # failed once, then again
-    assert hosts_of(records, "kubeadm-upgrade-node")[:2] == ["life-cp-2", "life-cp-3"]
-    apply = steps(records, "kubeadm-upgrade-apply")[0]
-    assert apply["data"]["command"] == "kubeadm upgrade apply --yes --config /etc/kubernetes/gpve/upgrade.yaml"
-    upgrade_config = yaml_docs(apply["data"]["config"])[0]
+    apply = kubeadm_commands(records, "upgrade", "apply")
+    assert hosts(apply) == ["life-cp-1", "life-cp-1"]                   # failed once, then again
+    assert hosts(kubeadm_commands(records, "upgrade", "node"))[:2] == ["life-cp-2", "life-cp-3"]
+    assert apply[0]["args"]["argv"] == ["kubeadm", "upgrade", "apply", "--yes", "--config", "/etc/kubernetes/gpve/upgrade.yaml"]
+    upgrade_config = yaml_docs(written(records, "/etc/kubernetes/gpve/upgrade.yaml")[0]["content"])[0]
     assert (upgrade_config["apiVersion"], upgrade_config["kind"]) == ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")
     assert upgrade_config["apply"]["kubernetesVersion"] == "v1.36.3"        # from the oldest supported minor, one up
-    assert "v1.36" in apply["data"]["repository"]
+    repositories = [r for r in calls(records, "deb822_repository") if r["host"] == "life-cp-1"]
+    assert "v1.36" in repositories[-1]["args"]["uris"][0]
     for name in CONTROL_PLANES + WORKERS:
         found = node(api, name)
         assert found.status.node_info.kubelet_version == "v1.36.3"
@@ -267,8 +288,8 @@ def check_scaled(run, api, pve_control, namespace, pinned_uid):
     vms = [vm["name"] for vm in pve_control.state()["vms"]]
     assert "life-storage-1" not in vms and "life-general-3" in vms
     records = run.records()
-    assert hosts_of(records, "kubeadm-join-worker")[-1] == "life-general-3"
-    assert hosts_of(records, "node-prep")[-1] == "life-general-3"
+    assert hosts(kubeadm_commands(records, "join"))[-1] == "life-general-3"
+    assert hosts(calls(records, "setup", gather_subset=["min", "hardware"]))[-1] == "life-general-3"
     assert node(api, "life-general-3").metadata.labels["gpve.io/pool"] == "general"
     pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="app=pinned").items
     assert all(pod.metadata.uid != pinned_uid for pod in pods)     # evicted by the drain
@@ -282,26 +303,25 @@ def check_deleted(run, pve_control):
     assert cluster.status.phase == "Deleted"
     assert run.registry.credential_types(cluster.id) == []
     assert not [vm for vm in pve_control.state()["vms"] if vm["name"].startswith("life-")]
-    snapshot = steps(run.records(), "etcd-snapshot")
-    assert [r["host"] for r in snapshot] == ["life-cp-1"]
-    assert snapshot[0]["data"]["distribution"] == "kubeadm"
-    assert snapshot[0]["data"]["dest"].startswith(str(run.dir / "snapshots"))
+    snapshot = [r for r in calls(run.records(), "command") if "snapshot save" in r["args"].get("_raw_params", "")]   # a shell task
+    assert hosts(snapshot) == ["life-cp-1"] and "etcdctl" in snapshot[0]["args"]["_raw_params"]   # kubeadm's etcd pod
+    assert len(list((run.dir / "snapshots").rglob("*"))) >= 1             # fetched to the controller
 
 
-def test_kubeadm_cluster_lifecycle(k8s_vm_run, kube_client, testbed, pve_control, kube_namespace):
-    run = k8s_vm_run
-    ok(run.play("create", NAME, gpve_cluster_spec=spec()))
+def test_kubeadm_cluster_lifecycle(k8s_vm_recorded, kube_client, testbed, pve_control, kube_namespace):
+    run = k8s_vm_recorded
+    ok(run.play("create", NAME, gpve_cluster_spec=spec(), node_prep_firewall="ufw"))
     check_created(run, kube_client, testbed)
     check_create_record(run, kube_client)
     check_nodes_configured(kube_client)
     check_network_and_addons(kube_client)
 
-    # create again, from the spec the registry holds: the same steps converge, no phase moves.
-    first_run = [(r["step"], r["host"]) for r in run.records()]
+    # create again, from the spec the registry holds: the same nodes get their tasks again, no phase moves.
+    first_run = run.records()
     moves = transitions(run.registry.events(run.registry.cluster(NAME).id))
     ok(run.play("create", NAME))
-    second_run = [(r["step"], r["host"]) for r in run.records()][len(first_run):]
-    assert sorted(second_run) == sorted(first_run)
+    second_run = run.records()[len(first_run):]
+    assert sorted(set(hosts(second_run))) == sorted(set(hosts(first_run)))
     assert transitions(run.registry.events(run.registry.cluster(NAME).id)) == moves
     assert run.registry.cluster(NAME).status.phase == "Running"
 

@@ -32,8 +32,8 @@ def spec(cni):
             "ssh": {"public_keys": [SSH_KEY]}}
 
 
-def test_a_failed_stage_is_recorded_and_a_rerun_recovers(k8s_vm_run, tmp_path):
-    run, name = k8s_vm_run, "failing"
+def test_a_failed_stage_is_recorded_and_a_rerun_recovers(k8s_vm_recorded, tmp_path):
+    run, name = k8s_vm_recorded, "failing"
     manifest = tmp_path / "broken-cni.yaml"
     manifest.write_text(BROKEN)       # a Deployment without a selector: the API server refuses it
     result = run.play("create", name, gpve_cluster_spec=spec({"type": "custom", "config": {"manifest": str(manifest)}}))

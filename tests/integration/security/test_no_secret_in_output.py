@@ -92,9 +92,6 @@ def playbook(testbed, pve, registry, values, tmp_path):
         {"name": "phase", "gpve.cluster.gpve_cluster_phase": dict(common, name="lab")},
         {"name": "upgrade plan of an external cluster", "ignore_errors": True, "gpve.cluster.gpve_k8s_upgrade_plan": dict(
             common, name="lab", target_version="1.37.2")},
-        {"name": "guest step", "gpve.cluster.gpve_guest_step": dict(
-            path=str(tmp_path / "steps.jsonl"), step="kubeadm-join-worker", host="lab-w1", cluster="lab",
-            data={"token_set": True})},
         # The token is the module's product: the kubeadm playbook runs this task no_log, as here.
         {"name": "join token", "no_log": True, "gpve.cluster.gpve_kubeadm_token": dict(kubeconfig=testbed.kubeconfig)},
         {"name": "a refused registry scheme", "ignore_errors": True, "gpve.cluster.gpve_cluster_info": {

@@ -26,7 +26,6 @@ REFUSED = {
     "gpve_cluster_phase": ({"name": "Bad Name", "phase": "Running", "registry": REGISTRY}, "name", "ValidationError"),
     "gpve_external_cluster": ({"name": "Bad Name", "kubeconfig": "{tmp}/missing.conf", "registry": REGISTRY}, "name",
                               "ValidationError"),
-    "gpve_guest_step": ({"path": "{tmp}/steps.jsonl", "step": ".hidden", "host": "h-1"}, "step", "ValidationError"),
     "gpve_k8s_upgrade_plan": ({"name": "Bad Name", "target_version": "1.36.0", "registry": REGISTRY}, "name", "ValidationError"),
     "gpve_k8s_vm": ({"name": "Bad Name", "api_url": "https://127.0.0.1:9", "api_user": "root@pam", "api_password": "x",
                      "registry": REGISTRY}, "name", "ValidationError"),
