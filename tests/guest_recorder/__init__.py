@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -20,7 +21,8 @@ HERE = Path(__file__).resolve().parent
 def recorder_env(record: Path, kubeconfig: str) -> dict:
     return {"ANSIBLE_CONNECTION_PLUGINS": str(HERE / "connection_plugins"), "ANSIBLE_TRANSPORT": "guest_recorder",
             "GPVE_RECORDER_FILE": str(record), "GPVE_RECORDER_KUBECONFIG": str(kubeconfig),
-            "PATH": f"{HERE / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+            # bin/talosctl's "#!/usr/bin/env python" (the shebang sanity allows) finds this interpreter first.
+            "PATH": os.pathsep.join([str(HERE / "bin"), str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
 
 
 def kubeconfig_servers(url: str) -> dict:

@@ -222,18 +222,18 @@ def blocked_drains(budgets, pods, nodes, removed):
         names = [name_of(pod) for pod in evicted]
         if stuck:
             stuck_names = [name_of(pod) for pod in stuck]
-            findings.append({'budget': name_of(budget), 'pods': stuck_names, 'nodes': _nodes_of(stuck), 'reason': (
-                'PodDisruptionBudget {0} ({1}) allows no disruption now ({2} healthy pods, {3} needed), so the '
-                'eviction of {4} is refused'.format(name_of(budget), _rule(budget), status.get('currentHealthy') or 0,
-                                                   status.get('desiredHealthy') or 0, ', '.join(stuck_names)))})
+            reason = ('PodDisruptionBudget {0} ({1}) allows no disruption now ({2} healthy pods, {3} needed), so the '
+                      'eviction of {4} is refused').format(name_of(budget), _rule(budget), status.get('currentHealthy') or 0,
+                                                           status.get('desiredHealthy') or 0, ', '.join(stuck_names))
+            findings.append({'budget': name_of(budget), 'pods': stuck_names, 'nodes': _nodes_of(stuck), 'reason': reason})
             continue
         needed = status.get('desiredHealthy') or 0
         most = _most_healthy_after(covered, moving, kept_nodes)
         if most < needed:
-            findings.append({'budget': name_of(budget), 'pods': names, 'nodes': _nodes_of(evicted), 'reason': (
-                'PodDisruptionBudget {0} ({1}) needs {2} healthy pods, but the nodes left can run at most {3} of them '
-                'once {4} move off the removed nodes'.format(name_of(budget), _rule(budget), needed, most,
-                                                           ', '.join(names)))})
+            reason = ('PodDisruptionBudget {0} ({1}) needs {2} healthy pods, but the nodes left can run at most {3} of '
+                      'them once {4} move off the removed nodes').format(name_of(budget), _rule(budget), needed, most,
+                                                                         ', '.join(names))
+            findings.append({'budget': name_of(budget), 'pods': names, 'nodes': _nodes_of(evicted), 'reason': reason})
     return findings
 
 

@@ -118,4 +118,3 @@ def k8s_vm_recorded(tmp_path, testbed, pve, pve_control, kube_client, rendered_m
         remove_bootstrap_tokens(kube_client)
         pve_control.reset()
         shutil.rmtree(tmp_path / "work", ignore_errors=True)
-

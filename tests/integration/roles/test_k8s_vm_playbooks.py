@@ -104,7 +104,7 @@ def check_create_record(run, kube_client):
     joins = kubeadm_commands(records, "join")
     assert hosts(joins)[:2] == ["life-cp-2", "life-cp-3"]                   # serial: 1, in order
     assert sorted(hosts(joins)[2:]) == sorted(WORKERS)
-    upload = [r for r in kubeadm_commands(records, "init", "phase", "upload-certs")]
+    upload = list(kubeadm_commands(records, "init", "phase", "upload-certs"))
     assert hosts(upload) == ["life-cp-1"] and upload[0]["no_log"]
     assert records.index(init[0]) < records.index(upload[0]) < records.index(joins[0])
     [init_config] = written(records, "/etc/kubernetes/gpve/init.yaml")

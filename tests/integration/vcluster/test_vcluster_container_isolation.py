@@ -114,8 +114,8 @@ def test_the_restricted_control_plane_runs_with_its_runtime_class(isolated, test
                                                     "readOnlyRootFilesystem": True}
     assert pod["spec"]["nodeName"] in testbed.node_names
     statuses = pod["status"]["containerStatuses"]
-    assert {status["name"] for status in statuses} == {"etcd", "kube-apiserver", "kube-controller-manager",
-                                                        "kube-scheduler"}
+    containers = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+    assert {status["name"] for status in statuses} == containers
     assert all(status["ready"] for status in statuses), statuses
 
 

@@ -104,8 +104,8 @@ def test_taints_cordons_and_tolerations_decide_where_a_pod_may_go():
     pods = [pod("web-a", "c-general-2")]
     found = disruption.blocked_drains([budget(healthy=1, desired=1)], pods, nodes, ["c-general-2", "c-soft-1"])
     assert found and found[0]["budget"] == "shop/web"
-    tolerant = [pod("web-a", "c-general-2", spec={"tolerations": [{"key": "node-role.kubernetes.io/control-plane",
-                                                                     "operator": "Exists", "effect": "NoSchedule"}]})]
+    toleration = {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}
+    tolerant = [pod("web-a", "c-general-2", spec={"tolerations": [toleration]})]
     assert disruption.blocked_drains([budget(healthy=1, desired=1)], tolerant, nodes, ["c-general-2", "c-soft-1"]) == []
     # A PreferNoSchedule taint does not keep a pod away.
     assert disruption.blocked_drains([budget(healthy=1, desired=1)], pods, nodes, ["c-general-2"]) == []

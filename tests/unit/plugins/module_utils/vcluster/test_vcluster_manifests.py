@@ -142,7 +142,7 @@ FENCES = {"ResourceQuota": "demo-quota", "LimitRange": "demo-limits", "NetworkPo
 @pytest.mark.parametrize("mode", ["namespace", "container", "microvm"])
 def test_every_host_isolation_mode_fences_the_namespace(pki, mode):
     objects = objects_for(pki, isolation_mode=mode)
-    assert {(kind, name) for kind, name in FENCES.items()} <= set(objects)
+    assert set(FENCES.items()) <= set(objects)
     assert objects[("ResourceQuota", "demo-quota")]["spec"]["hard"]["services.nodeports"] == "0"
     balanced = objects_for(pki, isolation_mode=mode, networking={"expose": {"type": "LoadBalancer"}})
     assert balanced[("ResourceQuota", "demo-quota")]["spec"]["hard"]["services.nodeports"] == "1"
