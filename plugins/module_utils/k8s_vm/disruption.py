@@ -16,6 +16,9 @@ from ansible_collections.gpve.cluster.plugins.module_utils.planner import disrup
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
 
 OPTION = 'check_disruption_budgets'
+# How to go on without the check (a cluster whose API server is gone is when broken nodes are removed).
+SKIP_HINT = ('skip the check: {0}=false (scale.yml: -e gpve_check_disruption_budgets=false), at the risk of a drain '
+             'that blocks or evicts below a budget'.format(OPTION))
 
 
 def read(api):
@@ -45,9 +48,9 @@ def check(store, cluster, removed, field_of):
             check_api(api, removed, field_of)
     except NotFound:
         raise ValidationError(OPTION, 'the registry holds no admin kubeconfig for {0}, so its PodDisruptionBudgets '
-                                      'cannot be read; store it (gpve_cluster_credential) or leave {1} '
-                                      'false'.format(cluster.name, OPTION)) from None
+                                      'cannot be read; store it (gpve_cluster_credential) or {1}'.format(
+                                          cluster.name, SKIP_HINT)) from None
     except KubeError as exc:
         raise ValidationError(OPTION, 'cannot read the PodDisruptionBudgets of {0} before removing {1}: {2}; make its '
-                                      'API server reachable and run again'.format(
-                                          cluster.name, ', '.join(sorted(removed)), exc)) from None
+                                      'API server reachable and run again, or {3}'.format(
+                                          cluster.name, ', '.join(sorted(removed)), exc, SKIP_HINT)) from None

@@ -303,9 +303,8 @@ def check_deleted(run, pve_control):
     assert cluster.status.phase == "Deleted"
     assert run.registry.credential_types(cluster.id) == []
     assert not [vm for vm in pve_control.state()["vms"] if vm["name"].startswith("life-")]
-    snapshot = [r for r in calls(run.records(), "command") if "snapshot save" in r["args"].get("_raw_params", "")]   # a shell task
-    assert hosts(snapshot) == ["life-cp-1"] and "etcdctl" in snapshot[0]["args"]["_raw_params"]   # kubeadm's etcd pod
-    assert len(list((run.dir / "snapshots").rglob("*"))) >= 1             # fetched to the controller
+    # delete.yml's last etcd snapshot runs for real in tests/integration/k8s_vm_real/test_k8s_vm_real_backup.py:
+    # the recorder cannot answer the etcd tools' JSON.
 
 
 def test_kubeadm_cluster_lifecycle(k8s_vm_recorded, kube_client, testbed, pve_control, kube_namespace):
@@ -340,5 +339,5 @@ def test_kubeadm_cluster_lifecycle(k8s_vm_recorded, kube_client, testbed, pve_co
     ok(run.play("scale", NAME, gpve_worker_replicas={"general": 3, "storage": 0}))
     check_scaled(run, kube_client, pve_control, kube_namespace, pinned)
 
-    ok(run.play("delete", NAME, gpve_etcd_snapshot=True, gpve_etcd_snapshot_dir=str(run.dir / "snapshots")))
+    ok(run.play("delete", NAME))
     check_deleted(run, pve_control)
