@@ -87,11 +87,15 @@ def test_a_plan_read_through_dropped_connections_is_the_same_plan(service, proxm
     caplog.set_level(logging.WARNING, logger='urllib3.connectionpool')
     proxmox.control.call('flaky_network', drop_rate=0.2, seed=7)
     try:
-        flaky = service.run(request(spec(), check_mode=True))['plan']
+        # A plan makes about ten reads, so about one in ten loses no connection at all: plan again until one did.
+        for plans_read in range(1, 6):
+            flaky = service.run(request(spec(), check_mode=True))['plan']
+            assert flaky == calm
+            if 'Retrying' in caplog.text:
+                break
     finally:
         proxmox.control.call('flaky_network', drop_rate=0.0)
-    assert flaky == calm
-    assert 'Retrying' in caplog.text and 'connection broken' in caplog.text  # connections were dropped
+    assert 'Retrying' in caplog.text and 'connection broken' in caplog.text, f'no connection dropped in {plans_read} plans'
     assert not [r for r in proxmox.requests_since(mark) if r[0] != 'GET' and not r[1].endswith('/access/ticket')]
 
 
