@@ -189,14 +189,11 @@ def run_collection(testbed: Testbed, workdir: Path, spec: dict) -> tuple[RealClu
     return cluster, collection_phases(phase_starts(done.stdout), watch.seconds), done.stdout
 
 
-def ssh(testbed: Testbed, user: str, address: str, command: str) -> str:
-    return testbed.ssh(user, address, command, timeout=60).stdout
-
-
 def copy_rendered(cluster: RealCluster, control_plane: str, files: Path) -> None:
     """The files the roles wrote on the collection's control plane, into files/."""
     for path, name in RENDERED:
-        (files / name).write_text(ssh(cluster.testbed, cluster.spec["ssh"]["user"], control_plane, f"sudo cat {path}"))
+        shown = cluster.testbed.ssh(cluster.spec["ssh"]["user"], control_plane, f"sudo cat {path}", timeout=60)
+        (files / name).write_text(shown.stdout)
     (files / "cni.yaml").write_text((cluster.dir / "cni.yaml").read_text())
 
 
@@ -295,9 +292,10 @@ def report(ours: dict[str, float], floor: dict[str, float], log: str) -> None:
     print(f"{'total':<{width}}  {total_ours:9.1f}s {total_floor:8.1f}s   (create.yml start to every node Ready)")
     print("collection's slowest tasks until every node was Ready (profile_tasks):\n  "
           + "\n  ".join(slowest_tasks(log, total_ours)))
-    if init_retry_shown(log):
+    retry_shown = init_retry_shown(log)
+    if retry_shown:
         print("the collection's first kubeadm init failed and the role ran it once more; the node showed:\n"
-              + init_retry_shown(log))
+              + retry_shown)
     ratio = total_ours / total_floor
     print(f"collection / floor = {ratio:.3f} (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
     print(f"ratio={ratio:.3f}")
