@@ -1,16 +1,34 @@
-"""A kubeadm init that did not finish is finished by the rerun, not skipped (last in the package: it runs
-kubeadm init again on the first control plane of the shared cluster)."""
+"""A kubeadm init or control-plane join that did not finish is finished by the rerun, not skipped.
+
+One rerun of create.yml on the shared cluster serves both: before it, the first control plane is put back to what
+an init that stopped half-way leaves (admin.conf there, the init stamp not), and the last control plane to what a
+join that stopped right after its kubelet bootstrapped leaves (kubelet.conf there, no etcd member, no local etcd,
+no join stamp): the state the earlier `creates: kubelet.conf` took for a finished join.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from kubernetes import client
+from kubernetes.stream import stream
+
+from tests.testbed.processes import wait_until
 
 pytestmark = [pytest.mark.k8s_vm, pytest.mark.roles, pytest.mark.testbed]
 
 INIT_STAMP = "/etc/kubernetes/gpve/init.done"
+JOIN_STAMP = "/etc/kubernetes/gpve/join.done"
+FIRST = "real-cp-1"
+HALF_JOINED = "real-cp-3"
+ETCDCTL = ["etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+           "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"]
+# What the kubelet bootstrap leaves and the etcd join has not yet made: the member's manifest and data go.
+UNJOIN_ETCD = ("rm /etc/kubernetes/manifests/etcd.yaml {stamp} && "
+               "for i in $(seq 60); do crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -q --name '^etcd$' "
+               "| grep -q . || break; sleep 2; done && rm -rf /var/lib/etcd && test -f /etc/kubernetes/kubelet.conf")
 
 
 def _result_of(output: str, task: str) -> tuple[str, str]:
@@ -20,20 +38,58 @@ def _result_of(output: str, task: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def test_a_rerun_finishes_an_init_that_left_no_stamp(real_cluster):
+def _etcd_members(api: client.ApiClient) -> list[dict]:
+    """etcd's own member list, read through the first control plane's etcd pod."""
+    out = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, f"etcd-{FIRST}", "kube-system",
+                 command=[*ETCDCTL, "member", "list", "-w", "json"], stderr=True, stdin=False, stdout=True, tty=False)
+    return json.loads(out)["members"]
+
+
+def _remove_member(api: client.ApiClient, name: str) -> None:
+    member = next(m for m in _etcd_members(api) if m.get("name") == name)
+    out = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, f"etcd-{FIRST}", "kube-system",
+                 command=[*ETCDCTL, "member", "remove", format(member["ID"], "x")],
+                 stderr=True, stdin=False, stdout=True, tty=False)
+    assert "removed from cluster" in out, out
+
+
+@pytest.fixture(scope="module")
+def rerun(real_cluster):
+    cluster, run = real_cluster
+    assert run.returncode == 0, run.stdout[-3000:]
+    removed = cluster.ssh(FIRST, f"test -f /etc/kubernetes/admin.conf && rm {INIT_STAMP}")
+    assert removed.returncode == 0, removed.stderr
+    api = cluster.api()
+    _remove_member(api, HALF_JOINED)
+    unjoined = cluster.ssh(HALF_JOINED, UNJOIN_ETCD.format(stamp=JOIN_STAMP))
+    assert unjoined.returncode == 0, unjoined.stderr
+    assert sorted(m["name"] for m in _etcd_members(api)) == [FIRST, "real-cp-2"]
+    return cluster, cluster.play("create")
+
+
+def test_a_rerun_finishes_an_init_that_left_no_stamp(rerun):
     """admin.conf there, the stamp not: what an init that stopped half-way leaves. The rerun runs kubeadm init
     again without its preflight (which would refuse the files), on a control plane that serves: the cluster
     keeps serving, every node stays Ready, and the stamp is back."""
-    cluster, run = real_cluster
-    assert run.returncode == 0, run.stdout[-3000:]
-    first = "real-cp-1"
-    removed = cluster.ssh(first, f"test -f /etc/kubernetes/admin.conf && rm {INIT_STAMP}")
-    assert removed.returncode == 0, removed.stderr
-    again = cluster.play("create")
+    cluster, again = rerun
     assert again.returncode == 0, again.stdout[-6000:]
     # Ran, and succeeded: without --skip-phases=preflight kubeadm init refuses a node with its files and ports taken.
-    assert _result_of(again.stdout, "Run kubeadm init") == ("changed", first)
-    assert cluster.ssh(first, f"test -f {INIT_STAMP}").returncode == 0
+    assert _result_of(again.stdout, "kubeadm : Run kubeadm init") == ("changed", FIRST)
+    assert cluster.ssh(FIRST, f"test -f {INIT_STAMP}").returncode == 0
     nodes = client.CoreV1Api(cluster.api()).list_node().items
     assert all(next(c.status for c in n.status.conditions if c.type == "Ready") == "True" for n in nodes)
     assert len(nodes) == 5
+
+
+def test_a_rerun_finishes_a_control_plane_join_stopped_after_its_kubelet_bootstrapped(rerun):
+    """The rerun joins the control plane again from the phase after kubelet-start: its etcd member is back, a
+    voting member with its data, and its join stamp is written (the other nodes' joins are not run again)."""
+    cluster, again = rerun
+    assert again.returncode == 0, again.stdout[-6000:]
+    assert _result_of(again.stdout, "kubeadm : Run kubeadm join") == ("changed", HALF_JOINED)
+    assert cluster.ssh(HALF_JOINED, f"test -f {JOIN_STAMP}").returncode == 0
+    api = cluster.api()
+    wait_until(lambda: not any(m.get("isLearner") for m in _etcd_members(api)), 120, "the rejoined member promoted", interval=3.0)
+    members = _etcd_members(api)
+    assert sorted(m["name"] for m in members) == [FIRST, "real-cp-2", HALF_JOINED]
+    assert cluster.ssh(HALF_JOINED, "test -s /var/lib/etcd/member/snap/db").returncode == 0
