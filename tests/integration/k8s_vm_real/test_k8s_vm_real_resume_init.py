@@ -13,7 +13,6 @@ import re
 
 import pytest
 from kubernetes import client
-from kubernetes.stream import stream
 
 from tests.testbed.processes import wait_until
 
@@ -23,12 +22,15 @@ INIT_STAMP = "/etc/kubernetes/gpve/init.done"
 JOIN_STAMP = "/etc/kubernetes/gpve/join.done"
 FIRST = "real-cp-1"
 HALF_JOINED = "real-cp-3"
-ETCDCTL = ["etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-           "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"]
+CRICTL = "crictl --runtime-endpoint unix:///run/containerd/containerd.sock"
+# etcdctl inside the first control plane's etcd container, with the health-check client's certificate.
+ETCDCTL = (f"{CRICTL} exec $({CRICTL} ps -q --name '^etcd$' | head -n1) etcdctl --endpoints=https://127.0.0.1:2379 "
+           "--cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt "
+           "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key")
 # What the kubelet bootstrap leaves and the etcd join has not yet made: the member's manifest and data go.
 UNJOIN_ETCD = ("rm /etc/kubernetes/manifests/etcd.yaml {stamp} && "
-               "for i in $(seq 60); do crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -q --name '^etcd$' "
-               "| grep -q . || break; sleep 2; done && rm -rf /var/lib/etcd && test -f /etc/kubernetes/kubelet.conf")
+               f"for i in $(seq 60); do {CRICTL} ps -q --name '^etcd$' | grep -q . || break; sleep 2; done && "
+               "rm -rf /var/lib/etcd && test -f /etc/kubernetes/kubelet.conf")
 
 
 def _result_of(output: str, task: str) -> tuple[str, str]:
@@ -38,19 +40,20 @@ def _result_of(output: str, task: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def _etcd_members(api: client.ApiClient) -> list[dict]:
-    """etcd's own member list, read through the first control plane's etcd pod."""
-    out = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, f"etcd-{FIRST}", "kube-system",
-                 command=[*ETCDCTL, "member", "list", "-w", "json"], stderr=True, stdin=False, stdout=True, tty=False)
-    return json.loads(out)["members"]
+def _etcdctl(cluster, arguments: str) -> str:
+    run = cluster.ssh(FIRST, f"{ETCDCTL} {arguments}")
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
-def _remove_member(api: client.ApiClient, name: str) -> None:
-    member = next(m for m in _etcd_members(api) if m.get("name") == name)
-    out = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, f"etcd-{FIRST}", "kube-system",
-                 command=[*ETCDCTL, "member", "remove", format(member["ID"], "x")],
-                 stderr=True, stdin=False, stdout=True, tty=False)
-    assert "removed from cluster" in out, out
+def _etcd_members(cluster) -> list[dict]:
+    """etcd's own member list, from the first control plane's member."""
+    return json.loads(_etcdctl(cluster, "member list -w json"))["members"]
+
+
+def _remove_member(cluster, name: str) -> None:
+    member = next(m for m in _etcd_members(cluster) if m.get("name") == name)
+    assert "removed from cluster" in _etcdctl(cluster, f"member remove {member['ID']:x}")
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +62,10 @@ def rerun(real_cluster):
     assert run.returncode == 0, run.stdout[-3000:]
     removed = cluster.ssh(FIRST, f"test -f /etc/kubernetes/admin.conf && rm {INIT_STAMP}")
     assert removed.returncode == 0, removed.stderr
-    api = cluster.api()
-    _remove_member(api, HALF_JOINED)
+    _remove_member(cluster, HALF_JOINED)
     unjoined = cluster.ssh(HALF_JOINED, UNJOIN_ETCD.format(stamp=JOIN_STAMP))
     assert unjoined.returncode == 0, unjoined.stderr
-    assert sorted(m["name"] for m in _etcd_members(api)) == [FIRST, "real-cp-2"]
+    assert sorted(m["name"] for m in _etcd_members(cluster)) == [FIRST, "real-cp-2"]
     return cluster, cluster.play("create")
 
 
@@ -88,8 +90,8 @@ def test_a_rerun_finishes_a_control_plane_join_stopped_after_its_kubelet_bootstr
     assert again.returncode == 0, again.stdout[-6000:]
     assert _result_of(again.stdout, "kubeadm : Run kubeadm join") == ("changed", HALF_JOINED)
     assert cluster.ssh(HALF_JOINED, f"test -f {JOIN_STAMP}").returncode == 0
-    api = cluster.api()
-    wait_until(lambda: not any(m.get("isLearner") for m in _etcd_members(api)), 120, "the rejoined member promoted", interval=3.0)
-    members = _etcd_members(api)
+    wait_until(lambda: not any(m.get("isLearner") for m in _etcd_members(cluster)), 120, "the rejoined member promoted",
+               interval=3.0)
+    members = _etcd_members(cluster)
     assert sorted(m["name"] for m in members) == [FIRST, "real-cp-2", HALF_JOINED]
     assert cluster.ssh(HALF_JOINED, "test -s /var/lib/etcd/member/snap/db").returncode == 0
