@@ -293,17 +293,18 @@ def collection_side(testbed, vcluster_names, work):
         created = play(vcluster_names, "present", len(vcluster_names), options)
         ready = answering(kubeconfigs)
         stages = stage_medians(registry, vcluster_names)
+        module = max(total for total, _waited in module_seconds(registry, vcluster_names))
     finally:
         removal = play(vcluster_names, "absent", len(vcluster_names), options)
     namespaces, roles, live = leftovers(testbed, registry, f"vc-{PREFIX}real-")
     if namespaces or roles or live:
         raise SystemExit(f"the real run left behind: {namespaces} {roles} {live} live registry entries")
-    return {"total": created + ready, "play": created, "readyz": ready, "stages": stages, "removal": removal}
+    return {"total": created + ready, "play": created, "readyz": ready, "stages": stages, "module": module, "removal": removal}
 
 
 def floor_manifests(testbed, name, namespace, node_address):
-    """(host objects in applying order, CoreDNS objects for inside, admin kubeconfig dict without its server) of
-    one vCluster, rendered by the module's own code: its spec, PKI bundle, manifests and CoreDNS objects."""
+    """(host objects in applying order, CoreDNS objects for inside, the PKI bundle) of one vCluster, rendered by the
+    module's own code: its spec, PKI bundle, manifests and CoreDNS objects."""
     spec = build_spec(dict(real_options(testbed), name=name, namespace=namespace))
     # Before any Service exists: the endpoint's names are the node address (the cluster IP is not known yet).
     reach = endpoint.resolve(spec, None, node_address)
@@ -394,8 +395,9 @@ def real_run(testbed, count, work):
     collection = collection_side(testbed, vcluster_names, work)
     floor = floor_side(testbed, vcluster_names, work)
     print(f"real: {count} vClusters on real nodes by one play in {collection['total']:.1f}s to every /readyz answering "
-          f"(play {collection['play']:.1f}s, then /readyz {collection['readyz']:.2f}s; stages: {collection['stages']}); "
-          f"delete play {collection['removal']:.1f}, left behind: nothing")
+          f"(play {collection['play']:.1f}s, of it registration -> Running {collection['module']:.1f}s at most, the rest "
+          f"Ansible around the module runs; then /readyz {collection['readyz']:.2f}s; median stages: {collection['stages']}); "
+          f"delete play {collection['removal']:.1f}s, left behind: nothing")
     print(f"real floor: the same objects by kubectl in {floor['total']:.1f}s (applied {floor['apply']:.1f}s, "
           f"every /readyz answering {floor['answered']:.1f}s after the start, of it the wait {floor['readyz']:.1f}s; "
           f"then CoreDNS inside {floor['inside']:.1f}s, {len(floor['refused'])} applies refused and repeated"
