@@ -109,7 +109,7 @@ def k8s_containers(spec):
         ports=[("https", params.apiserver_port)],
         probes={"startupProbe": _startup_probe("/livez", params.apiserver_port),
                 "livenessProbe": _https_probe("/livez", params.apiserver_port, 0, 10),
-                "readinessProbe": _https_probe("/readyz", params.apiserver_port, 0, 5)}))
+                "readinessProbe": _https_probe("/readyz", params.apiserver_port, 0, 2)}))
     containers.append(_container(
         "kube-controller-manager", image["kube-controller-manager"], commands.controller_manager_command(params),
         resources["controller_manager"], probes={"startupProbe": _startup_probe("/healthz", 10257),
@@ -203,9 +203,10 @@ def _https_probe(path, port, initial_delay, period):
 
 
 def _startup_probe(path, port):
-    """kubeadm's startup probe for its static pods: up to 4 minutes to come up before liveness counts."""
-    probe = _https_probe(path, port, 10, 10)
-    probe["failureThreshold"] = 24
+    """Up to 4 minutes to come up before liveness counts, as kubeadm's static pods have, but asked every 2 s
+    (kubeadm: 24 times 10 s): the pod is Ready, and the module returns, within 2 s of the component answering."""
+    probe = _https_probe(path, port, 2, 2)
+    probe["failureThreshold"] = 120
     probe["timeoutSeconds"] = 15
     return probe
 
