@@ -232,11 +232,24 @@ class Machine:
         return None
 
     def wait_booted(self, timeout: float = 120.0) -> None:
-        """Until systemd inside says the boot finished (running or degraded)."""
+        """Until systemd inside says the boot finished (running or degraded), with the testbed's unit done."""
         def booted() -> bool:
             state = self.run("systemctl", "is-system-running", check=False, timeout=10).stdout.strip()
             return state in ("running", "degraded")
         processes.wait_until(booted, timeout, f"machine {self.name} boot", self.log, self.pidfile, interval=0.5)
+        self._ensure_machine_unit()
+
+    def _ensure_machine_unit(self) -> None:
+        """gpve-machine.service made the cgroups and /proc/sys/net writable; run it once more if it failed.
+
+        Seen once on a host under heavy load: a VM booted "degraded" with /proc/sys/net read-only, and
+        node_prep's sysctl failed. Each of the unit's mounts may be made again, so a second start is safe.
+        """
+        if self.run("systemctl", "is-active", "gpve-machine.service", check=False, timeout=10).returncode == 0:
+            return
+        failed = self.run("journalctl", "--no-pager", "-n", "20", "-u", "gpve-machine.service", check=False).stdout
+        if self.run("systemctl", "restart", "gpve-machine.service", check=False, timeout=60).returncode != 0:
+            raise MachineError(f"machine {self.name}: gpve-machine.service failed twice (log {self.log}):\n{failed}")
 
     # ------------------------------------------------------------ helpers
 
