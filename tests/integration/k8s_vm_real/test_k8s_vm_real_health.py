@@ -14,9 +14,11 @@ import re
 import time
 
 import pytest
+from kubernetes import client
 
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import open_registry
 from tests.as_a_user import ansible_cli
+from tests.testbed.processes import wait_until
 
 pytestmark = [pytest.mark.k8s_vm, pytest.mark.roles, pytest.mark.testbed, pytest.mark.health]
 
@@ -25,6 +27,8 @@ STORE_TASK = "TASK [Store the etcd client credential encrypted in the registry]"
 SETTLE = 180        # seconds for the checks to show a VM gone
 RECOVER = 600       # seconds for two control planes to boot and rejoin, nodes Ready again
 NODES = 5
+CONTROL_PLANE_PODS = {(component, f"real-cp-{index}") for component in ("etcd", "kube-apiserver", "kube-controller-manager",
+                                                                         "kube-scheduler") for index in (1, 2, 3)}
 
 
 def health(cluster, tmp_path):
@@ -65,11 +69,22 @@ def recovered(checks, found):
             and observed.get("node_count") == NODES and observed.get("ready_nodes") == NODES)
 
 
+def control_plane_pods_ready(cluster):
+    """Whether every control plane runs its 4 static pods Ready (the one left up restarted those that lost etcd)."""
+    pods = client.CoreV1Api(cluster.api()).list_namespaced_pod("kube-system", label_selector="tier=control-plane").items
+    return CONTROL_PLANE_PODS <= {(pod.metadata.labels.get("component"), pod.spec.node_name) for pod in pods
+                                  if any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])}
+
+
 def bring_back(cluster, stopped, tmp_path):
-    """Start what this test stopped and wait until the cluster is whole again."""
+    """Start what this test stopped and wait until the cluster is whole again, as the package's later tests need it."""
+    started = time.monotonic()
     while stopped:
         cluster.start_vm(stopped.pop())
-    return wait_for_health(cluster, tmp_path, recovered, RECOVER, f"the API answering, {NODES} nodes Ready and etcd healthy")
+    back = wait_for_health(cluster, tmp_path, recovered, RECOVER, f"the API answering, {NODES} nodes Ready and etcd healthy")
+    wait_until(lambda: control_plane_pods_ready(cluster), max(60.0, RECOVER - (time.monotonic() - started)),
+               "every control plane's static pods Ready", interval=3.0)
+    return back
 
 
 @pytest.fixture
