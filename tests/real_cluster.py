@@ -181,10 +181,17 @@ class RealCluster:
 
     def stop_vm(self, name: str) -> None:
         """Proxmox's hard stop of the VM called name, waited for."""
+        self._power(name, "stop")
+
+    def start_vm(self, name: str) -> None:
+        """Proxmox's start of the VM called name, waited for (the task, not the guest's boot)."""
+        self._power(name, "start")
+
+    def _power(self, name: str, action: str) -> None:
         api = self.proxmox()
         vm = next(vm for vm in self.vms() if vm["name"] == name)
-        upid = api.nodes(vm["node"]).qemu(vm["vmid"]).status.stop.post()
-        wait_until(lambda: api.nodes(vm["node"]).tasks(upid).status.get()["status"] == "stopped", 120, f"stop {name}")
+        upid = getattr(api.nodes(vm["node"]).qemu(vm["vmid"]).status, action).post()
+        wait_until(lambda: api.nodes(vm["node"]).tasks(upid).status.get()["status"] == "stopped", 120, f"{action} {name}")
 
     def registered(self):
         """The registry's record of the cluster and its last 200 events, newest first."""

@@ -11,8 +11,8 @@ version_added: 0.1.0
 description:
   - Stores a secret of a registered cluster encrypted in the gpve cluster registry, deletes it, or exports it to a
     file on the controller (mode 0600) or to the task result.
-  - The K8s-on-VM create playbook stores the admin kubeconfig as type V(kubeconfig); k3s and rke2 clusters keep their
-    join token as type V(join-token).
+  - The K8s-on-VM create playbook stores the admin kubeconfig as type V(kubeconfig) and, for kubeadm, the etcd client
+    of the health checks as type V(etcd-client); k3s and rke2 clusters keep their join token as type V(join-token).
   - Secrets are never logged. Use C(no_log) on a task that sets O(return_content=true).
 author:
   - gpve.cluster developers (@gpve)
@@ -33,7 +33,11 @@ options:
     type: str
     required: true
   type:
-    description: Credential type, such as V(kubeconfig) or V(join-token). A V(kubeconfig) is checked to be one.
+    description:
+      - Credential type, such as V(kubeconfig), V(etcd-client) or V(join-token). A V(kubeconfig) is checked to be one.
+      - An V(etcd-client) is a JSON object with C(ca), C(cert) and C(key) PEMs (what gpve.cluster.gpve_cluster_info's etcd
+        check presents to the members); it is checked and stored with sorted keys and no spaces, so the same PEMs in
+        another layout change nothing.
     type: str
     default: kubeconfig
   state:

@@ -9,6 +9,7 @@ checks.py      the checks: API server (/readyz and a namespace list), control-pl
                Ready, etcd quorum; and what they observe (version, node and pod counts, pods by phase)
 verdict.py     the overall status with the seed's failure threshold, kept as the ``Healthy`` condition
 runner.py      every check of one cluster, and many clusters at once on threads
+etcd_client.py the etcd-client credential document (ca, cert, key PEMs), checked and canonical
 
 ComponentStatus is deprecated and not used: a component is judged by its own health
 endpoint when the registry knows it, else by its kube-system pods, else by its leader lease.

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secrets of a cluster kept encrypted in the registry: store, delete, export to a 0600 file.
 
-The admin kubeconfig of a K8s-on-VM cluster is type ``kubeconfig``; k3s and rke2 join tokens
-are ``join-token``. Nothing here returns or logs a secret unless asked to (return_content),
+The admin kubeconfig of a K8s-on-VM cluster is type ``kubeconfig``, the etcd client of its
+health checks ``etcd-client`` (health.etcd_client); k3s and rke2 join tokens are ``join-token``. Nothing here returns or logs a secret unless asked to (return_content),
 and the module marks the task no_log-worthy in its documentation.
 """
 
@@ -18,6 +18,7 @@ from ansible_collections.gpve.cluster.plugins.module_utils import checks
 from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
 from ansible_collections.gpve.cluster.plugins.module_utils.diffs import diff, secret_digest
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.health import etcd_client
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds
 from ansible_collections.gpve.cluster.plugins.module_utils.registry.errors import NotFound
@@ -59,9 +60,16 @@ def _new_content(request):
     return request.content
 
 
-def _check_kind(request, text):
+def _checked(request, text):
+    """text as it is stored: a kubeconfig checked to be one; an etcd-client document checked and canonical."""
     if request.type == kinds.KUBECONFIG:
         kubeconfig.credentials(kubeconfig.load_kubeconfig(text))
+    if request.type == kinds.ETCD_CLIENT:
+        try:
+            return etcd_client.canonical(text)
+        except etcd_client.EtcdClientError as exc:
+            raise ValidationError('content', str(exc)) from None
+    return text
 
 
 def _view(request, text):
@@ -70,8 +78,7 @@ def _view(request, text):
 
 
 def _present(store, cluster, request):
-    text = _new_content(request)
-    _check_kind(request, text)
+    text = _checked(request, _new_content(request))
     current = _stored(store, cluster.id, request.type)
     before = _view(request, current.text if current else None)
     if current is not None and (current.text == text or not request.overwrite):

@@ -13,7 +13,8 @@ stand-in (tests/testbed/node_standin.py, follow_record) turns into a Ready Node.
 
 Answers: ping pong; setup some Debian 12 facts; find one file per search (named after the first pattern, in the first
 path), which stat then finds; stat "does not exist" for any other path; every file read back (slurp, fetch) holds
-GPVE_RECORDER_KUBECONFIG (in these roles only kubeconfigs and snapshots are read back); command rc 0 with stdout
+GPVE_RECORDER_KUBECONFIG (in these roles only kubeconfigs and snapshots are read back), but for a certificate or key
+slurped from /etc/kubernetes/pki/, which holds a PEM-shaped placeholder; command rc 0 with stdout
 "recorded-<argv0>" (a kubeconfig command prints GPVE_RECORDER_KUBECONFIG); any other module "changed".
 """
 
@@ -72,8 +73,16 @@ def append(path: str, line: dict | None, raw: str = "") -> None:
         out.write((raw if line is None else json.dumps(line, sort_keys=True)) + "\n")
 
 
-def read_back() -> bytes:
-    """What every file read back from a node holds."""
+# kubeadm's certificates and keys read back (the etcd client of the health checks): PEM-shaped, as such files are.
+PEM_READ_BACK = {".crt": b"-----BEGIN CERTIFICATE-----\nZ3Vlc3QtcmVjb3JkZXI=\n-----END CERTIFICATE-----\n",
+                 ".key": b"-----BEGIN PRIVATE KEY-----\nZ3Vlc3QtcmVjb3JkZXI=\n-----END PRIVATE KEY-----\n"}
+
+
+def read_back(path: str = "") -> bytes:
+    """What a file read back from a node holds: a certificate or key for kubeadm's PEM files, else the kubeconfig."""
+    pem = PEM_READ_BACK.get(os.path.splitext(path or "")[1]) if str(path or "").startswith("/etc/kubernetes/pki/") else None
+    if pem is not None:
+        return pem
     with open(os.environ["GPVE_RECORDER_KUBECONFIG"], "rb") as kubeconfig:
         return kubeconfig.read()
 
@@ -183,7 +192,7 @@ class Connection(ConnectionBase):
             return {"changed": False, "stat": {"exists": True, "isdir": False, "isreg": True, "path": shown["path"],
                                                "checksum": hashlib.sha1(read_back()).hexdigest(), "size": len(read_back())}}
         if module == "slurp":
-            return {"changed": False, "content": base64.b64encode(read_back()).decode(), "encoding": "base64",
+            return {"changed": False, "content": base64.b64encode(read_back(shown.get("src"))).decode(), "encoding": "base64",
                     "source": shown.get("src")}
         if module in ("command", "shell"):
             argv = shown.get("argv") or shlex.split(shown.get("_raw_params") or shown.get("cmd") or "true")

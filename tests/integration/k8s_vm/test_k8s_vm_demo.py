@@ -66,7 +66,8 @@ def test_demo_makes_a_real_cluster_and_gives_a_reused_testbed_back(testbed, kube
     for name in NODES:
         assert re.search(r'^ +{0} +\S+ .* 172\.30\.\d+\.\d+ .* Running$'.format(name), out, re.M), name
     assert 'drift against Proxmox: in sync (2 VMs as recorded)' in out
-    assert 'credentials (encrypted): kubeconfig' in out
+    # The admin kubeconfig, and the etcd client of the health checks (create.yml stores it after kubeadm init).
+    assert re.search(r'credentials \(encrypted\): etcd-client \(key \S+\), kubeconfig \(key \S+\)$', out, re.M), out
     assert re.search(r'Bootstrapping +Installing .*\n.*Installing +Running +ClusterReady', out), out
     # The external import's table: the testbed's API server with its own nodes, and the demo cluster with its own.
     version = client.VersionApi(kube_client).get_code().git_version

@@ -6,6 +6,7 @@ here from its record. kubeadm itself on booted VMs: tests/integration/k8s_vm_rea
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 import yaml
@@ -67,6 +68,9 @@ def check_created(run, api, testbed):
     assert done == ["provision", "node_prep", "loadbalancer", "bootstrap", "nodes", "cni", "addons", "kubeconfig"]
     # The admin kubeconfig is in the registry, encrypted: the one the recorder's first control plane gave back.
     assert "kubeconfig" in run.registry.credential_types(cluster.id)
+    # And the etcd client of the health checks, read on the first control plane after kubeadm init.
+    assert run.registry.credential_types(cluster.id) == ["etcd-client", "kubeconfig"]
+    assert sorted(json.loads(run.registry.credential(cluster.id, "etcd-client").text)) == ["ca", "cert", "key"]
     stored = yaml.safe_load(run.registry.credential(cluster.id, "kubeconfig").text)
     with open(testbed.kubeconfig, encoding="utf-8") as handle:
         given = yaml.safe_load(handle)

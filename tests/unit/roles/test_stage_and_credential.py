@@ -1,7 +1,10 @@
-"""Stage events, phase moves and credentials (playbook_support.stage, .credential) on a real SQLite registry."""
+"""Stage events, phase moves and credentials (playbook_support.stage, .credential; the etcd-client document of
+health.etcd_client) on a real SQLite registry."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import stat
 
@@ -9,6 +12,7 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils import lifecycle
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpve.cluster.plugins.module_utils.health import etcd_client, http_probe, runner
 from ansible_collections.gpve.cluster.plugins.module_utils.registry import kinds, stored_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.playbook_support import cluster_view, credential, stage
@@ -104,3 +108,42 @@ def test_a_join_token_made_once_is_kept(store):
     assert read["content"] == "one"
     gone = credential.apply(store, credential.CredentialRequest(name="demo", type="join-token", state="absent"))
     assert gone["changed"]
+
+
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nTUlJQg==\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nTUlJRQ==\n-----END RSA PRIVATE KEY-----\n"
+
+
+def _etcd_client(**fields):
+    return json.dumps(dict({"cert": PEM_CERT.replace("TUlJQg", "Y2VydA"), "key": PEM_KEY, "ca": PEM_CERT}, **fields), indent=2)
+
+
+def test_an_etcd_client_credential_is_stored_canonical_encrypted_and_kept(store):
+    request = credential.CredentialRequest(name="demo", type=kinds.ETCD_CLIENT, content=_etcd_client())
+    assert credential.apply(store, dataclasses.replace(request, check_mode=True))["changed"]
+    assert store.list_credentials(cluster_id=store.find_cluster("demo").id) == []
+    assert credential.apply(store, request)["changed"]
+    # The same three PEMs in another layout (as a playbook's to_json writes them) change nothing.
+    same = json.dumps(json.loads(_etcd_client()))
+    assert not credential.apply(store, dataclasses.replace(request, content=same))["changed"]
+    read = credential.apply(store, credential.CredentialRequest(name="demo", type=kinds.ETCD_CLIENT, state="exported",
+                                                                return_content=True))
+    assert read["content"] == etcd_client.dump(json.loads(_etcd_client()))
+    tls = runner._etcd_tls(read["content"], http_probe.TlsMaterial("the cluster CA", validate=False))  # pylint: disable=protected-access
+    assert (tls.ca_pem, tls.cert_pem, tls.key_pem, tls.validate) == (PEM_CERT, json.loads(_etcd_client())["cert"], PEM_KEY, False)
+    with open(store.location, "rb") as database:
+        assert b"RSA PRIVATE KEY" not in database.read()
+    renewed = dataclasses.replace(request, content=_etcd_client(cert=PEM_CERT.replace("TUlJQg", "bmV3")))
+    assert credential.apply(store, renewed)["changed"]
+
+
+@pytest.mark.parametrize("content, named", [
+    ("not json", "no JSON"), ("[1, 2]", "JSON object"), (_etcd_client(key=PEM_CERT), "key must be a PEM private key"),
+    (_etcd_client(ca=""), "ca must be a PEM certificate"), (_etcd_client(extra="x"), "not extra"),
+    (json.dumps({"cert": PEM_CERT, "key": PEM_KEY}), "ca must be"),
+])
+def test_a_document_that_is_no_etcd_client_is_refused_before_any_write(store, content, named):
+    with pytest.raises(ValidationError, match=named) as refused:
+        credential.apply(store, credential.CredentialRequest(name="demo", type=kinds.ETCD_CLIENT, content=content))
+    assert "TUlJ" not in str(refused.value)
+    assert store.list_credentials(cluster_id=store.find_cluster("demo").id) == []
