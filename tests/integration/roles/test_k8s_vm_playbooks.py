@@ -87,7 +87,7 @@ def kubeadm_commands(records, *words):
 def check_create_record(run, kube_client):
     records = run.records()
     ips = dict((n.name, n.ip_address) for n in run.registry.nodes(run.registry.cluster(NAME).id))
-    prepared = calls(records, "setup", gather_subset=["min", "hardware"])
+    prepared = calls(records, "systemd_service", name="chrony", state="started")     # node_prep's time sync
     assert sorted(hosts(prepared)) == sorted(CONTROL_PLANES + WORKERS + ["life-lb"])
     containerd = dict((w["host"], w["content"]) for w in written(records, "/etc/containerd/config.toml"))
     assert "life-lb" not in containerd and not [r for r in calls(records, "modprobe") if r["host"] == "life-lb"]
@@ -293,7 +293,7 @@ def check_scaled(run, api, pve_control, namespace, pinned_uid):
     assert "life-storage-1" not in vms and "life-general-3" in vms
     records = run.records()
     assert hosts(kubeadm_commands(records, "join"))[-1] == "life-general-3"
-    assert hosts(calls(records, "setup", gather_subset=["min", "hardware"]))[-1] == "life-general-3"
+    assert hosts(calls(records, "systemd_service", name="chrony", state="started"))[-1] == "life-general-3"
     assert node(api, "life-general-3").metadata.labels["gpve.io/pool"] == "general"
     pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="app=pinned").items
     assert all(pod.metadata.uid != pinned_uid for pod in pods)     # evicted by the drain
