@@ -3,7 +3,8 @@
 """Secrets of a cluster kept encrypted in the registry: store, delete, export to a 0600 file.
 
 The admin kubeconfig of a K8s-on-VM cluster is type ``kubeconfig``, the etcd client of its
-health checks ``etcd-client`` (health.etcd_client); k3s and rke2 join tokens are ``join-token``. Nothing here returns or logs a secret unless asked to (return_content),
+health checks ``etcd-client`` (health.etcd_client); k3s and rke2 join tokens are ``join-token``.
+Nothing here returns or logs a secret unless asked to (return_content),
 and the module marks the task no_log-worthy in its documentation.
 """
 

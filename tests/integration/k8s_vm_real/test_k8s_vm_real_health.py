@@ -27,8 +27,8 @@ STORE_TASK = "TASK [Store the etcd client credential encrypted in the registry]"
 SETTLE = 180        # seconds for the checks to show a VM gone
 RECOVER = 600       # seconds for two control planes to boot and rejoin, nodes Ready again
 NODES = 5
-CONTROL_PLANE_PODS = {(component, f"real-cp-{index}") for component in ("etcd", "kube-apiserver", "kube-controller-manager",
-                                                                         "kube-scheduler") for index in (1, 2, 3)}
+CONTROL_PLANE_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+CONTROL_PLANE_PODS = {(component, f"real-cp-{index}") for component in CONTROL_PLANE_COMPONENTS for index in (1, 2, 3)}
 
 
 def health(cluster, tmp_path):
