@@ -130,7 +130,7 @@ def _shrink(cluster, core, old_uids):
                                                                                      for p in deletion.pods_then])
     assert {n.metadata.name for n in core.list_node().items if "-general-" in n.metadata.name} == set(WORKERS)
     assert NEW not in {vm["name"] for vm in cluster.vms()}
-    _, events = cluster.registered()
+    events = cluster.registered()[1]
     order = [(e.reason, (e.metadata or {}).get("node") or (e.metadata or {}).get("vm")) for e in reversed(events)]
     removing, removed, destroyed = (order.index((reason, NEW)) for reason in ("NodeRemoving", "NodeRemoved", "VMDeleted"))
     assert removing < removed < destroyed, order
