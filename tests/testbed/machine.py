@@ -186,6 +186,12 @@ class Machine:
         """Power off (systemd's halt through nspawn), SIGKILL after timeout; True if it was running."""
         was_running = processes.stop(self.pidfile, sig=signal.SIGTERM, timeout=timeout)
         _kill_cgroup(self.cgroup)
+        # A VM powered off keeps nothing of its processes: the cgroups its kubelet made go too, or a restarted
+        # kubelet finds the old containers' cgroups and never reports the runtime ready (seen after a VM restart).
+        try:
+            _remove_cgroups(self.cgroup)
+        except OSError:
+            pass  # a process that outlived the kill keeps its cgroup; remove() tries again
         network.detach(self.namespace, self.veth)
         self._unmount_root()
         return was_running
