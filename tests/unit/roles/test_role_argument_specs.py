@@ -26,16 +26,20 @@ def _options(role: str) -> dict:
     return options
 
 
+def _defaults(role: str) -> dict:
+    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()) or {}
+
+
 @pytest.mark.parametrize("role", ROLE_NAMES)
 def test_every_default_is_specified(role):
-    defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()) or {}
+    defaults = _defaults(role)
     options = _options(role)
     assert sorted(set(defaults) - set(options)) == [], f"roles/{role}: defaults missing from meta/argument_specs.yml"
 
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
 def test_specified_defaults_match_the_role_defaults(role):
-    defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()) or {}
+    defaults = _defaults(role)
     differing = {name: (option["default"], defaults[name]) for name, option in _options(role).items()
                  if "default" in option and name in defaults and option["default"] != defaults[name]}
     assert differing == {}, f"roles/{role}: argument_specs default differs from defaults/main.yml (spec, role)"
