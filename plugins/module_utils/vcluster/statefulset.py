@@ -3,7 +3,8 @@
 """The control plane's StatefulSet, after the seed's template.
 
 ``k8s``: etcd (unless external), kube-apiserver, kube-controller-manager, kube-scheduler
-and the syncer, each a container with the command from commands.py, probes, resources.
+and the syncer, each a container with the command from commands.py, probes, resources;
+the syncer (and its sidecar plugins) as vCluster 0.36.1's chart runs it, beside them.
 ``k3s``: one k3s server container; an init container first places the bundle's CAs
 where k3s looks for them, so the admin kubeconfig gpve hands out works against k3s too.
 Both mount the ``<name>-certs`` Secret read-only and keep their data on a volume claim
