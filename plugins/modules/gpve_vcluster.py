@@ -225,13 +225,19 @@ options:
     type: dict
   plugins:
     description:
-      - vcluster plugins, each a sidecar container of the control-plane pod beside the syncer (and named in the
-        syncer's configuration), with C(name) (a DNS label), C(image), and optionally C(args) (list) and C(env) (list of
-        container environment entries). Only with the syncer (O(syncer.enabled)).
+      - vcluster plugins, each a sidecar container of the control-plane pod beside the syncer, as vCluster 0.36.1's
+        chart makes its (legacy, C(plugin)) sidecar plugins, named in the syncer's configuration under C(plugin),
+        C(VCLUSTER_PLUGIN_ADDRESS) (C(localhost:14000) and up, by name order) and C(VCLUSTER_PLUGIN_NAME) in its
+        environment. Each has C(name) (a DNS label), C(image), and optionally C(args) (list) and C(env) (list of
+        container environment entries, after those two). Only with the syncer (O(syncer.enabled)).
     type: list
     elements: dict
   syncer:
-    description: The vcluster syncer container.
+    description:
+      - The vcluster syncer container, as the pinned upstream release (vCluster 0.36.1) runs it, with the image
+        C(ghcr.io/loft-sh/vcluster-pro:0.36.1) (under O(image_registry) when set), no arguments, its configuration
+        (Secret C(vc-config-<name>)) at C(/var/vcluster), probes on port 8443. It starts none of the control-plane
+        components and uses the pod's API server and etcd through the bundle.
     type: dict
     suboptions:
       enabled:
@@ -247,7 +253,7 @@ options:
         control-plane images (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, CoreDNS) are named as
         kubeadm names them under a custom image repository (C(<prefix>/kube-apiserver:v1.37.2),
         C(<prefix>/coredns:v1.14.6)); the syncer, k3s and plugin images keep their repository
-        (C(<prefix>/loft-sh/vcluster:...), C(<prefix>/rancher/k3s:...)), as upstream vcluster's
+        (C(<prefix>/loft-sh/vcluster-pro:0.36.1), C(<prefix>/rancher/k3s:...)), as upstream vcluster's
         C(defaultImageRegistry) does.
       - Unset (C(registry.k8s.io)), the control-plane images come from registry.k8s.io and the others from their
         own registries.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import coredns, isolation, names
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, isolation, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import claims, render_statefulset
 
@@ -150,25 +150,56 @@ def secret(spec, secret_name, entries):
 
 def vcluster_config(spec):
     """The syncer's vcluster.yaml (JSON is YAML) in the shape of the pinned upstream release's values schema (vCluster
-    0.36.1): sync rules under upstream's names, host selectors, networking, the distro, CoreDNS, plugins."""
+    0.36.1): sync rules under upstream's names, host selectors, networking, CoreDNS, plugins, and what makes that
+    release's syncer work beside a control plane it did not start (control_plane_config)."""
     to_host = {UPSTREAM_SYNC_NAMES[resource]: {"enabled": rule["enabled"]}
                for resource, rule in spec["sync"]["to_host"].items()}
     if isolation.runtime_class(spec):
         to_host["pods"]["runtimeClassName"] = isolation.runtime_class(spec)
     from_host = {UPSTREAM_SYNC_NAMES[resource]: _from_host_config(resource, rule)
                  for resource, rule in spec["sync"]["from_host"].items()}
-    control_plane = {"coredns": {"enabled": spec["control_plane"]["coredns"]["enabled"]}}
-    if spec["distro"] == "k8s":
-        # vCluster 0.36.1 knows the k8s distro only; a k3s control plane is the collection's own (docs).
-        control_plane["distro"] = {"k8s": {"enabled": True, "version": f"v{spec['kubernetes_version']}"}}
+    pki = commands.PKI_DIR
     config = {
         "sync": {"toHost": to_host, "fromHost": from_host},
         "networking": {"serviceCIDR": spec["networking"]["service_cidr"], "podCIDR": spec["networking"]["pod_cidr"],
                        "advanced": {"clusterDomain": spec["networking"]["dns_domain"]}},
-        "controlPlane": control_plane,
-        "plugins": {plugin["name"]: {"image": specs.plugin_image(spec, plugin["image"])} for plugin in spec["plugins"]},
+        "controlPlane": control_plane_config(spec),
+        # The module's bundle instead of the PKI the syncer would generate under /data/pki (it generates none then).
+        "experimental": {"virtualClusterKubeConfig": {
+            "kubeConfig": f"{pki}/admin.conf", "serverCACert": f"{pki}/ca.crt", "serverCAKey": f"{pki}/ca.key",
+            "clientCACert": f"{pki}/ca.crt", "clientCAKey": f"{pki}/ca.key",
+            "requestHeaderCACert": f"{pki}/front-proxy-ca.crt"}},
     }
+    if spec["plugins"]:
+        # Sidecar plugins are upstream's "plugin" section (its "plugins" are binaries that init containers copy in).
+        config["plugin"] = {plugin["name"]: {"image": specs.plugin_image(spec, plugin["image"])}
+                            for plugin in spec["plugins"]}
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def control_plane_config(spec):
+    """controlPlane of the syncer's configuration: the distro with none of its components started by the syncer (the
+    pod runs them), etcd where the pod's API server has it, the replica count (the syncers elect a leader with more
+    than one), the client Service's name in the proxy's certificate, CoreDNS, the workload service account."""
+    control_plane = spec["control_plane"]
+    components = {component: {"enabled": False} for component in ("apiServer", "controllerManager", "scheduler")}
+    # vCluster 0.36.1 knows the k8s distro only (and falls back to it): a k3s control plane is the collection's own.
+    distro = dict(components, enabled=True, version=f"v{spec['kubernetes_version']}") if spec["distro"] == "k8s" else components
+    config = {
+        "distro": {"k8s": distro},
+        "coredns": {"enabled": control_plane["coredns"]["enabled"]},
+        "statefulSet": {"highAvailability": {"replicas": control_plane["replicas"]}},
+        "proxy": {"extraSANs": [f"{names.client_service(spec['name'])}.{spec['namespace']}.svc"]},
+        "advanced": {"workloadServiceAccount": {"name": names.workload_service_account(spec["name"])}},
+    }
+    if spec["distro"] == "k8s":
+        pki = commands.PKI_DIR
+        endpoint = (control_plane["etcd"]["external"] or [f"127.0.0.1:{commands.ETCD_CLIENT_PORT}"])[0]
+        config["backingStore"] = {"etcd": {"external": {
+            "enabled": True, "endpoint": endpoint.removeprefix("https://"),
+            "tls": {"caFile": f"{pki}/etcd-ca.crt", "certFile": f"{pki}/apiserver-etcd-client.crt",
+                    "keyFile": f"{pki}/apiserver-etcd-client.key"}}}}
+    return config
 
 
 def services(spec):

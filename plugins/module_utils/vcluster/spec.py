@@ -23,7 +23,10 @@ DEFAULT_IMAGE_REGISTRY = "registry.k8s.io"
 # Images that do not live on registry.k8s.io: (home registry, repository, tag). With image_registry set, every image
 # comes from there under the same repository (upstream vcluster's controlPlane.advanced.defaultImageRegistry rule).
 K3S_IMAGE = ("docker.io", "rancher/k3s")
-SYNCER_IMAGE = ("ghcr.io", "loft-sh/vcluster", "0.15.7")
+# The pinned upstream vCluster release and its chart's default syncer image (controlPlane.statefulSet.image: registry
+# ghcr.io, repository loft-sh/vcluster-pro, tag the chart's version).
+SYNCER_RELEASE = "0.36.1"
+SYNCER_IMAGE = ("ghcr.io", "loft-sh/vcluster-pro", SYNCER_RELEASE)
 # CoreDNS as kubeadm names it: coredns/coredns on registry.k8s.io, plain coredns under a custom repository.
 COREDNS_REPOSITORY = ("coredns/coredns", "coredns")
 COREDNS_VERSION = "v1.14.6"         # what kubeadm 1.37 runs

@@ -3,7 +3,8 @@
 """The control plane's StatefulSet, after the seed's template.
 
 ``k8s``: etcd (unless external), kube-apiserver, kube-controller-manager, kube-scheduler
-and the syncer, each a container with the command from commands.py, probes, resources.
+and the syncer, each a container with the command from commands.py, probes, resources;
+the syncer (and its sidecar plugins) as vCluster 0.36.1's chart runs it, beside them.
 ``k3s``: one k3s server container; an init container first places the bundle's CAs
 where k3s looks for them, so the admin kubeconfig gpve hands out works against k3s too.
 Both mount the ``<name>-certs`` Secret read-only and keep their data on a volume claim
@@ -21,9 +22,22 @@ DATA_VOLUME = "data"
 NON_ROOT_USER = 65532
 # Owner and group may read: with fsGroup a non-root container reads the certificates.
 SECRET_MODE = 0o440
-CONFIG_VOLUME = "config"
 COREDNS_VOLUME = "coredns"
-CONFIG_DIR = "/var/lib/vcluster"
+# The syncer's side of the pod as vCluster 0.36.1's chart lays it out (chart/templates/statefulset.yaml): its
+# configuration Secret at /var/vcluster (the syncer's default --config is /var/vcluster/config.yaml), scratch
+# directories on emptyDirs, probes on its proxy's port. Upstream's data and certs volumes are named syncer-data and
+# syncer-pki here: data and certs are the control plane's claim and the module's bundle.
+CONFIG_VOLUME = "vcluster-config"
+CONFIG_DIR = "/var/vcluster"
+SYNCER_SCRATCH = (("syncer-data", "/data"), ("binaries", "/binaries"), ("syncer-pki", "/pki"),
+                  ("helm-cache", "/.cache/helm"), ("tmp", "/tmp"))
+SYNCER_PORT = 8443
+# The chart's syncer probes (controlPlane.statefulSet.probes defaults): (probe, path, initial delay, period, failures).
+SYNCER_PROBES = (("livenessProbe", "/healthz", 60, 2, 60), ("readinessProbe", "/readyz", 0, 2, 60),
+                 ("startupProbe", "/readyz", 0, 6, 300))
+SYNCER_PROBE_TIMEOUT = 3
+# A sidecar plugin listens where the chart's legacy plugin template tells it: localhost:14000 + its index by name.
+PLUGIN_BASE_PORT = 14000
 K3S_TLS_DIR = "/data/server/tls"
 # k3s's own names for the CAs of the bundle (its server and client CA are kubeadm's one cluster CA).
 K3S_CA_FILES = {
@@ -62,10 +76,7 @@ def render_statefulset(spec, replicas=None, extra_annotations=None):
         "affinity": _anti_affinity(name),
     }
     if spec["syncer"]["enabled"]:
-        pod_spec["volumes"].append(
-            {"name": CONFIG_VOLUME, "secret": {"secretName": names.config_secret(name), "defaultMode": SECRET_MODE}})
-        if control_plane["coredns"]["enabled"]:
-            pod_spec["volumes"].append({"name": COREDNS_VOLUME, "configMap": {"name": names.coredns_config_map(name)}})
+        pod_spec["volumes"] += syncer_volumes(spec)
     if spec["distro"] == "k3s":
         pod_spec["initContainers"] = [k3s_pki_init_container(spec)]
     if control_plane["node_selector"]:
@@ -135,25 +146,49 @@ def k3s_containers(spec):
     return [k3s] + syncer_containers(spec)
 
 
+def syncer_volumes(spec):
+    """The volumes only the syncer mounts: its configuration Secret, its scratch emptyDirs, CoreDNS's manifests."""
+    name = spec["name"]
+    volumes = [{"name": CONFIG_VOLUME, "secret": {"secretName": names.config_secret(name), "defaultMode": SECRET_MODE}}]
+    volumes += [{"name": volume, "emptyDir": {}} for volume, _path in SYNCER_SCRATCH]
+    if spec["control_plane"]["coredns"]["enabled"]:
+        volumes.append({"name": COREDNS_VOLUME, "configMap": {"name": names.coredns_config_map(name)}})
+    return volumes
+
+
 def syncer_containers(spec):
     """The syncer and the plugins beside it; none with syncer.enabled false (a virtual API only)."""
     if not spec["syncer"]["enabled"]:
         return []
-    container = _container("syncer", specs.images(spec)["syncer"], None, spec["resources"]["syncer"],
-                           args=syncer_args(spec))
-    container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
+    probes = {probe: _syncer_probe(path, delay, period, failures) for probe, path, delay, period, failures in SYNCER_PROBES}
+    container = _container("syncer", specs.images(spec)["syncer"], None, spec["resources"]["syncer"], probes=probes)
+    container["env"] = syncer_env(spec)
+    # The bundle (mounted by _container) is where the configuration's virtualClusterKubeConfig and etcd TLS point.
+    container["volumeMounts"] += [{"name": volume, "mountPath": path} for volume, path in SYNCER_SCRATCH]
+    container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR})
     if spec["control_plane"]["coredns"]["enabled"]:
         container["volumeMounts"].append({"name": COREDNS_VOLUME, "mountPath": coredns.MANIFESTS_DIR, "readOnly": True})
-    return [container] + [plugin_container(spec, plugin) for plugin in spec["plugins"]]
+    plugins = sorted(spec["plugins"], key=lambda plugin: plugin["name"])
+    return [container] + [plugin_container(spec, plugin, index) for index, plugin in enumerate(plugins)]
 
 
-def plugin_container(spec, plugin):
-    """A vcluster plugin as a sidecar of the syncer: its image (through image_registry), args and env."""
-    container = _container(plugin["name"], specs.plugin_image(spec, plugin["image"]), None, None,
-                           args=plugin.get("args"))
-    if plugin.get("env"):
-        container["env"] = [dict(entry) for entry in plugin["env"]]
-    container["volumeMounts"].append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
+def syncer_env(spec):
+    """What the chart gives the syncer: its name (VCLUSTER_NAME, which the start command reads), the pod and node."""
+    return [{"name": "VCLUSTER_NAME", "value": spec["name"]}] + [
+        {"name": env_name, "valueFrom": {"fieldRef": {"fieldPath": field}}}
+        for env_name, field in (("POD_NAME", "metadata.name"), ("POD_IP", "status.podIP"), ("NODE_NAME", "spec.nodeName"))]
+
+
+def plugin_container(spec, plugin, index):
+    """A vcluster plugin as a sidecar, as the chart's legacy plugin template makes one: its image (through
+    image_registry), args, VCLUSTER_PLUGIN_ADDRESS and VCLUSTER_PLUGIN_NAME before its own env, no volume (it reaches
+    the syncer over localhost)."""
+    container = {"name": plugin["name"], "image": specs.plugin_image(spec, plugin["image"])}
+    if plugin.get("args"):
+        container["args"] = list(plugin["args"])
+    container["env"] = [{"name": "VCLUSTER_PLUGIN_ADDRESS", "value": f"localhost:{PLUGIN_BASE_PORT + index}"},
+                        {"name": "VCLUSTER_PLUGIN_NAME", "value": plugin["name"]}]
+    container["env"] += [dict(entry) for entry in plugin.get("env") or ()]
     return container
 
 
@@ -166,15 +201,6 @@ def k3s_pki_init_container(spec):
         steps.append(f"cp {pki}/{source}.key {K3S_TLS_DIR}/{target}.key")
     steps.append(f"cp {pki}/sa.key {K3S_TLS_DIR}/service.key")
     return _container("place-pki", specs.images(spec)["k3s"], ["sh", "-c", " && ".join(steps)], None, data=True)
-
-
-def syncer_args(spec):
-    """The vcluster syncer's flags: its name, the workload service account, the bundle, its configuration."""
-    name, pki = spec["name"], commands.PKI_DIR
-    return [f"--name={name}", f"--service-account={names.workload_service_account(name)}",
-            f"--kube-config={pki}/admin.conf", f"--client-ca-cert={pki}/ca.crt", f"--server-ca-cert={pki}/ca.crt",
-            f"--server-ca-key={pki}/ca.key", f"--request-header-ca-cert={pki}/front-proxy-ca.crt",
-            f"--tls-san={names.client_service(name)}.{spec['namespace']}.svc", f"--config={CONFIG_DIR}/config.yaml"]
 
 
 def _container(name, image, command, resources, args=None, ports=(), probes=None, data=False):
@@ -200,6 +226,14 @@ def _container(name, image, command, resources, args=None, ports=(), probes=None
 def _https_probe(path, port, initial_delay, period):
     return {"httpGet": {"path": path, "port": port, "scheme": "HTTPS"}, "initialDelaySeconds": initial_delay,
             "periodSeconds": period}
+
+
+def _syncer_probe(path, initial_delay, period, failures):
+    probe = _https_probe(path, SYNCER_PORT, initial_delay, period)
+    if not initial_delay:
+        del probe["initialDelaySeconds"]
+    probe.update(timeoutSeconds=SYNCER_PROBE_TIMEOUT, failureThreshold=failures)
+    return probe
 
 
 def _startup_probe(path, port):

@@ -35,7 +35,7 @@ REGISTRY_HOST = re.compile(rf"^{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::
 REGISTRY_PATH = re.compile(rf"^{_PATH_COMPONENT}$")
 IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 # The syncer settings the pinned upstream release (SYNCER_RELEASE) has that the module takes.
-SYNCER_RELEASE = "0.36.1"
+SYNCER_RELEASE = specs.SYNCER_RELEASE
 SYNCER_SETTINGS = ("enabled",)
 PLUGIN_SETTINGS = ("name", "image", "args", "env")
 SUFFIX_FACTORS = {"": 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,

@@ -221,25 +221,36 @@ def test_every_image_comes_through_image_registry(pki, distro):
     images += [c["image"] for obj in coredns.objects(spec) if obj["kind"] == "Deployment"
                for c in obj["spec"]["template"]["spec"]["containers"]]
     assert all(image.startswith(MIRROR + "/") for image in images), images
-    assert f"{MIRROR}/loft-sh/vcluster:0.15.7" in images and f"{MIRROR}/acme/vcluster-hooks:1.2.0" in images
+    assert f"{MIRROR}/loft-sh/vcluster-pro:0.36.1" in images and f"{MIRROR}/acme/vcluster-hooks:1.2.0" in images
     assert f"{MIRROR}/coredns:v1.14.6" in images
     assert (f"{MIRROR}/rancher/k3s:v1.37.2-k3s1" in images) == (distro == "k3s")
     assert (f"{MIRROR}/kube-apiserver:v1.37.2" in images) == (distro == "k8s")
     config = json.loads(base64.b64decode(objects[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
-    assert config["plugins"] == {"hooks": {"image": f"{MIRROR}/acme/vcluster-hooks:1.2.0"}}
+    assert config["plugin"] == {"hooks": {"image": f"{MIRROR}/acme/vcluster-hooks:1.2.0"}}
 
 
 def test_without_image_registry_each_image_comes_from_its_home(pki):
     spec = specs.normalize({"name": "demo", "plugins": [PLUGIN]}, {})
     assert specs.images(spec)["coredns"] == "registry.k8s.io/coredns/coredns:v1.14.6"
-    assert specs.images(spec)["syncer"] == "ghcr.io/loft-sh/vcluster:0.15.7"
+    assert specs.images(spec)["syncer"] == "ghcr.io/loft-sh/vcluster-pro:0.36.1"
     assert containers(objects_for(pki, plugins=[PLUGIN]))["hooks"]["image"] == PLUGIN["image"]
 
 
-def test_plugins_are_sidecars_with_their_args_env_and_the_configuration(pki):
-    plugin = containers(objects_for(pki, plugins=[PLUGIN]))["hooks"]
-    assert plugin["args"] == ["--verbose"] and plugin["env"] == [{"name": "MODE", "value": "strict"}]
-    assert {"name": "config", "mountPath": "/var/lib/vcluster", "readOnly": True} in plugin["volumeMounts"]
+def test_plugins_are_sidecars_as_the_charts_legacy_plugin_template_makes_them(pki):
+    other = {"name": "audit", "image": "ghcr.io/acme/vcluster-audit:0.3.0"}
+    objects = objects_for(pki, plugins=[PLUGIN, other])
+    found = containers(objects)
+    # Addresses by name order, as the chart's template ranges over the plugin map.
+    assert list(found)[-3:] == ["syncer", "audit", "hooks"]
+    plugin = found["hooks"]
+    assert plugin["args"] == ["--verbose"]
+    assert plugin["env"] == [{"name": "VCLUSTER_PLUGIN_ADDRESS", "value": "localhost:14001"},
+                             {"name": "VCLUSTER_PLUGIN_NAME", "value": "hooks"}, {"name": "MODE", "value": "strict"}]
+    assert found["audit"]["env"][0] == {"name": "VCLUSTER_PLUGIN_ADDRESS", "value": "localhost:14000"}
+    assert "volumeMounts" not in plugin and "args" not in found["audit"]
+    config = json.loads(base64.b64decode(objects[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+    assert config["plugin"] == {"hooks": {"image": PLUGIN["image"]}, "audit": {"image": other["image"]}}
+    assert "plugins" not in config
 
 
 def test_coredns_objects_are_kubeadms_in_the_virtual_kube_system():
@@ -287,6 +298,8 @@ CONFIG_SHAPES = [
                             "priority_classes": {"enabled": True, "selector": {"matchLabels": {"team": "a"}}}}}},
     {"plugins": [PLUGIN], "image_registry": MIRROR},
     {"isolation_mode": "container", "control_plane": {"runtime_class_name": "gvisor"}},
+    {"control_plane": {"etcd": {"external": ["https://etcd.example.com:2379", "https://etcd-2.example.com:2379"]}}},
+    {"distro": "k3s", "plugins": [PLUGIN], "control_plane": {"replicas": 3}},
 ]
 
 
@@ -306,7 +319,8 @@ def test_the_syncer_configuration_names_resources_and_selectors_as_upstream():
     assert config["sync"]["toHost"]["networkPolicies"] == {"enabled": True}
     assert config["sync"]["fromHost"]["nodes"] == {"enabled": True, "selector": {"labels": {"pool": "a"}}}
     assert config["sync"]["fromHost"]["priorityClasses"]["selector"] == {"matchLabels": {"team": "a"}}
-    assert config["controlPlane"]["distro"] == {"k8s": {"enabled": True, "version": "v1.37.2"}}
+    assert config["controlPlane"]["distro"]["k8s"]["enabled"] is True
+    assert config["controlPlane"]["distro"]["k8s"]["version"] == "v1.37.2"
 
 
 def test_with_the_syncer_corednss_manifests_go_to_it_as_upstreams_chart_gives_them(pki):
@@ -321,3 +335,72 @@ def test_with_the_syncer_corednss_manifests_go_to_it_as_upstreams_chart_gives_th
     assert ("ConfigMap", "vc-coredns-demo") not in without
     assert "coredns" not in [volume["name"] for volume in pod_spec(without)["volumes"]]
     assert ("ConfigMap", "vc-coredns-demo") not in objects_for(pki, syncer={"enabled": False})
+
+
+def config_of(objects):
+    return json.loads(base64.b64decode(objects[("Secret", "vc-config-demo")]["data"]["config.yaml"]))
+
+
+def test_the_syncer_container_is_the_one_of_the_pinned_releases_chart(pki):
+    """vCluster 0.36.1's chart: no command or args (the image's entrypoint is the start command, which reads
+    /var/vcluster/config.yaml), the name and pod fields in the environment, the scratch emptyDirs, probes on 8443."""
+    objects = objects_for(pki)
+    syncer = containers(objects)["syncer"]
+    assert syncer["image"] == "ghcr.io/loft-sh/vcluster-pro:0.36.1"
+    assert "command" not in syncer and "args" not in syncer and "ports" not in syncer
+    assert syncer["env"] == [
+        {"name": "VCLUSTER_NAME", "value": "demo"},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]
+    assert syncer["volumeMounts"] == [
+        {"name": "certs", "mountPath": "/run/config/pki", "readOnly": True},
+        {"name": "syncer-data", "mountPath": "/data"}, {"name": "binaries", "mountPath": "/binaries"},
+        {"name": "syncer-pki", "mountPath": "/pki"}, {"name": "helm-cache", "mountPath": "/.cache/helm"},
+        {"name": "tmp", "mountPath": "/tmp"}, {"name": "vcluster-config", "mountPath": "/var/vcluster"},
+        {"name": "coredns", "mountPath": "/manifests/coredns", "readOnly": True}]
+    assert syncer["livenessProbe"] == {"httpGet": {"path": "/healthz", "port": 8443, "scheme": "HTTPS"},
+                                       "initialDelaySeconds": 60, "periodSeconds": 2, "timeoutSeconds": 3,
+                                       "failureThreshold": 60}
+    assert syncer["readinessProbe"] == {"httpGet": {"path": "/readyz", "port": 8443, "scheme": "HTTPS"},
+                                        "periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 60}
+    assert syncer["startupProbe"] == {"httpGet": {"path": "/readyz", "port": 8443, "scheme": "HTTPS"},
+                                      "periodSeconds": 6, "timeoutSeconds": 3, "failureThreshold": 300}
+    assert syncer["resources"] == specs.DEFAULT_RESOURCES["syncer"]
+    volumes = {volume["name"]: volume for volume in pod_spec(objects)["volumes"]}
+    assert volumes["vcluster-config"]["secret"]["secretName"] == "vc-config-demo"
+    assert all(volumes[name] == {"name": name, "emptyDir": {}}
+               for name in ("syncer-data", "binaries", "syncer-pki", "helm-cache", "tmp"))
+    # The data claim stays the control plane's: a syncer of the k8s distro would migrate k3s data it found at /data.
+    k3s_syncer = containers(objects_for(pki, distro="k3s"))["syncer"]
+    assert {"name": "syncer-data", "mountPath": "/data"} in k3s_syncer["volumeMounts"]
+    assert all(mount["name"] != "data" for mount in k3s_syncer["volumeMounts"])
+
+
+def test_the_syncer_configuration_has_it_start_nothing_and_use_the_pods_control_plane(pki):
+    certs_data, _kubeconfig = pki
+    objects = objects_for(pki, control_plane={"replicas": 3})
+    config = config_of(objects)
+    control_plane = config["controlPlane"]
+    assert control_plane["distro"]["k8s"] == {"enabled": True, "version": "v1.37.2", "apiServer": {"enabled": False},
+                                              "controllerManager": {"enabled": False}, "scheduler": {"enabled": False}}
+    assert control_plane["backingStore"] == {"etcd": {"external": {
+        "enabled": True, "endpoint": "127.0.0.1:2379",
+        "tls": {"caFile": "/run/config/pki/etcd-ca.crt", "certFile": "/run/config/pki/apiserver-etcd-client.crt",
+                "keyFile": "/run/config/pki/apiserver-etcd-client.key"}}}}
+    assert control_plane["statefulSet"] == {"highAvailability": {"replicas": 3}}
+    assert control_plane["proxy"] == {"extraSANs": ["demo.vc-demo.svc"]}
+    assert control_plane["advanced"] == {"workloadServiceAccount": {"name": "vc-workload-demo"}}
+    files = config["experimental"]["virtualClusterKubeConfig"]
+    assert files == {"kubeConfig": "/run/config/pki/admin.conf", "serverCACert": "/run/config/pki/ca.crt",
+                     "serverCAKey": "/run/config/pki/ca.key", "clientCACert": "/run/config/pki/ca.crt",
+                     "clientCAKey": "/run/config/pki/ca.key", "requestHeaderCACert": "/run/config/pki/front-proxy-ca.crt"}
+    # Every file the configuration names is an entry of the bundle the syncer mounts there.
+    named = list(files.values()) + list(control_plane["backingStore"]["etcd"]["external"]["tls"].values())
+    assert all(path.startswith("/run/config/pki/") and path.rsplit("/", 1)[1] in certs_data for path in named), named
+    external = config_of(objects_for(pki, control_plane={"etcd": {"external": ["https://etcd.example.com:2379"]}}))
+    assert external["controlPlane"]["backingStore"]["etcd"]["external"]["endpoint"] == "etcd.example.com:2379"
+    k3s = config_of(objects_for(pki, distro="k3s"))["controlPlane"]
+    assert k3s["distro"] == {"k8s": {"apiServer": {"enabled": False}, "controllerManager": {"enabled": False},
+                                     "scheduler": {"enabled": False}}}
+    assert "backingStore" not in k3s
