@@ -112,9 +112,11 @@ def k8s_vm_recorded(tmp_path, testbed, pve, pve_control, kube_client, rendered_m
     try:
         yield run
     finally:
-        run.nodes.stop(delete_nodes=True)
+        # The objects go while the stand-in still serves their pods' Nodes: it finishes each pod's deletion at once.
+        # A pod left on a deleted Node waits for the pod garbage collector's quarantine (about a minute).
         everything = [doc for docs in rendered_manifests.values() for doc in docs]
         remove_objects(kube_client, everything)
         remove_bootstrap_tokens(kube_client)
+        run.nodes.stop(delete_nodes=True)
         pve_control.reset()
         shutil.rmtree(tmp_path / "work", ignore_errors=True)
