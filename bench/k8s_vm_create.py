@@ -173,7 +173,6 @@ def run_collection(testbed: Testbed, workdir: Path, spec: dict) -> tuple[RealClu
     """create.yml until every node is Ready: (the cluster, its phases, its output)."""
     workdir.mkdir()
     cluster = RealCluster(workdir, testbed, CLUSTER, spec)
-    cluster.env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
     cluster.check_addresses()
     count = spec["control_plane"]["replicas"] + sum(pool["replicas"] for pool in spec["workers"])
     watch = ReadyWatch(workdir / "work" / CLUSTER / "admin.conf", count, time.monotonic())

@@ -133,6 +133,8 @@ class RealCluster:
             "GPVE_REGISTRY": str(self.registry_path), "GPVE_PROXMOX_API_URL": pve.url,
             "GPVE_PROXMOX_API_USER": pve.user, "GPVE_PROXMOX_API_PASSWORD": pve.password,
             "GPVE_PROXMOX_CA_PATH": pve.ca_path, **ssh_env(testbed),
+            # Each task's time in the logs, and the slowest at the end: where a real run's minutes go.
+            "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks", "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "12",
         })
         self.runs = 0
 
