@@ -10,7 +10,8 @@ short_description: The etcd members of the given nodes, from etcd's own member l
 version_added: 0.1.0
 author: gpve.cluster developers
 description:
-  - Takes the output of C(etcdctl member list -w json) and returns the members that belong to the given nodes: a
+  - >-
+    Takes the output of C(etcdctl member list -w json) and returns the members that belong to the given nodes: a
     member named after a node (kubeadm names each member after its node), or whose peer URL has the node's address
     (a member added but never started has no name yet).
   - Each member's ID comes in hex, as C(etcdctl member remove) takes it.

@@ -10,10 +10,12 @@ short_description: The URL a static pod's probe points at, read from its manifes
 version_added: 0.1.0
 author: gpve.cluster developers
 description:
-  - Takes a static pod manifest (its YAML text or the parsed document) and returns the URL its first container's
+  - >-
+    Takes a static pod manifest (its YAML text or the parsed document) and returns the URL its first container's
     probe asks: the probe's C(httpGet) scheme, host and port, the port resolved through the container's C(ports)
     when the probe names it (kubeadm 1.37 writes the API server's probes with C(port: probe-port)).
-  - Use it to wait for a kubeadm control-plane component where the kubelet itself checks it, for example the API
+  - >-
+    Use it to wait for a kubeadm control-plane component where the kubelet itself checks it, for example the API
     server bound to the node's address only, which never answers on 127.0.0.1.
 options:
   _input:
