@@ -11,8 +11,9 @@ version_added: 0.1.0
 author: gpve.cluster developers
 description:
   - Takes the cluster's pods as listed after a drain and returns the workloads (a pod's controller, by uid;
-    DaemonSets aside) that had a pod on the drained node and have fewer pods off that node, Ready or found
-    unschedulable by the scheduler, than they had Ready pods before the drain.
+    DaemonSets and static pods, whose mirror pods a Node controls, aside) that had a pod on the drained node and
+    have fewer pods off that node, Ready or found unschedulable by the scheduler, than they had Ready pods before
+    the drain.
   - An empty list means every evicted workload is back, so the node can be deleted.
 options:
   _input:

@@ -4,17 +4,21 @@
 
 kubectl drain waits only until the old pods are gone; a node leaving the cluster must not be deleted (and its VM
 destroyed) while the replacements are still starting. A workload is a pod's controller (its controller
-ownerReference, by uid); DaemonSets are not moved by a drain. A workload is back when its pods off the leaving node,
-Ready or found unschedulable by the scheduler (a pod that can run only on the leaving node never will), are at least
-as many as its Ready pods were before the drain.
+ownerReference, by uid); DaemonSets and static pods (a mirror pod's controller is its Node) are not moved by a
+drain. A workload is back when its pods off the leaving node, Ready or found unschedulable by the scheduler (a pod
+that can run only on the leaving node never will), are at least as many as its Ready pods were before the drain.
 """
 
 from __future__ import annotations
 
+# Controllers whose pods a drain does not move: a DaemonSet's, and a static pod's mirror (owned by its Node: a
+# control plane's etcd, API server, controller manager and scheduler), which leaves with the node.
+NOT_MOVED = ('DaemonSet', 'Node')
+
 
 def _controller(pod):
     for ref in (pod.get('metadata') or {}).get('ownerReferences') or []:
-        if ref.get('controller') and ref.get('kind') != 'DaemonSet':
+        if ref.get('controller') and ref.get('kind') not in NOT_MOVED:
             return ref
     return None
 

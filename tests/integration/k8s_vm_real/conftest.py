@@ -19,7 +19,8 @@ import pytest
 from tests.real_cluster import RealCluster, cluster_spec
 
 # Modules that end the shared cluster, run last in the package (in this order).
-LAST_MODULES = ("test_k8s_vm_real_backup.py",)
+# test_k8s_vm_real_control_planes.py makes a cluster of its own: after the shared one is gone (2 cores run them all).
+LAST_MODULES = ("test_k8s_vm_real_backup.py", "test_k8s_vm_real_control_planes.py")
 # The last control plane to join; its VM goes down once the first joining control plane is on its way.
 LOST_CONTROL_PLANE = "real-cp-3"
 CONTROL_PLANES_JOINING = "PLAY [Join the control planes, one at a time]"

@@ -46,6 +46,13 @@ def test_daemonsets_and_workloads_without_a_pod_on_the_node_are_not_waited_for()
     assert replacements_pending([], before, LEAVING) == []
 
 
+def test_a_leaving_control_planes_static_pods_are_not_waited_for():
+    """Mirror pods (etcd, the API server...) have their Node as controller: they leave with it, none comes back."""
+    static = [pod(f"{name}-{LEAVING}", LEAVING, owner="node-uid", kind="Node") for name in ("etcd", "kube-apiserver")]
+    assert replacements_pending([pod("b", "worker-1")], static + BEFORE[1:], LEAVING) == []
+    assert replacements_pending([], static + BEFORE, LEAVING)[0]["kind"] == "ReplicaSet"
+
+
 def test_a_workload_with_no_ready_pod_before_asks_for_none():
     before = [pod("a", LEAVING, ready=False)]
     assert replacements_pending([], before, LEAVING) == []
