@@ -24,7 +24,6 @@ from ansible_collections.gpve.cluster.plugins.module_utils.planner import naming
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import validate as machine_validate
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_kubeadm
 
-DISTRIBUTION = "k3s"
 # distro -> the K8s-on-VM distribution type the VM is planned as.
 DISTRIBUTIONS = {"k3s": "k3s", "k8s": "kubeadm"}
 API_PORT = 6443

@@ -223,9 +223,10 @@ def test_kubeadm_vcluster_on_a_booted_vm(testbed, booting_pve, bundle_server, tm
         try:
             wait_until(lambda: "Address" in core.read_namespaced_pod_log("hello", namespace).split("kubernetes.default")[-1],
                        150, "nslookup's answer in the pod's log")
-        finally:
-            log = core.read_namespaced_pod_log("hello", namespace)
-            print("the pod's log:", log[-2000:])
+        except Exception:
+            print("the pod's log:", core.read_namespaced_pod_log("hello", namespace)[-2000:])
+            raise
+        log = core.read_namespaced_pod_log("hello", namespace)
         assert f"hello-{marker}" in log
         service_ip = core.read_namespaced_service("kubernetes", "default").spec.cluster_ip
         assert service_ip in log.split("kubernetes.default")[-1], log
