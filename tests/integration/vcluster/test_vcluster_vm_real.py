@@ -195,6 +195,9 @@ def test_kubeadm_vcluster_on_a_booted_vm(testbed, booting_pve, bundle_server, tm
         assert any(path.endswith(f"kubeadm/kubeadm_{testbed.env()['GPVE_TESTBED_K8S_VERSION']}-1.1_amd64.deb")
                    for path in bundle_server.requests), bundle_server.requests
         assert any(path.endswith(".tar") and "busybox" in path for path in bundle_server.requests)
+        # A rerun finds everything as it should be: the same user-data (bundle sums, address), nothing to do.
+        again = run(registry, parameters())
+        assert not again["changed"] and again["cluster"]["phase"] == "Running", again
 
         # The returned kubeconfig: the real /readyz, the one node Ready without a taint, at the spec's version.
         assert readyz(kubeconfig) == 200
