@@ -72,6 +72,8 @@ options:
     description:
       - V(k8s) runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the syncer as separate
         containers; V(k3s) runs one k3s server (SQLite, so a single replica) with the bundle's CAs.
+      - With O(isolation_mode=vm), V(k3s) (the default there) installs k3s on the VM and V(k8s) bootstraps a
+        single-node kubeadm cluster on it from the air-gap bundle (O(vm.airgap_dir), O(vm.artifact_url)).
       - Falls back to C(GPVE_VCLUSTER_DISTRO).
     type: str
     choices: [k8s, k3s]
@@ -87,10 +89,11 @@ options:
         it). The control plane's volume must honour the pod's C(fsGroup) (hostPath volumes do not). V(microvm) runs
         the control plane and the synced pods with a RuntimeClass (Kata by default) and refuses when the host lacks
         it.
-      - V(vm) runs the control plane as a single-node k3s server on a Proxmox VE VM (see O(vm)), built by the
+      - V(vm) runs the control plane as a single-node cluster on a Proxmox VE VM (see O(vm)), built by the
         machinery of M(gpve.cluster.gpve_k8s_vm); no host cluster is involved, the Proxmox connection options apply.
-      - With V(vm), the VM's first boot installs and starts k3s by itself from cloud-init user-data the module
-        writes (no SSH), with the module's CAs in k3s's custom-CA files, so the admin kubeconfig is minted by the
+      - With V(vm), the VM's first boot installs and starts k3s (O(distro=k3s), the default) or a kubeadm control
+        plane that runs the pods too (O(distro=k8s)) by itself from cloud-init user-data the module writes (no
+        SSH), with the module's CAs where k3s or kubeadm reads them, so the admin kubeconfig is minted by the
         module. The endpoint is C(https://<VM address>:6443). V(suspended) shuts the VM down, V(present) starts it
         again, V(absent) destroys it.
       - Falls back to C(GPVE_VCLUSTER_DEFAULT_ISOLATION).
@@ -381,7 +384,58 @@ options:
             (C(k3s/k3s), C(k3s/install.sh), C(k3s/k3s-airgap-images-amd64.tar.zst)); nothing is fetched from the
             internet then. Serve the role's artifact directory over HTTP; without SSH the module cannot copy files
             into the VM.
+          - With O(distro=k8s) required, the air-gap bundle O(vm.airgap_dir) served over HTTP (layout of
+            C(gpve_airgap_dir)); the VM fetches C(node_prep/*.deb), C(kubeadm/*.deb), C(kubeadm/images/*.tar) and
+            C(images/*.tar) from it and checks each file's SHA-256.
         type: str
+      airgap_dir:
+        description:
+          - With O(distro=k8s) required, the air-gap bundle (as create.yml's C(gpve_airgap_dir)) as a directory on
+            the machine the module runs on, the same files O(vm.artifact_url) serves. The module reads the names and
+            SHA-256 sums of the files the VM fetches from it; its C(kubeadm/kubelet_<version>-*.deb) must be of
+            O(kubernetes_version).
+        type: path
+      node_prep:
+        description:
+          - With O(distro=k8s), settings of the C(gpve.cluster.node_prep) role for the VM, named as its variables
+            without the C(node_prep_) prefix; unset ones keep the role's defaults. The sandbox (pause) image comes
+            through O(image_registry).
+        type: dict
+        suboptions:
+          kernel_modules:
+            description: Kernel modules loaded at boot (default C(overlay), C(br_netfilter)).
+            type: list
+            elements: str
+          sysctl:
+            description: sysctl settings (default the bridge netfilter calls and C(net.ipv4.ip_forward) on).
+            type: dict
+          containerd_cgroup_driver:
+            description: runc's cgroup driver, the kubelet's too (default V(systemd)).
+            type: str
+            choices: [systemd, cgroupfs]
+          containerd_restrict_oom_score_adj:
+            description: containerd's C(restrict_oom_score_adj), for VMs whose processes lack C(CAP_SYS_RESOURCE).
+            type: bool
+      kubeadm:
+        description:
+          - With O(distro=k8s), settings of the C(gpve.cluster.kubeadm) role for the VM's C(kubeadm init), named as
+            its variables without the C(kubeadm_) prefix. The node carries no taint (it runs the pods); the image
+            repository is O(image_registry) (default C(registry.k8s.io)).
+        type: dict
+        suboptions:
+          kubelet_config:
+            description: Merged over the role's KubeletConfiguration; its C(cgroupDriver) must be O(vm.node_prep.containerd_cgroup_driver).
+            type: dict
+          kube_proxy_config:
+            description: Merged over the role's KubeProxyConfiguration (mode iptables).
+            type: dict
+          ignore_preflight_errors:
+            description: Preflight checks kubeadm init reports but does not fail on.
+            type: list
+            elements: str
+          timeouts:
+            description: "kubeadm's InitConfiguration timeouts, such as C({controlPlaneComponentHealthCheck: 10m0s})."
+            type: dict
       install_script_url:
         description: Where the VM downloads the k3s install script when not air-gapped (default C(https://get.k3s.io)).
         type: str
@@ -624,6 +678,19 @@ def argument_spec():
             k3s_version=dict(type='str'),
             artifact_url=dict(type='str'),
             install_script_url=dict(type='str'),
+            airgap_dir=dict(type='path'),
+            node_prep=dict(type='dict', options=dict(
+                kernel_modules=dict(type='list', elements='str'),
+                sysctl=dict(type='dict'),
+                containerd_cgroup_driver=dict(type='str', choices=['systemd', 'cgroupfs']),
+                containerd_restrict_oom_score_adj=dict(type='bool'),
+            )),
+            kubeadm=dict(type='dict', options=dict(
+                kubelet_config=dict(type='dict'),
+                kube_proxy_config=dict(type='dict'),
+                ignore_preflight_errors=dict(type='list', elements='str'),
+                timeouts=dict(type='dict'),
+            )),
         )),
     )
     spec.update(auth_spec.host_cluster_argument_spec())

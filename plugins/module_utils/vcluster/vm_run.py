@@ -1,12 +1,13 @@
 # Copyright: (c) 2026, gpve.cluster developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One run of gpve_vcluster with ``isolation_mode: vm``: the control plane is a single-node k3s on a Proxmox VM.
+"""One run of gpve_vcluster with ``isolation_mode: vm``: the control plane is a single-node cluster on a Proxmox VM.
 
 The VM is planned and built by the K8s-on-VM machinery (planner, k8s_vm.discovery and
 k8s_vm.provision: clone, configure, start, guest-agent address; tags
 ``gpve-cluster-<id>``), with one difference: PVE's cloud-init user part comes from a
 snippet (``cicustom``) the module writes, the user-data of vm_user_data.py, which puts the
-module's CAs where k3s reads custom CAs and installs and starts k3s on first boot. So the
+module's CAs where k3s (or, with distro k8s, kubeadm) reads them and installs and starts k3s on
+first boot (distro k8s: installs kubeadm from the air-gap bundle and runs kubeadm init, vm_kubeadm.py). So the
 module mints the admin kubeconfig from its own bundle and never reads from the VM. The
 bundle is kept encrypted in the registry (credential ``pki``), the kubeconfig and CA as
 for every vCluster. The registry row is a vcluster with isolation_mode vm; the VM is its
@@ -268,7 +269,8 @@ class VmVClusterRun:
         plan = self._plan(machine, view, env, view.cluster_id or UNREGISTERED_ID)
         pki = self._vm_pki(plan.vms[0].ip)
         certs_data = bundles.secret_data(pki.bundle)
-        return Prepared(machine, view, env, plan, pki, certs_data, vm_user_data.render(self.spec, certs_data))
+        user_data = vm_user_data.render(self.spec, certs_data, address=plan.vms[0].ip)
+        return Prepared(machine, view, env, plan, pki, certs_data, user_data)
 
     def _plan(self, machine, view, env, cluster_id):
         vm = self.spec["vm"]
@@ -336,8 +338,8 @@ class VmVClusterRun:
         timeout = self.options.wait_timeout
         probe = min(WAIT_PROBE_TIMEOUT, max(1.0, float(timeout)))
         wait.wait_for(lambda: self._answers(admin_kubeconfig, probe), timeout,
-                      f"k3s API server of vCluster {self.spec['name']} at {server} (GET /readyz with the admin "
-                      "credentials)")
+                      f"{'kubeadm' if self.spec['distro'] == 'k8s' else 'k3s'} API server of vCluster "
+                      f"{self.spec['name']} at {server} (GET /readyz with the admin credentials)")
 
     # result -------------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ``vm`` section of a vCluster with ``isolation_mode: vm``, and the K8s-on-VM spec it stands for.
 
-The control plane is one k3s server on one Proxmox VM. That VM is planned and built by
+The control plane is one single-node cluster on one Proxmox VM: a k3s server (``distro: k3s``, the
+default) or a kubeadm control plane that also runs the pods (``distro: k8s``, from the air-gap
+bundle ``vm.airgap_dir`` served at ``vm.artifact_url``, vm_kubeadm.py). That VM is planned and built by
 the K8s-on-VM machinery (planner, k8s_vm.provision): ``machine_spec`` is the K8s-on-VM
 spec of a cluster with one control plane, no workers and no load balancer VM, whose
 template, resources and network come from the ``vm`` section and whose ranges come from
@@ -20,8 +22,10 @@ from urllib.parse import urlsplit
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import naming, spec as machine_specs
 from ansible_collections.gpve.cluster.plugins.module_utils.planner import validate as machine_validate
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_kubeadm
 
-DISTRIBUTION = "k3s"
+# distro -> the K8s-on-VM distribution type the VM is planned as.
+DISTRIBUTIONS = {"k3s": "k3s", "k8s": "kubeadm"}
 API_PORT = 6443
 DEFAULT_RESOURCES = {"cores": 2, "memory": 2048, "disk_size": 20}
 DEFAULT_SNIPPETS_STORAGE = "local"
@@ -33,7 +37,8 @@ K3S_RELEASE = re.compile(r"^v\d+\.\d+\.\d+\+k3s\d+$")
 FIELD_NAMES = (
     ("control_plane.resources", "vm.resources"), ("control_plane.template", "vm.template"),
     ("control_plane.placement.nodes", "vm.node"), ("control_plane.placement", "vm.node"), ("control_plane", "vm"), ("network.vm_network", "vm.network"),
-    ("network.", "networking."), ("distribution.version", "vm.k3s_version"), ("storage", "vm.storage"),
+    ("network.", "networking."), ("distribution.version", "vm.k3s_version"), ("distribution.type", "distro"),
+    ("storage", "vm.storage"),
     ("node", "vm.node"),
 )
 # Planner rules that do not apply: a vCluster VM has no workers and no load balancer (its endpoint is the VM).
@@ -57,7 +62,16 @@ def normalize(raw, environ=None):
         "k3s_version": given.get("k3s_version"),
         "artifact_url": given.get("artifact_url"),
         "install_script_url": given.get("install_script_url"),
+        # distro k8s's settings, kept only when given: a spec stored before they existed reads the same.
+        **{key: value for key, value in (("airgap_dir", given.get("airgap_dir")),
+                                         ("node_prep", _section(given.get("node_prep"), vm_kubeadm.NODE_PREP_KEYS)),
+                                         ("kubeadm", _section(given.get("kubeadm"), vm_kubeadm.KUBEADM_KEYS))) if value},
     }
+
+
+def _section(raw, keys):
+    """The given keys of a settings section (unknown ones too: validation names them)."""
+    return {key: value for key, value in dict(raw or {}).items() if value is not None or key not in keys}
 
 
 def k3s_release(spec):
@@ -83,11 +97,12 @@ def cicustom(spec):
 
 
 def machine_spec(spec):
-    """The normalised K8s-on-VM spec of the vCluster's VM (one k3s control plane, nothing else)."""
+    """The normalised K8s-on-VM spec of the vCluster's VM (one control plane, k3s or kubeadm, nothing else)."""
     vm, networking = spec["vm"], spec["networking"]
+    kubeadm = spec["distro"] == "k8s"
     raw = {
         "name": spec["name"], "labels": spec["labels"],
-        "distribution": {"type": DISTRIBUTION, "version": k3s_release(spec)},
+        "distribution": {"type": DISTRIBUTIONS[spec["distro"]], "version": None if kubeadm else k3s_release(spec)},
         "kubernetes_version": spec["kubernetes_version"],
         "control_plane": {"replicas": 1, "template": vm["template"], "resources": vm["resources"],
                           "placement": {"nodes": [vm["node"]] if vm["node"] else []}},
@@ -113,11 +128,11 @@ def renamed(error):
 
 def validate_mode(spec):
     """The vCluster options that mean something else, or nothing, on a VM; before the general checks."""
-    if spec["distro"] != DISTRIBUTION:
-        raise ValidationError("distro", f"isolation_mode vm runs a k3s server on the VM; drop distro or set it to "
-                              f"k3s (got {spec['distro']})")
+    if spec["distro"] not in DISTRIBUTIONS:
+        raise ValidationError("distro", f"isolation_mode vm runs k3s or a kubeadm control plane (k8s) on the VM; got "
+                              f"{spec['distro']}")
     if spec["control_plane"]["replicas"] != 1:
-        raise ValidationError("control_plane.replicas", "isolation_mode vm runs one k3s server (SQLite) on one VM; "
+        raise ValidationError("control_plane.replicas", "isolation_mode vm runs one single-node cluster on one VM; "
                               "set replicas to 1")
     if spec["control_plane"]["etcd"]["external"]:
         raise ValidationError("control_plane.etcd.external", "isolation_mode vm keeps its data on the VM; drop "
@@ -133,6 +148,10 @@ def validate_mode(spec):
 def validate(spec):
     """Raise ValidationError (naming the vCluster's field) for a vm-mode spec that cannot be built."""
     validate_mode(spec)
+    if spec["distro"] == "k8s":
+        vm_kubeadm.validate(spec)
+    else:
+        _check_k3s_only(spec["vm"])
     _check_vm_section(spec["vm"])
     machine = machine_spec(spec)
     try:
@@ -167,3 +186,11 @@ def _check_vm_section(vm):
                               "<artifact_url>/k3s/install.sh; drop install_script_url")
     if not isinstance(vm["vmid_start"], int) or not 100 <= vm["vmid_start"] <= 999999999:
         raise ValidationError("vm.vmid_start", f"a VMID is 100 to 999999999, got {vm['vmid_start']!r}")
+
+
+def _check_k3s_only(vm):
+    """The settings of distro k8s mean nothing to k3s: refused rather than ignored."""
+    for key in ("airgap_dir", "node_prep", "kubeadm"):
+        if vm.get(key):
+            raise ValidationError(f"vm.{key}", "is for distro k8s (a kubeadm control plane on the VM); k3s does not "
+                                  "read it: drop it, or set distro: k8s")

@@ -1,8 +1,9 @@
 # Copyright: (c) 2026, gpve.cluster developers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The cloud-init user-data that turns the vCluster's VM into a k3s server on first boot, without SSH.
+"""The cloud-init user-data that turns the vCluster's VM into a single-node cluster on first boot, without SSH.
 
-It writes the module's CAs where k3s looks for user-provided CAs before it first starts
+distro k8s: a kubeadm control plane that runs the pods too, from the air-gap bundle (vm_kubeadm.py).
+distro k3s (the default): it writes the module's CAs where k3s looks for user-provided CAs before it first starts
 (``/var/lib/rancher/k3s/server/tls``: ``server-ca``, ``client-ca``, ``request-header-ca``,
 ``etcd/server-ca``, ``etcd/peer-ca`` and the service-account key ``service.key``, as
 k3s documents for custom CA certificates), the k3s ``config.yaml``, then installs k3s and
@@ -19,7 +20,7 @@ import ipaddress
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import GpveError
 
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_spec
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import vm_kubeadm, vm_spec
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import K3S_CA_FILES
 
 try:
@@ -89,20 +90,37 @@ def install_commands(spec):
     return commands
 
 
-def render(spec, certs_data):
-    """The user-data text (deterministic for one spec and bundle: a rerun compares it byte for byte)."""
+def render(spec, certs_data, address=None, fetched=None):
+    """The user-data text (deterministic for one spec, bundle and address: a rerun compares it byte for byte).
+
+    address: the VM's static address when the plan knows it (distro k8s advertises it), else None;
+    fetched: distro k8s's [(bundle path, sha256)], vm_kubeadm.artifacts (read when not given)."""
     if not HAS_YAML:
         raise GpveError("PyYAML is needed to write the cloud-init user-data: install it on the controller")
-    write_files = [{"path": path, "content": text, "owner": "root:root", "permissions": mode}
-                   for path, text, mode in ca_files(certs_data)]
-    write_files.append({"path": CONFIG_PATH, "owner": "root:root", "permissions": "0600",
-                        "content": yaml.safe_dump(k3s_config(spec), default_flow_style=False, sort_keys=True)})
+    if spec["distro"] == "k8s":
+        files = vm_kubeadm.write_files(spec, certs_data, vm_spec.vm_name(spec), address,
+                                       vm_kubeadm.artifacts(spec) if fetched is None else fetched, _dump_document)
+        write_files = [_entry(path, text, mode) for path, text, mode in files]
+        commands = vm_kubeadm.run_commands()
+    else:
+        write_files = [_entry(path, text, mode) for path, text, mode in ca_files(certs_data)]
+        write_files.append({"path": CONFIG_PATH, "owner": "root:root", "permissions": "0600",
+                            "content": yaml.safe_dump(k3s_config(spec), default_flow_style=False, sort_keys=True)})
+        commands = install_commands(spec)
     document = {
         "hostname": vm_spec.vm_name(spec),
         "write_files": write_files,
-        "runcmd": install_commands(spec),
+        "runcmd": commands,
     }
     return HEADER + yaml.dump(document, Dumper=_Dumper, default_flow_style=False, sort_keys=False, width=120)
+
+
+def _entry(path, text, mode):
+    return {"path": path, "content": text, "owner": "root:root", "permissions": mode}
+
+
+def _dump_document(document):
+    return yaml.safe_dump(document, default_flow_style=False, sort_keys=False)
 
 
 if HAS_YAML:

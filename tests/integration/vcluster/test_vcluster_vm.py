@@ -297,7 +297,9 @@ def test_air_gap_user_data(run_vm, fresh_pve, snippets):
 INVALID = [
     ({"vm": {"snippets_dir": None}}, "vm.snippets_dir", "cannot upload"),
     ({"vm": {"snippets_dir": "/nonexistent/snippets"}}, "vm.snippets_dir", "not a directory"),
-    ({"distro": "k8s"}, "distro", "k3s"),
+    ({"distro": "k8s"}, "vm.artifact_url", "air-gap bundle"),
+    ({"distro": "k8s", "vm": {"artifact_url": "http://10.20.0.2:8080/gpve/"}}, "vm.airgap_dir", "directory here too"),
+    ({"vm": {"airgap_dir": "/srv/airgap"}}, "vm.airgap_dir", "distro k8s"),
     ({"control_plane": {"replicas": 3}}, "control_plane.replicas", "set replicas to 1"),
     ({"networking": {"expose": {"type": "NodePort"}}}, "networking.expose.type", "leave expose unset"),
     ({"vm": {"k3s_version": "1.37.2"}}, "vm.k3s_version", "v1.37.2+k3s1"),
