@@ -128,13 +128,18 @@ def https_get(port, path, pki_dir, cert_name, ca_name, headers=None, server_host
         connection.close()
 
 
+# The containers run here; the syncer's mounts (its own /data and /tmp emptyDirs) are not theirs.
+LOCAL_CONTAINERS = ("etcd", "kube-apiserver")
+
+
 def pod_volumes(statefulset, root):
-    """Pod mount path -> local directory, for the StatefulSet's certs and data volumes."""
+    """Pod mount path -> local directory, for the certs and data volumes of the containers run here."""
     template = statefulset["spec"]["template"]["spec"]
     mounts = {}
     for container in template["containers"]:
-        for mount in container.get("volumeMounts", []):
-            mounts[mount["mountPath"]] = root / mount["name"]
+        if container["name"] in LOCAL_CONTAINERS:
+            for mount in container.get("volumeMounts", []):
+                mounts[mount["mountPath"]] = root / mount["name"]
     return mounts
 
 
