@@ -21,7 +21,7 @@ pytestmark = pytest.mark.roles
 
 ARTIFACTS = {
     "kubeadm": ["kubeadm/kubeadm_1.37.2-1.1_amd64.deb", "kubeadm/kubelet_1.37.2-1.1_amd64.deb",
-                "kubeadm/images/kube-apiserver.tar"],
+                "kubeadm/images/kube-apiserver_v1.37.2.tar", "kubeadm/images/kube-proxy_v1.37.2.tar"],
     "k3s": ["k3s/k3s", "k3s/install.sh", "k3s/k3s-airgap-images-amd64.tar.zst"],
     "rke2": ["rke2/install.sh", "rke2/rke2.linux-amd64.tar.gz", "rke2/sha256sum-amd64.txt",
              "rke2/rke2-images.linux-amd64.tar.zst"],
@@ -62,13 +62,25 @@ def test_the_node_gets_the_distributions_artifacts_and_the_shared_images(tmp_pat
 
 @pytest.mark.parametrize("distribution", sorted(ARTIFACTS))
 def test_a_missing_artifact_stops_before_the_node_is_touched(tmp_path, distribution):
-    present = ARTIFACTS[distribution][1:] if distribution != "kubeadm" else ["kubeadm/images/kube-apiserver.tar"]
+    present = ARTIFACTS[distribution][1:] if distribution != "kubeadm" else ["kubeadm/images/kube-apiserver_v1.37.2.tar"]
     airgap = artifact_dir(tmp_path / "airgap", present + SHARED)
     result, records = install(tmp_path, distribution, airgap)
     missing = ARTIFACTS[distribution][0] if distribution != "kubeadm" else "kubeadm/*.deb"
     assert result.returncode != 0
     assert f"gpve_airgap_dir {airgap} lacks {missing} for {distribution}" in result.stdout, result.stdout[-3000:]
     assert records == []                                    # nothing reached the node
+
+
+def test_kubeadm_load_images_before_an_upgrade_imports_the_images_only(tmp_path):
+    """upgrade.yml's first step on every node: the target's images, no package (a worker: not the control plane's)."""
+    airgap = artifact_dir(tmp_path / "airgap", ARTIFACTS["kubeadm"] + SHARED)
+    result, records = install(tmp_path, "kubeadm", airgap, airgap_kubeadm_action="load_images", airgap_control_plane=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    received = [r["args"]["_original_basename"] for r in guest_recorder.calls(records, "copy") if r["args"].get("content") == "artifact"]
+    assert sorted(received) == ["calico.tar", "ingress-nginx.tar", "kube-proxy_v1.37.2.tar"]
+    commands = [r["args"].get("cmd") or " ".join(r["args"].get("argv") or []) for r in guest_recorder.calls(records, "command")]
+    assert len(commands) == 1 and "ctr --namespace k8s.io images import" in commands[0], commands
+    assert "kube-proxy_v1.37.2.tar" in commands[0]      # and no apt-get install: the packages wait for the node's turn
 
 
 def test_k3s_refuses_an_even_server_count_with_embedded_etcd(tmp_path):

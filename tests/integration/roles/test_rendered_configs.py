@@ -166,6 +166,9 @@ def test_kubeadm_configs_use_only_published_fields(rendered):
     external = [docs for docs in inits if "external" in docs[1]["etcd"]]
     assert external and external[0][1]["etcd"]["external"]["endpoints"] == ["https://10.30.0.31:2379", "https://10.30.0.32:2379"]
     assert {"name": "bind-address", "value": "10.30.0.11"} in external[0][1]["apiServer"]["extraArgs"]
+    tags = {docs[1]["kubernetesVersion"]: (docs[1]["etcd"].get("local", {}).get("imageTag"), docs[1].get("dns", {}).get("imageTag"))
+            for docs in inits if "local" in docs[1]["etcd"]}
+    assert tags == {"v1.37.2": (None, None), "v1.35.4": ("3.7.0-0", "v1.14.6")}       # kubeadm's own tags unless given
     etcd_files = [r["args"]["dest"] for r in calls(records, "copy") if r["args"]["dest"].startswith("/etc/kubernetes/pki/")]
     assert sorted(etcd_files) == ["/etc/kubernetes/pki/apiserver-etcd-client.crt", "/etc/kubernetes/pki/apiserver-etcd-client.key",
                                   "/etc/kubernetes/pki/etcd/ca.crt"]
