@@ -154,13 +154,17 @@ def test_cloud_init_accepts_the_first_boot_user_data(rendered):
 def test_kubeadm_configs_use_only_published_fields(rendered):
     records, _out, _topology = rendered
     seen = set()
-    for dest in ("/etc/kubernetes/gpve/init.yaml", "/etc/kubernetes/gpve/join.yaml"):
+    for dest in ("/etc/kubernetes/gpve/init.yaml", "/etc/kubernetes/gpve/join.yaml", "/etc/kubernetes/gpve/upgrade.yaml"):
         for record in written(records, dest):
             for doc in yaml_docs(record["content"]):
                 schema = load(KUBEADM_LISTS[doc["apiVersion"]])[doc["kind"]]
                 assert unknown_fields(doc, schema) == [], (dest, record["host"], doc["kind"])
                 seen.add((doc["apiVersion"], doc["kind"]))
-    assert {("kubeadm.k8s.io/v1beta4", kind) for kind in ("InitConfiguration", "ClusterConfiguration")} <= seen
+    assert {("kubeadm.k8s.io/v1beta4", kind) for kind in ("InitConfiguration", "ClusterConfiguration", "UpgradeConfiguration")} <= seen
+    for record in written(records, "/etc/kubernetes/gpve/upgrade.yaml"):     # the site's exceptions and timeouts hold on upgrade
+        upgrade = yaml_docs(record["content"])[0]
+        assert upgrade["apply"]["ignorePreflightErrors"] == upgrade["node"]["ignorePreflightErrors"] == ["SystemVerification"]
+        assert upgrade["timeouts"] == {"upgradeManifests": "10m0s"}
     assert {api for api, _kind in seen if api.startswith("kubeadm.k8s.io/")} == {"kubeadm.k8s.io/v1beta4"}
     inits = [yaml_docs(r["content"]) for r in written(records, "/etc/kubernetes/gpve/init.yaml")]
     external = [docs for docs in inits if "external" in docs[1]["etcd"]]
