@@ -150,6 +150,19 @@ def test_ansible_waits_for_the_vms_and_becomes_root(testbed, booted_vms, tmp_pat
     assert done.stdout.count("| CHANGED | rc=0 >>\n0") == VM_COUNT
 
 
+def test_vms_booted_at_once_each_keep_their_own_systemd_cgroups(testbed, booted_vms):
+    """Each guest's systemd lives under its own machine cgroup (name=systemd and unified hierarchies); when the
+    six shared one, their systemds trimmed each other's unit cgroups and the testbed's unit failed (219/CGROUP)."""
+    _api_client, vmids = booted_vms
+    for index, vmid in enumerate(vmids):
+        unit = _ssh(testbed, _address(index), "systemctl is-active gpve-machine.service", check=False).stdout.split()
+        assert unit[0] == "active", unit
+        systemd_hierarchies = {name: base for name, base in hierarchies().items() if name in ("systemd", "unified")}
+        assert systemd_hierarchies
+        for name, base in systemd_hierarchies.items():
+            assert (base / "gpve-testbed" / f"vm{vmid}" / "payload" / "init.scope").is_dir(), name
+
+
 def test_six_idle_vms_fit_in_memory(booted_vms):
     _api_client, vmids = booted_vms
     memory = hierarchies()["memory"] / "gpve-testbed"
@@ -283,3 +296,4 @@ def test_a_vm_on_a_bridge_the_testbed_lacks_does_not_boot(testbed, booted_vms):
 def _machine_running(state_dir: Path) -> bool:
     from tests.testbed.processes import is_running
     return is_running(state_dir / "nspawn.pid")
+

@@ -313,13 +313,18 @@ def _mounts_under(path: Path) -> list[str]:
 
 
 def hierarchies() -> dict[str, Path]:
-    """Each cgroup v1 hierarchy's directory of this process's own cgroup, by controller name."""
+    """Each cgroup hierarchy's directory of this process's own cgroup, by controller name ("unified": v2).
+
+    The unified hierarchy of this hybrid host has no controllers, but a machine needs a cgroup of its
+    own there too: nspawn takes its cgroup from it and makes the guest's payload/ and supervisor/ below.
+    Left at the root, every machine's systemd shared one /payload and each trimmed the others' unit
+    cgroups ("Failed to attach to cgroup /system.slice/...: No such file or directory", status 219/CGROUP),
+    seen when six VMs booted at once.
+    """
     found = {}
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _number, controllers, path = line.split(":", 2)
-        if not controllers:
-            continue  # the unified (v2) hierarchy: this host's controllers are all on v1
-        name = controllers.replace("name=", "")
+        name = controllers.replace("name=", "") or "unified"
         mount = CGROUP_ROOT / name.split(",")[0]
         if mount.is_dir():
             found[name] = mount / path.lstrip("/")
