@@ -28,6 +28,9 @@ CALLS = frozenset((
     "slow_network", "flaky_network", "revoke_tickets", "expire_tickets",
     "add_ceph_storage", "ceph_slow", "ceph_down", "ceph_recover", "store_file",
 ))
+# A reset removes the machines of every VM it drops, after the follower's pass in progress (which may be removing
+# a deleted cluster's): minutes on a loaded host, not the 30 s of other requests.
+RESET_TIMEOUT = 300.0
 SETTINGS = frozenset(("time_scale", "ticket_ttl", "lock_wait", "latency", "tfa", "shutdown_default_timeout",
                       "ha_delay", "agent_boot_secs", "boot_vms"))
 VM_ATTRIBUTES = frozenset(("agent_hangs", "agent_down", "start_error", "shutdown_secs", "start_secs", "stop_secs",
@@ -133,12 +136,12 @@ class PveControl:
         self.url = url.rstrip("/")
         self._token = token
 
-    def _request(self, method: str, path: str, body: dict | None = None):
+    def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 30.0):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers={
             "Authorization": f"Bearer {self._token}", "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             raise ControlError(f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}") from None
@@ -164,8 +167,9 @@ class PveControl:
         self._request("POST", "/clear-faults")
 
     def reset(self) -> None:
-        """Faults cleared and every guest the seed did not create removed."""
-        self._request("POST", "/reset")
+        """Faults cleared and every guest the seed did not create removed (their machines and disks too: a
+        cluster's worth of VMs can take a minute on a loaded host)."""
+        self._request("POST", "/reset", timeout=RESET_TIMEOUT)
 
     # The faults the testbed's tests use most, by name.
 
