@@ -241,6 +241,9 @@ options:
         C(ghcr.io/loft-sh/vcluster-pro:0.36.1) (under O(image_registry) when set), no arguments, its configuration
         (Secret C(vc-config-<name>)) at C(/var/vcluster), probes on port 8443. It starts none of the control-plane
         components and uses the pod's API server and etcd through the bundle.
+      - With it, as upstream, the client Service targets its proxy (443 -> 8443), which serves the API, and
+        kube-apiserver runs with C(--endpoint-reconciler-type=none) (the syncer keeps the virtual C(kubernetes)
+        Service's endpoints). Without it, the Service targets kube-apiserver (443 -> 6443).
     type: dict
     suboptions:
       enabled:

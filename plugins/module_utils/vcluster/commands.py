@@ -54,6 +54,9 @@ class CommandParams:
     controller_manager_extra_args: object = ()
     scheduler_extra_args: object = ()
     etcd_extra_args: object = ()
+    # kube-apiserver's --endpoint-reconciler-type when not its default (lease): "none" where the syncer keeps the
+    # virtual kubernetes Service's endpoints.
+    endpoint_reconciler: str = ""
 
     @property
     def headless_service(self):
@@ -95,7 +98,9 @@ def apiserver_command(params):
         ("tls-cert-file", pki("apiserver.crt")),
         ("tls-private-key-file", pki("apiserver.key")),
     ]
-    return ["kube-apiserver"] + merge_args(flags, params.apiserver_extra_args)
+    if params.endpoint_reconciler:
+        flags.append(("endpoint-reconciler-type", params.endpoint_reconciler))
+    return ["kube-apiserver"] + merge_args(sorted(flags), params.apiserver_extra_args)
 
 
 def etcd_command(params):

@@ -14,16 +14,17 @@ from __future__ import annotations
 import base64
 import json
 
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, isolation, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
-from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import claims, render_statefulset
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import SYNCER_PORT, claims, render_statefulset
 
 HTTPS_PORT = 443
 API_TARGET_PORT = 6443
 CONFIG_SECRET_KEY = "config.yaml"
 # Namespaced resources the syncer writes, per to_host sync rule: (API group, resources).
 SYNC_RULES = {
-    "pods": ("", ("pods", "pods/attach", "pods/portforward", "pods/exec", "pods/status", "pods/ephemeralcontainers")),
+    "pods": ("", ("pods", "pods/attach", "pods/portforward", "pods/exec")),
     "services": ("", ("services",)),
     "config_maps": ("", ("configmaps",)),
     "secrets": ("", ("secrets",)),
@@ -46,12 +47,32 @@ FROM_HOST_RULES = {
 }
 WRITE_VERBS = ["create", "delete", "patch", "update", "get", "list", "watch"]
 READ_VERBS = ["get", "list", "watch"]
+# What vCluster 0.36.1's syncer does on the host beyond syncing (its chart's templates/role.yaml grants these, and
+# more), each rule left out where a sync rule above already grants it: (to_host sync that covers it, API group,
+# resources, verbs).
+SYNCER_OWN_RULES = (
+    # WriteKubeConfigToSecret: get, then create or patch the kubeconfig Secret vc-<name> (list and watch as the chart
+    # has them, for a client that reads through a cache; whether 0.36.1's does is not checked). No delete.
+    ("secrets", "", ("secrets",), ["create", "patch", "update", "get", "list", "watch"]),
+    # The proxy's serving certificate (the client Service's cluster IP), the virtual kubernetes Service mirrored
+    # from the client Service, the Service as owner of what it creates.
+    ("services", "", ("services",), READ_VERBS),
+    # The virtual kubernetes Service's endpoints, copied from the client Service's (kube-apiserver's own
+    # reconciler is off, --endpoint-reconciler-type=none).
+    ("endpoints", "", ("endpoints",), READ_VERBS),
+)
+# With pods sync: the status the syncer writes back to a synced pod and its ephemeral containers (patch and update,
+# as the chart has them), and kubectl logs of a synced pod through the syncer's proxy.
+POD_RULES = (("", ("pods/status", "pods/ephemeralcontainers"), ["patch", "update"]), ("", ("pods/log",), READ_VERBS))
+# Leader election among the syncers (more than one replica): client-go's lease lock gets, creates and renews
+# the Lease vcluster-<name>-controller.
+LEASE_RULE = ("coordination.k8s.io", ("leases",), ["get", "create", "update"])
 
 
 def render(spec, certs_data, kubeconfig_data, cluster_id=None, replicas=None, manage_namespace=True,
-           workload_annotations=None):
+           workload_annotations=None, endpoint=None):
     """All objects for spec, ordered for applying: base_objects, secret_objects, then the StatefulSet."""
-    return (base_objects(spec, cluster_id, manage_namespace) + secret_objects(spec, certs_data, kubeconfig_data)
+    return (base_objects(spec, cluster_id, manage_namespace) + secret_objects(spec, certs_data, kubeconfig_data, endpoint)
             + [render_statefulset(spec, replicas, workload_annotations)])
 
 
@@ -75,14 +96,14 @@ def base_objects(spec, cluster_id=None, manage_namespace=True):
     return [obj for obj in objects if obj is not None]
 
 
-def secret_objects(spec, certs_data, kubeconfig_data):
+def secret_objects(spec, certs_data, kubeconfig_data, endpoint=None):
     """The ``<name>-certs`` (PKI), ``vc-<name>`` (admin kubeconfig) and ``vc-config-<name>`` Secrets (the last for
-    the syncer only)."""
+    the syncer only; endpoint is where users reach the vCluster, see vcluster_config)."""
     name = spec["name"]
     secrets = [secret(spec, names.certs_secret(name), certs_data),
                secret(spec, names.kubeconfig_secret(name), kubeconfig_data)]
     if spec["syncer"]["enabled"]:
-        secrets.append(secret(spec, names.config_secret(name), {CONFIG_SECRET_KEY: vcluster_config(spec)}))
+        secrets.append(secret(spec, names.config_secret(name), {CONFIG_SECRET_KEY: vcluster_config(spec, endpoint)}))
     return secrets
 
 
@@ -108,10 +129,17 @@ def service_accounts(spec):
 def rbac(spec):
     """The syncer's Role over what it syncs to the host, and a read-only ClusterRole for what syncs back."""
     name = spec["name"]
+    to_host = spec["sync"]["to_host"]
     rules = [_rule(group, resources, WRITE_VERBS) for resource, (group, resources) in SYNC_RULES.items()
-             if spec["sync"]["to_host"][resource]["enabled"]]
+             if to_host[resource]["enabled"]]
     rules.append(_rule("", ("events",), READ_VERBS))
     rules.append(_rule("apps", ("statefulsets", "replicasets", "deployments"), READ_VERBS))
+    rules += [_rule(group, resources, verbs) for covered_by, group, resources, verbs in SYNCER_OWN_RULES
+              if not to_host[covered_by]["enabled"]]
+    if to_host["pods"]["enabled"]:
+        rules += [_rule(*rule) for rule in POD_RULES]
+    if spec["control_plane"]["replicas"] > 1:
+        rules.append(_rule(*LEASE_RULE))
     subject = [{"kind": "ServiceAccount", "name": names.service_account(name), "namespace": spec["namespace"]}]
     role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.role(name)}
     objects = [
@@ -148,10 +176,15 @@ def secret(spec, secret_name, entries):
             "data": data}
 
 
-def vcluster_config(spec):
+def vcluster_config(spec, endpoint=None):
     """The syncer's vcluster.yaml (JSON is YAML) in the shape of the pinned upstream release's values schema (vCluster
-    0.36.1): sync rules under upstream's names, host selectors, networking, CoreDNS, plugins, and what makes that
-    release's syncer work beside a control plane it did not start (control_plane_config)."""
+    0.36.1): sync rules under upstream's names, host selectors, networking, CoreDNS, plugins, what makes that
+    release's syncer work beside a control plane it did not start (control_plane_config), and the kubeconfig it
+    exports to ``vc-<name>`` made the module's admin kubeconfig (export_kube_config).
+
+    endpoint: where users reach the vCluster (endpoint.resolve's; without it, the client Service's in-cluster name).
+    """
+    endpoint = endpoint or endpoints.resolve(spec)
     to_host = {UPSTREAM_SYNC_NAMES[resource]: {"enabled": rule["enabled"]}
                for resource, rule in spec["sync"]["to_host"].items()}
     if isolation.runtime_class(spec):
@@ -163,7 +196,8 @@ def vcluster_config(spec):
         "sync": {"toHost": to_host, "fromHost": from_host},
         "networking": {"serviceCIDR": spec["networking"]["service_cidr"], "podCIDR": spec["networking"]["pod_cidr"],
                        "advanced": {"clusterDomain": spec["networking"]["dns_domain"]}},
-        "controlPlane": control_plane_config(spec),
+        "controlPlane": control_plane_config(spec, endpoint),
+        "exportKubeConfig": export_kube_config(spec, endpoint),
         # The module's bundle instead of the PKI the syncer would generate under /data/pki (it generates none then).
         "experimental": {"virtualClusterKubeConfig": {
             "kubeConfig": f"{pki}/admin.conf", "serverCACert": f"{pki}/ca.crt", "serverCAKey": f"{pki}/ca.key",
@@ -177,10 +211,11 @@ def vcluster_config(spec):
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
-def control_plane_config(spec):
+def control_plane_config(spec, endpoint):
     """controlPlane of the syncer's configuration: the distro with none of its components started by the syncer (the
     pod runs them), etcd where the pod's API server has it, the replica count (the syncers elect a leader with more
-    than one), the client Service's name in the proxy's certificate, CoreDNS, the workload service account."""
+    than one), the client Service's name and the endpoint's names in the proxy's certificate (the client Service
+    targets the proxy), CoreDNS, the workload service account."""
     control_plane = spec["control_plane"]
     components = {component: {"enabled": False} for component in ("apiServer", "controllerManager", "scheduler")}
     # vCluster 0.36.1 knows the k8s distro only (and falls back to it): a k3s control plane is the collection's own.
@@ -189,7 +224,8 @@ def control_plane_config(spec):
         "distro": {"k8s": distro},
         "coredns": {"enabled": control_plane["coredns"]["enabled"]},
         "statefulSet": {"highAvailability": {"replicas": control_plane["replicas"]}},
-        "proxy": {"extraSANs": [f"{names.client_service(spec['name'])}.{spec['namespace']}.svc"]},
+        "proxy": {"extraSANs": list(dict.fromkeys(
+            [f"{names.client_service(spec['name'])}.{spec['namespace']}.svc"] + endpoint.sans))},
         "advanced": {"workloadServiceAccount": {"name": names.workload_service_account(spec["name"])}},
     }
     if spec["distro"] == "k8s":
@@ -202,6 +238,13 @@ def control_plane_config(spec):
     return config
 
 
+def export_kube_config(spec, endpoint):
+    """exportKubeConfig: 0.36.1's syncer always writes its kubeconfig to ``vc-<name>`` (exportKubeConfig.secret only
+    adds a copy elsewhere), the module's admin kubeconfig Secret; told the module's server and context, it writes the
+    same CA, admin certificate and key (the bundle's admin.conf) for the same server, not https://localhost:8443."""
+    return {"server": endpoint.server, "context": names.context(spec["name"])}
+
+
 def services(spec):
     name = spec["name"]
     expose = spec["networking"]["expose"]
@@ -212,7 +255,9 @@ def services(spec):
                 "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": selector,
                          "ports": headless_ports}}
     client_type = "ClusterIP" if expose["type"] == "Ingress" else expose["type"]
-    port = _port("https", HTTPS_PORT, API_TARGET_PORT)
+    # With the syncer, its proxy serves the API (as upstream's Service targets it): it applies its filters and serves
+    # logs and exec of synced pods.
+    port = _port("https", HTTPS_PORT, SYNCER_PORT if spec["syncer"]["enabled"] else API_TARGET_PORT)
     if client_type == "NodePort" and expose["node_port"]:
         port["nodePort"] = expose["node_port"]
     client_spec = {"type": client_type, "selector": selector, "ports": [port]}

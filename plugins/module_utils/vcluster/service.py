@@ -289,8 +289,8 @@ class VClusterRun:
         cluster_name = names.context(spec["name"])
         vc_data = bundles.vcluster_kubeconfig_data(plan.pki.bundle, plan.endpoint.server, cluster_name)
         plan.admin_kubeconfig = vc_data[bundles.VCLUSTER_CONFIG]
-        plan.changes += reconcile.apply_objects(resources, manifests.secret_objects(spec, certs_data, vc_data), check_mode,
-                                                earlier, absent, workers=APPLY_WORKERS)
+        secrets = manifests.secret_objects(spec, certs_data, vc_data, plan.endpoint)
+        plan.changes += reconcile.apply_objects(resources, secrets, check_mode, earlier, absent, workers=APPLY_WORKERS)
         if until != "secrets":
             plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode,
                                                     earlier, absent)

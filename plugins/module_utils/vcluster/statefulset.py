@@ -32,6 +32,9 @@ CONFIG_DIR = "/var/vcluster"
 SYNCER_SCRATCH = (("syncer-data", "/data"), ("binaries", "/binaries"), ("syncer-pki", "/pki"),
                   ("helm-cache", "/.cache/helm"), ("tmp", "/tmp"))
 SYNCER_PORT = 8443
+# With the syncer, kube-apiserver leaves the virtual kubernetes Service's endpoints alone (upstream's
+# --endpoint-reconciler-type=none): the syncer copies them from the client Service's, which point at its proxy.
+SYNCER_ENDPOINT_RECONCILER = "none"
 # The chart's syncer probes (controlPlane.statefulSet.probes defaults): (probe, path, initial delay, period, failures).
 SYNCER_PROBES = (("livenessProbe", "/healthz", 60, 2, 60), ("readinessProbe", "/readyz", 0, 2, 60),
                  ("startupProbe", "/readyz", 0, 6, 300))
@@ -57,7 +60,8 @@ def command_params(spec):
         external_etcd=tuple(control_plane["etcd"]["external"]),
         apiserver_extra_args=control_plane["api_server"]["extra_args"],
         controller_manager_extra_args=control_plane["controller_manager"]["extra_args"],
-        scheduler_extra_args=control_plane["scheduler"]["extra_args"])
+        scheduler_extra_args=control_plane["scheduler"]["extra_args"],
+        endpoint_reconciler=SYNCER_ENDPOINT_RECONCILER if spec["syncer"]["enabled"] else "")
 
 
 def render_statefulset(spec, replicas=None, extra_annotations=None):
@@ -139,6 +143,8 @@ def k3s_containers(spec):
             f"--service-cidr={networking['service_cidr']}", f"--cluster-cidr={networking['pod_cidr']}",
             f"--cluster-domain={networking['dns_domain']}", "--write-kubeconfig=/data/k3s-config/kube-config.yaml",
             f"--tls-san={names.client_service(name)}.{spec['namespace']}.svc"]
+    if spec["syncer"]["enabled"]:
+        args.append(f"--kube-apiserver-arg=endpoint-reconciler-type={SYNCER_ENDPOINT_RECONCILER}")
     args += list(spec["control_plane"]["api_server"]["extra_args"])
     k3s = _container("k3s", specs.images(spec)["k3s"], ["/bin/k3s"], spec["resources"]["api_server"], args=args,
                      ports=[("https", commands.APISERVER_PORT)], data=True,

@@ -25,11 +25,16 @@ def test_each_exposure_type_produces_its_service_or_ingress(run_vcluster, host_r
     assert result["cluster"]["phase"] == "Running"
     service = host_resources.get("Service", "exp", "vc-exp")["spec"]
     port = service["ports"][0]
-    assert (port["port"], port["targetPort"]) == (443, 6443)
+    # The syncer (enabled by default) serves the API on its proxy, as upstream's Service targets it.
+    assert (port["port"], port["targetPort"]) == (443, 8443)
     certificate = certs.load_cert(base64.b64decode(host_resources.get("Secret", "exp-certs", "vc-exp")["data"]
                                                    ["apiserver.crt"]), "apiserver.crt")
     dns_names, ips = certs.subject_alt_names(certificate)
     assert service["clusterIP"] in ips
+    # The syncer's proxy certificate gets the same names, and the kubeconfig it exports to vc-exp the same server.
+    config = json.loads(base64.b64decode(host_resources.get("Secret", "vc-config-exp", "vc-exp")["data"]["config.yaml"]))
+    assert config["exportKubeConfig"] == {"server": result["cluster"]["endpoint"], "context": "gpve_exp"}
+    assert service["clusterIP"] in config["controlPlane"]["proxy"]["extraSANs"]
     ingress = host_resources.get("Ingress", "exp", "vc-exp")
     if expose["type"] == "Ingress":
         assert service["type"] == "ClusterIP"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import bundle as bundles
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import layout
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import endpoint as endpoints
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands, coredns, manifests, names
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import spec as specs
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.statefulset import render_statefulset
@@ -47,7 +49,7 @@ def test_k8s_distro_runs_each_component_with_its_rendered_command_and_the_certs_
     assert list(found) == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "syncer"]
     params = commands.CommandParams(name="demo", namespace="vc-demo", service_cidr=spec["networking"]["service_cidr"],
                                     pod_cidr=spec["networking"]["pod_cidr"],
-                                    headless_service_name="demo-headless")
+                                    headless_service_name="demo-headless", endpoint_reconciler="none")
     assert found["kube-apiserver"]["command"] == commands.apiserver_command(params)
     assert found["etcd"]["command"] == commands.etcd_command(params)
     assert found["kube-apiserver"]["image"] == "registry.k8s.io/kube-apiserver:v1.37.2"
@@ -103,7 +105,10 @@ def test_exposure_shapes_the_client_service_and_the_ingress(pki, expose, service
     objects = objects_for(pki, networking={"expose": expose})
     service = objects[("Service", "demo")]["spec"]
     assert service["type"] == service_type
-    assert service["ports"][0]["port"] == 443 and service["ports"][0]["targetPort"] == 6443
+    # With the syncer (the default) its proxy serves the API, as upstream's Service targets it; without, the API server.
+    assert service["ports"][0]["port"] == 443 and service["ports"][0]["targetPort"] == 8443
+    without = objects_for(pki, networking={"expose": expose}, syncer={"enabled": False})[("Service", "demo")]["spec"]
+    assert without["ports"] == [dict(service["ports"][0], targetPort=6443)]
     assert service.get("loadBalancerIP") == expose.get("load_balancer_ip")
     assert service["ports"][0].get("nodePort") == expose.get("node_port")
     if expose["type"] == "Ingress":
@@ -173,11 +178,22 @@ def test_container_isolation_runs_the_pods_with_a_named_runtime_class_and_none_o
     assert "runtimeClassName" not in config["sync"]["toHost"]["pods"]
 
 
+def role_verbs(objects):
+    """{resource: verbs} of the syncer's Role; every resource in one rule only."""
+    rules = objects[("Role", "vc-demo")]["rules"]
+    listed = [resource for rule in rules for resource in rule["resources"]]
+    assert len(listed) == len(set(listed)), listed
+    return {resource: rule["verbs"] for rule in rules for resource in rule["resources"]}
+
+
 def test_syncer_role_covers_only_what_syncs_to_the_host(pki):
     objects = objects_for(pki, sync={"to_host": {"ingresses": False, "secrets": False}, "from_host": {"nodes": False}})
-    resources = {resource for rule in objects[("Role", "vc-demo")]["rules"] for resource in rule["resources"]}
-    assert {"pods", "services", "configmaps", "persistentvolumeclaims"} <= resources
-    assert not {"ingresses", "secrets"} & resources
+    verbs = role_verbs(objects)
+    assert all(verbs[resource] == manifests.WRITE_VERBS for resource in ("pods", "services", "configmaps",
+                                                                         "persistentvolumeclaims", "endpoints"))
+    assert "ingresses" not in verbs
+    # Secrets that do not sync: the kubeconfig Secret's write only, never delete.
+    assert "delete" not in verbs["secrets"]
     cluster_rules = objects[("ClusterRole", "vc-demo-v-vc-demo")]["rules"]
     assert [rule["resources"] for rule in cluster_rules] == [["storageclasses"]]
     assert all(rule["verbs"] == ["get", "list", "watch"] for rule in cluster_rules)
@@ -404,3 +420,70 @@ def test_the_syncer_configuration_has_it_start_nothing_and_use_the_pods_control_
     assert k3s["distro"] == {"k8s": {"apiServer": {"enabled": False}, "controllerManager": {"enabled": False},
                                      "scheduler": {"enabled": False}}}
     assert "backingStore" not in k3s
+
+
+def test_the_syncer_role_grants_what_the_pinned_release_needs_beyond_syncing_and_no_more(pki):
+    """vCluster 0.36.1's chart role.yaml, for what the module enables: the kubeconfig Secret, the client Service and
+    its endpoints (read), pods/log (read) with pods sync, leases with more than one replica."""
+    nothing_syncs = {"to_host": {resource: False for resource in specs.SYNC_TO_HOST}}
+    verbs = role_verbs(objects_for(pki, sync=nothing_syncs))
+    assert verbs == {"events": ["get", "list", "watch"], "statefulsets": ["get", "list", "watch"],
+                     "replicasets": ["get", "list", "watch"], "deployments": ["get", "list", "watch"],
+                     "secrets": ["create", "patch", "update", "get", "list", "watch"],
+                     "services": ["get", "list", "watch"], "endpoints": ["get", "list", "watch"]}
+    defaults = role_verbs(objects_for(pki))
+    assert defaults["pods/log"] == ["get", "list", "watch"] and "leases" not in defaults
+    assert defaults["pods/status"] == defaults["pods/ephemeralcontainers"] == ["patch", "update"]
+    assert defaults["secrets"] == defaults["services"] == defaults["endpoints"] == manifests.WRITE_VERBS
+    replicated = objects_for(pki, control_plane={"replicas": 3})
+    assert {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]} in \
+        replicated[("Role", "vc-demo")]["rules"]
+    role_verbs(replicated)
+
+
+def test_with_the_syncer_kube_apiserver_leaves_the_kubernetes_endpoints_to_it(pki):
+    flag = "--endpoint-reconciler-type=none"
+    assert flag in containers(objects_for(pki))["kube-apiserver"]["command"]
+    assert flag not in containers(objects_for(pki, syncer={"enabled": False}))["kube-apiserver"]["command"]
+    k3s_flag = "--kube-apiserver-arg=endpoint-reconciler-type=none"
+    assert k3s_flag in containers(objects_for(pki, distro="k3s"))["k3s"]["args"]
+    assert k3s_flag not in containers(objects_for(pki, distro="k3s", syncer={"enabled": False}))["k3s"]["args"]
+
+
+def test_the_syncer_exports_the_modules_admin_kubeconfig_to_its_secret(pki):
+    """0.36.1's syncer always writes vc-<name>: it is told the module's server and context, and its proxy (which the
+    client Service targets) carries the endpoint's names."""
+    spec, objects = rendered(pki)
+    config = config_of(objects)
+    assert config["exportKubeConfig"] == {"server": "https://demo.vc-demo.svc:443", "context": "gpve_demo"}
+    assert config["controlPlane"]["proxy"] == {"extraSANs": ["demo.vc-demo.svc"]}
+    service = {"spec": {"clusterIP": "10.96.0.20", "ports": [{"name": "https", "nodePort": 30443}]}}
+    node_port = dict(spec, networking=dict(spec["networking"], expose=dict(spec["networking"]["expose"], type="NodePort")))
+    endpoint = endpoints.resolve(node_port, service, "192.0.2.7")
+    exposed = json.loads(manifests.vcluster_config(node_port, endpoint))
+    assert exposed["exportKubeConfig"] == {"server": "https://192.0.2.7:30443", "context": "gpve_demo"}
+    assert exposed["controlPlane"]["proxy"]["extraSANs"] == ["demo.vc-demo.svc", "10.96.0.20", "192.0.2.7"]
+    jsonschema.validate(exposed, json.loads(UPSTREAM_SCHEMA.read_text(encoding="utf-8")))
+    # The Secret the module writes keeps the module's admin kubeconfig, under the context the syncer is told.
+    assert base64.b64decode(objects[("Secret", "vc-demo")]["data"]["config"]).decode() == pki[1]["config"]
+
+
+# Without the syncer the objects are byte for byte those before the syncer was aligned with 0.36.1 (the tests on
+# real nodes run so): sha256 of the rendering (JSON, in the order rendered) with stand-in Secret data.
+UNCHANGED_WITHOUT_SYNCER = [
+    ({}, "9af39359e0c387c26071801de77aa5629af6dcab42fc0f01e36074359dd5e28d"),
+    ({"image_registry": MIRROR, "networking": {"expose": {"type": "NodePort"}}, "storage": {"size": "1Gi"}},
+     "7f563f41ba8aaec1356e5342861be21ee80dfc03265edbc379d27a2b8bd4195e"),
+    ({"isolation_mode": "container", "control_plane": {"runtime_class_name": "gvisor", "replicas": 3},
+      "networking": {"expose": {"type": "NodePort", "node_port": 30443}}},
+     "d601e0fd10ab2963c82bf7a0e12a3236744fe898f185ead298eeb6b58cae4bd3"),
+    ({"distro": "k3s", "networking": {"expose": {"type": "Ingress", "ingress": {"host": "demo.example.com"}}}},
+     "b72b0b37d138d03e823120a227c0348afbc9b8a6a10cd0c401753bd82ccb9b15"),
+]
+
+
+@pytest.mark.parametrize("options,digest", UNCHANGED_WITHOUT_SYNCER)
+def test_without_the_syncer_the_objects_are_unchanged(options, digest):
+    spec = specs.normalize(dict({"name": "demo", "syncer": {"enabled": False}}, **options), {})
+    objects = manifests.render(spec, {"ca.crt": "c"}, {"config": "k"})
+    assert hashlib.sha256(json.dumps(objects).encode()).hexdigest() == digest
