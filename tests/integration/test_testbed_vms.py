@@ -296,4 +296,3 @@ def test_a_vm_on_a_bridge_the_testbed_lacks_does_not_boot(testbed, booted_vms):
 def _machine_running(state_dir: Path) -> bool:
     from tests.testbed.processes import is_running
     return is_running(state_dir / "nspawn.pid")
-
