@@ -19,7 +19,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from .processes import free_port
 
 SERVER_USER = "postgres"
 STATE_FILE = "postgres.json"
@@ -102,7 +103,7 @@ def start_postgres(state_dir: Path, port: int | None = None) -> PostgresInstance
     socket_dir.mkdir()
     _give_to_server(root)
     _initdb(bin_dir, data_dir)
-    port = port or _free_port()
+    port = port or free_port()
     _pg_ctl_start(bin_dir, data_dir, socket_dir, log_path, port)
     instance = PostgresInstance(
         dsn=f"postgresql://{SERVER_USER}@127.0.0.1:{port}/postgres", pid=_postmaster_pid(data_dir), port=port,
@@ -229,10 +230,6 @@ def _alive(pid: int | None) -> bool:
     return state != "Z"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait(check, timeout: float, what: str) -> None:

@@ -8,6 +8,7 @@ never mistaken for ours, so ``stop`` never signals a stranger.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,9 +25,27 @@ class ReadinessTimeout(RuntimeError):
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port the system reports free on host right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    return free_ports([host])[0]
+
+
+def free_ports(hosts: list[str]) -> list[int]:
+    """One free TCP port per entry of hosts, all different: every probe socket stays bound until all are chosen.
+
+    Ports asked for one at a time can repeat (a closed probe's port is free again): a stand-in testbed once gave
+    kube-scheduler the API server's port, the scheduler exited on "address already in use", and its readiness
+    probe passed anyway, answered by the API server's /healthz.
+    """
+    with contextlib.ExitStack() as stack:
+        ports: list[int] = []
+        for host in hosts:
+            while True:
+                probe = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+                if port not in ports:  # the same number on another address would still meet a wildcard listener
+                    ports.append(port)
+                    break
+        return ports
 
 
 def _start_time(pid: int) -> str | None:

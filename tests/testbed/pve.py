@@ -31,7 +31,7 @@ from pathlib import Path
 from .components import Component, Probe
 from .layout import REPO_ROOT, Layout
 from .pki import CertificateAuthority, write_private
-from .processes import free_port
+from .processes import free_ports
 from .qemu_server import QemuServer, QemuServerConfig
 
 DEFAULT_HOST = "127.0.0.2"
@@ -72,7 +72,7 @@ def prepare(layout: Layout, ca: CertificateAuthority, time_scale: float = DEFAUL
     """Certificate, credentials and the 0600 config file for a new fake; returns its endpoint and component.
     qemu: where started VMs boot as machines (real nodes only); boot_vms: whether they do from the start."""
     pair = ca.issue("fakepve", "fakepve", hosts=(host, "localhost", "127.0.0.1"), server=True)
-    port, control_port = free_port(host), free_port()
+    port, control_port = free_ports([host, "127.0.0.1"])
     endpoint = PveEndpoint(
         url=f"https://{host}:{port}", host=host, port=port, user=USER, password=secrets.token_urlsafe(18),
         token_id=TOKEN_ID, token_secret=secrets.token_hex(16), ca_path=str(ca.cert_path),

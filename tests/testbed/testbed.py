@@ -30,7 +30,7 @@ from .layout import Layout
 from .machine import Machine, remove_testbed_cgroups
 from .pki import CertificateAuthority, write_private
 from . import processes
-from .processes import free_port, read_pid
+from .processes import free_ports, read_pid
 from .pve import DEFAULT_TIME_SCALE, PveEndpoint, prepare as prepare_pve
 from .pve_control import PveControl
 from .qemu_server import QemuServer, QemuServerConfig
@@ -296,8 +296,7 @@ def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str
         network.up()  # the guard routes exist before any machine starts; the API server listens on the bridge
     address = kube.API_ADDRESS if node_mode == REAL else "127.0.0.1"
     ca = CertificateAuthority.create(layout.pki)
-    ports = kube.KubePorts(*(free_port() for _port in range(2)), free_port(address),
-                           *(free_port() for _port in range(2)))
+    ports = kube.KubePorts(*free_ports(["127.0.0.1", "127.0.0.1", address, "127.0.0.1", "127.0.0.1"]))
     api_url = f"https://{address}:{ports.apiserver}"
     creds = kube.issue_credentials(layout, ca, api_url)
     bin_dir = kube.kube_bin_dir()

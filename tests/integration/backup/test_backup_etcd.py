@@ -10,7 +10,7 @@ import requests
 from backup_support import archive_members, archive_path, local_storage, request
 
 from ansible_collections.gpve.cluster.plugins.module_utils.backup.archive import ETCD_SNAPSHOT
-from tests.testbed.processes import free_port, wait_until
+from tests.testbed.processes import free_ports, wait_until
 
 # etcd, etcdctl and etcdutl are the testbed's (etcd 3.7), as a controller with the etcd client tools has them.
 pytestmark = [pytest.mark.backup, pytest.mark.usefixtures("etcd_on_path")]
@@ -40,7 +40,7 @@ def test_snapshot_of_the_testbed_etcd_restores_into_a_fresh_etcd_that_serves_the
     assert ETCD_SNAPSHOT in archive_members(archive_path(taken["backup"]))
     assert taken["backup"]["metadata"]["etcd"]["revision"] > 0
 
-    peer_port, client_port = free_port(), free_port()
+    peer_port, client_port = free_ports(["127.0.0.1"] * 2)
     peer_url, new_client = f"http://127.0.0.1:{peer_port}", f"http://127.0.0.1:{client_port}"
     data_dir = tmp_path / "restored-etcd"
     restored = service.run(request(state="restored", backup_id=taken["backup"]["id"], storage=local_storage(backup_dir),

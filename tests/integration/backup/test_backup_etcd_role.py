@@ -12,7 +12,7 @@ import requests
 import yaml
 from backup_support import COLLECTIONS, REPO, local_storage, request
 
-from tests.testbed.processes import free_port, wait_until
+from tests.testbed.processes import free_ports, wait_until
 
 # etcd, etcdctl and etcdutl are the testbed's (etcd 3.7), as a controller with the etcd client tools has them.
 pytestmark = [pytest.mark.backup, pytest.mark.usefixtures("etcd_on_path")]
@@ -60,7 +60,7 @@ def test_role_snapshot_feeds_the_module_and_restore_member_gives_a_working_etcd(
                         storage=local_storage(backup_dir)))
     assert (os.stat(written).st_mode & 0o777) == 0o600
 
-    peer, client = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    peer, client = (f"http://127.0.0.1:{port}" for port in free_ports(["127.0.0.1"] * 2))
     data_dir = tmp_path / "member-data"
     restore_play = _playbook(tmp_path, "restore", [{"name": "Restore", "ansible.builtin.include_role": {
         "name": "gpve.cluster.etcd_backup", "tasks_from": "restore_member"}, "vars": {

@@ -37,18 +37,13 @@ from ansible_collections.gpve.cluster.plugins.module_utils import kubeconfig
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout
 from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import commands
 from tests.testbed import binaries
+from tests.testbed.processes import free_ports
 
 pytestmark = pytest.mark.vcluster
 
 REPO = Path(__file__).resolve().parents[3]
 NAME, NAMESPACE = "proof", "vc-proof"
 STARTUP_LIMIT = 120.0
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def kubernetes_bin_dir():
@@ -167,7 +162,7 @@ def control_plane(tmp_path_factory, testbed):
     from ansible_collections.gpve.cluster.plugins.module_utils.vcluster.runner import run_module
 
     root = tmp_path_factory.mktemp("vcluster-pki")
-    ports = {6443: free_port(), 2379: free_port(), 2380: free_port()}
+    ports = dict(zip((6443, 2379, 2380), free_ports(["127.0.0.1"] * 3)))
     params = {"name": NAME, "namespace": None, "state": "present", "labels": None, "annotations": None,
               "kubernetes_version": None, "distro": None, "isolation_mode": None, "control_plane": None,
               "networking": None, "storage": {"storage_class": testbed.storage_class}, "resources": None, "sync": None,
