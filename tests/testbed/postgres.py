@@ -230,8 +230,6 @@ def _alive(pid: int | None) -> bool:
     return state != "Z"
 
 
-
-
 def _wait(check, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
