@@ -202,7 +202,7 @@ class Machine:
         """Kill and delete everything of the machine: its disk (overlay upper), seed, cgroups.
 
         No clean shutdown first: the disk goes anyway, as when Proxmox destroys a VM (its qemu is killed).
-        A guest whose systemd tracks its units' processes (a kubelet, containerd and its shims) took up to
+        A guest whose systemd tracks its units' processes (a kubelet, containerd and its shims) may take
         the whole grace time to halt, per machine, holding up the next test's reset.
         """
         self.stop(timeout=REMOVE_GRACE_SECONDS)
