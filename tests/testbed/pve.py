@@ -68,11 +68,12 @@ class PveEndpoint:
 
 def prepare(layout: Layout, ca: CertificateAuthority, time_scale: float = DEFAULT_TIME_SCALE,
             host: str = DEFAULT_HOST, qemu: QemuServerConfig | None = None,
-            boot_vms: bool = False) -> tuple[PveEndpoint, Component]:
+            boot_vms: bool = False, ports: tuple[int, int] | None = None) -> tuple[PveEndpoint, Component]:
     """Certificate, credentials and the 0600 config file for a new fake; returns its endpoint and component.
-    qemu: where started VMs boot as machines (real nodes only); boot_vms: whether they do from the start."""
+    qemu: where started VMs boot as machines (real nodes only); boot_vms: whether they do from the start;
+    ports: (API on host, control channel on 127.0.0.1), drawn with the caller's other ports (else drawn here)."""
     pair = ca.issue("fakepve", "fakepve", hosts=(host, "localhost", "127.0.0.1"), server=True)
-    port, control_port = free_ports([host, "127.0.0.1"])
+    port, control_port = ports or free_ports([host, "127.0.0.1"])
     endpoint = PveEndpoint(
         url=f"https://{host}:{port}", host=host, port=port, user=USER, password=secrets.token_urlsafe(18),
         token_id=TOKEN_ID, token_secret=secrets.token_hex(16), ca_path=str(ca.cert_path),

@@ -31,7 +31,7 @@ from .machine import Machine, remove_testbed_cgroups
 from .pki import CertificateAuthority, write_private
 from . import processes
 from .processes import free_ports, read_pid
-from .pve import DEFAULT_TIME_SCALE, PveEndpoint, prepare as prepare_pve
+from .pve import DEFAULT_HOST as PVE_HOST, DEFAULT_TIME_SCALE, PveEndpoint, prepare as prepare_pve
 from .pve_control import PveControl
 from .qemu_server import QemuServer, QemuServerConfig
 
@@ -296,12 +296,16 @@ def _plan(layout: Layout, node_count: int, pve_time_scale: float, node_mode: str
         network.up()  # the guard routes exist before any machine starts; the API server listens on the bridge
     address = kube.API_ADDRESS if node_mode == REAL else "127.0.0.1"
     ca = CertificateAuthority.create(layout.pki)
-    ports = kube.KubePorts(*free_ports(["127.0.0.1", "127.0.0.1", address, "127.0.0.1", "127.0.0.1"]))
+    # One draw for every port the control plane and fakepve listen on, so none is given twice.
+    *kube_ports, pve_port, pve_control_port = free_ports(["127.0.0.1", "127.0.0.1", address, "127.0.0.1", "127.0.0.1",
+                                                          PVE_HOST, "127.0.0.1"])
+    ports = kube.KubePorts(*kube_ports)
     api_url = f"https://{address}:{ports.apiserver}"
     creds = kube.issue_credentials(layout, ca, api_url)
     bin_dir = kube.kube_bin_dir()
     qemu = _qemu_server_config(layout) if node_mode == REAL else None
-    endpoint, fakepve = prepare_pve(layout, ca, pve_time_scale, qemu=qemu, boot_vms=boot_vms)
+    endpoint, fakepve = prepare_pve(layout, ca, pve_time_scale, qemu=qemu, boot_vms=boot_vms,
+                                    ports=(pve_port, pve_control_port))
     components = [kube.etcd(layout, ports), kube.apiserver(layout, ports, creds, bin_dir, address),
                   kube.controller_manager(layout, ports, creds, bin_dir), kube.scheduler(layout, ports, creds, bin_dir),
                   fakepve]
