@@ -95,8 +95,10 @@ class Testbed:
     def ssh(self, user: str, address: str, *command: str, timeout: float = 120,
             check: bool = True) -> subprocess.CompletedProcess:
         """command on a testbed VM (only an address on the VM bridge) as user, with the testbed's key."""
-        return subprocess.run(self.ssh_argv(user, address, *command), capture_output=True, text=True,
-                              timeout=timeout, check=check)
+        # A stdin of its own: ssh sets O_NONBLOCK on the stdin it is given and, killed by the timeout, never clears
+        # it; on pytest's shared stdin that would make every later ansible run refuse to start.
+        return subprocess.run(self.ssh_argv(user, address, *command), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout, check=check)
 
     def ssh_argv(self, user: str, address: str, *command: str) -> list[str]:
         """The ssh command line for command on a testbed VM (only an address on the VM bridge)."""
