@@ -79,6 +79,8 @@ class Plan:
     namespace_absent: bool = False
     # Objects applied inside the virtual cluster (through its own API server), not on the host.
     virtual: list = field(default_factory=list)
+    # (kind, name) of every host object the spec wants: what else of _owned_objects exists is pruned.
+    wanted: set = field(default_factory=set)
 
 
 class VClusterRun:
@@ -132,6 +134,7 @@ class VClusterRun:
         self.record.record_pki(plan.pki)
         self.record.enter("workload")
         plan.changes += reconcile.apply_objects(self.resources, [self._statefulset(replicas)], previous=planned.changes)
+        plan.changes += self._prune(plan.wanted, check_mode=False)
         self.record.enter("wait")
         target = replicas if replicas is not None else self.spec["control_plane"]["replicas"]
         if self.options.wait:
@@ -291,10 +294,25 @@ class VClusterRun:
         plan.admin_kubeconfig = vc_data[bundles.VCLUSTER_CONFIG]
         secrets = manifests.secret_objects(spec, certs_data, vc_data, plan.endpoint)
         plan.changes += reconcile.apply_objects(resources, secrets, check_mode, earlier, absent, workers=APPLY_WORKERS)
+        statefulset = self._statefulset(replicas, annotations)
+        plan.wanted = {(obj["kind"], obj["metadata"]["name"]) for obj in base + secrets + [statefulset]}
         if until != "secrets":
-            plan.changes += reconcile.apply_objects(resources, [self._statefulset(replicas, annotations)], check_mode,
-                                                    earlier, absent)
+            plan.changes += reconcile.apply_objects(resources, [statefulset], check_mode, earlier, absent)
+            plan.changes += [] if absent else self._prune(plan.wanted, check_mode)
         return plan
+
+    def _prune(self, wanted, check_mode):
+        """Delete what an earlier spec made and this one no longer wants (the syncer's Role, bindings and Secret after
+        syncer.enabled false, an Ingress after a switch to NodePort): the Changes. Only an object that carries this
+        vCluster's name label goes: one of the same name that someone else made stays."""
+        changes = []
+        for kind, name, namespace in _owned_objects(self.spec):
+            if (kind, name) in wanted:
+                continue
+            live = self.resources.get(kind, name, namespace)
+            if ((live or {}).get("metadata", {}).get("labels") or {}).get(names.NAME_LABEL) == self.spec["name"]:
+                changes.append(reconcile.delete_object(self.resources, kind, name, namespace, check_mode))
+        return changes
 
     def _wait_quota_counted(self, quota):
         """Until the host's quota controller has counted the namespace against the quota (status.hard set)."""
@@ -303,8 +321,11 @@ class VClusterRun:
         metadata = quota["metadata"]
 
         def counted(live):
+            # Values, not only keys: admission checks against status.hard, so a limit raised (services.nodeports 0 to
+            # 1 when the exposure becomes a NodePort) holds only once the controller has copied it there.
             hard = ((live or {}).get("status") or {}).get("hard") or {}
-            return set(hard) >= set(((live or {}).get("spec") or {}).get("hard") or {})
+            wanted = ((live or {}).get("spec") or {}).get("hard") or {}
+            return all(hard.get(resource) == limit for resource, limit in wanted.items())
 
         if not counted(quota):
             wait.wait_for(lambda: (counted(self.resources.get("ResourceQuota", metadata["name"], metadata["namespace"])),

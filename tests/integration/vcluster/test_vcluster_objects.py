@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.gpve.cluster.plugins.module_utils.errors import ValidationError
 from ansible_collections.gpve.cluster.plugins.module_utils.pki import certs, keys, layout
+from ansible_collections.gpve.cluster.plugins.module_utils.vcluster import names
 
 pytestmark = pytest.mark.vcluster
 
@@ -176,3 +177,42 @@ def test_a_leaf_close_to_expiry_is_renewed_by_a_rerun_and_the_ca_is_kept(
         events = store.list_events(created["cluster"]["id"], limit=50)
     assert any(e.reason == "CertificatesRenewed" and "front-proxy-client: expires soon" in e.message for e in events)
     assert not run_vcluster("renew", **options)["changed"]
+
+
+def test_what_a_changed_spec_no_longer_wants_is_deleted_and_nothing_else(run_vcluster, host_resources, testbed):
+    """The syncer turned off and the Ingress given up for a NodePort: their objects go (check mode only names them),
+    and an object of the same name that someone else made is left alone."""
+    name, namespace = "prune", "vc-prune"
+    storage = {"storage_class": testbed.storage_class}
+    run_vcluster(name, networking={"expose": {"type": "Ingress", "ingress": {"host": "prune.example.com"}}},
+                 storage=storage)
+    unwanted = {("Role", names.role(name)), ("RoleBinding", names.role(name)),
+                ("ClusterRole", names.cluster_role(name, namespace)),
+                ("ClusterRoleBinding", names.cluster_role(name, namespace)),
+                ("ServiceAccount", names.workload_service_account(name)), ("Secret", names.config_secret(name)),
+                ("ConfigMap", names.coredns_config_map(name)), ("Ingress", names.ingress(name))}
+
+    def present():
+        return {(kind, object_name) for kind, object_name in unwanted
+                if host_resources.get(kind, object_name, None if kind.startswith("Cluster") else namespace)}
+
+    assert present() == unwanted
+    changed = dict(networking={"expose": {"type": "NodePort"}}, storage=storage, syncer={"enabled": False},
+                   control_plane={"coredns": {"enabled": False}})
+
+    planned = run_vcluster(name, check_mode=True, **changed)
+    assert {(o["kind"], o["name"]) for o in planned["objects"] if o["action"] == "deleted"} == unwanted
+    assert present() == unwanted
+
+    done = run_vcluster(name, **changed)
+    assert done["changed"] and done["cluster"]["phase"] == "Running"
+    assert {(o["kind"], o["name"]) for o in done["objects"] if o["action"] == "deleted"} == unwanted
+    assert present() == set()
+    assert host_resources.get("Service", name, namespace)["spec"]["type"] == "NodePort"
+
+    host_resources.apply({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                          "metadata": {"name": names.ingress(name), "namespace": namespace},
+                          "spec": {"defaultBackend": {"service": {"name": "elsewhere", "port": {"number": 80}}}}})
+    again = run_vcluster(name, **changed)
+    assert not again["changed"], again["objects"]
+    assert host_resources.get("Ingress", names.ingress(name), namespace) is not None
